@@ -1,0 +1,36 @@
+# Kraken: `make run` serves on port 3000 with embedded defaults; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test services services-stop services-status venv node-deps bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+services: $(STAMP)
+	@scripts/services.sh start
+
+services-stop:
+	@scripts/services.sh stop
+
+services-status:
+	@scripts/services.sh status
+
+run: services
+	@echo "Kraken on http://127.0.0.1:$${PORT:-3000}/api (Ctrl-C to stop)"
+	$(VENV)/bin/flask --app wsgi kraken migrate
+	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: services
+	KRAKEN_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf .data .pytest_cache

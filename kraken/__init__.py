@@ -1,0 +1,66 @@
+"""Kraken: a self-hosted, Discord-like chat server (Flask + Socket.IO + MongoDB + Redis)."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from kraken.config import Settings, load_settings
+
+
+class _TrailingSlashes:
+    """`/api/users/` and `/api/users` are one route (the web client sends both, contract §1.9)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/api/") and len(path) > 5 and path.endswith("/"):
+            environ["PATH_INFO"] = path.rstrip("/")
+        return self.app(environ, start_response)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; `settings` default to the environment (see kraken.config)."""
+    from kraken.errors import register_error_handlers
+    from kraken.extensions import init_extensions
+    from kraken.logs import configure_logging, register_request_logging
+    from kraken.ratelimits import init_rate_limits
+    from kraken.realtime import init_realtime
+    from kraken.auth.jwt_callbacks import configure_jwt
+    from kraken.common.ids import ObjectIdConverter
+
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+
+    app = Flask(__name__, static_folder=None)
+    app.extensions["kraken.settings"] = settings
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+                      JSON_SORT_KEYS=False)
+    app.url_map.converters["oid"] = ObjectIdConverter
+    app.url_map.strict_slashes = False
+
+    configure_jwt(app, settings)
+    init_extensions(app, settings)
+    init_rate_limits(app, settings)
+    register_error_handlers(app)
+    register_request_logging(app)
+    CORS(app, origins=list(settings.cors_origins), supports_credentials=True, always_send=False,
+         expose_headers=["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                         "X-RateLimit-Reset"])
+    _register_blueprints(app)
+    from kraken.cli import kraken_cli
+    app.cli.add_command(kraken_cli)
+
+    app.wsgi_app = _TrailingSlashes(app.wsgi_app)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
+    init_realtime(app, settings)  # wraps wsgi_app last so /socket.io/ is served first
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from kraken import auth, health, instance, users
+    for module in (health, auth, users, instance):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,42 @@
+"""flask-jwt-extended wiring: user loading, revocation checks and 401 envelopes."""
+from __future__ import annotations
+
+from bson import ObjectId
+from flask import Flask
+
+from kraken.config import Settings
+from kraken.errors import error_response
+from kraken.extensions import jwt
+
+
+def configure_jwt(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        JWT_SECRET_KEY=settings.jwt_secret,
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_ACCESS_TOKEN_EXPIRES=settings.access_token_ttl,
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_ERROR_MESSAGE_KEY="message",
+    )
+
+    @jwt.user_lookup_loader
+    def _load_user(_header, claims):
+        from kraken.users.models import User
+        if not ObjectId.is_valid(claims.get("sub", "")):
+            return None
+        return User.objects(id=claims["sub"], disabled__ne=True).first()
+
+    @jwt.token_in_blocklist_loader
+    def _revoked(_header, claims) -> bool:
+        from kraken.auth.service import is_revoked
+        return is_revoked(claims)
+
+    def _unauthorized(*_args):
+        return error_response(401, "Unauthorized", "UNAUTHORIZED")
+
+    jwt.unauthorized_loader(_unauthorized)
+    jwt.invalid_token_loader(_unauthorized)
+    jwt.expired_token_loader(_unauthorized)
+    jwt.revoked_token_loader(_unauthorized)
+    jwt.user_lookup_error_loader(_unauthorized)
+    jwt.needs_fresh_token_loader(_unauthorized)

@@ -1,0 +1,32 @@
+"""Refresh-token families (one per login) and their rotating tokens (decisions §2)."""
+from __future__ import annotations
+
+from mongoengine import DateTimeField, Document, ObjectIdField, StringField
+
+from kraken.common.time import utcnow
+
+
+class RefreshFamily(Document):
+    """One login session; revoking it kills every refresh token and access token issued for it."""
+
+    meta = {"collection": "refresh_families", "indexes": [{"fields": ["user_id", "revoked_at"]}]}
+
+    user_id = ObjectIdField(required=True, db_field="userId")
+    created_at = DateTimeField(default=utcnow, db_field="createdAt")
+    expires_at = DateTimeField(required=True, db_field="expiresAt")
+    revoked_at = DateTimeField(db_field="revokedAt")
+    revoked_reason = StringField(db_field="revokedReason")
+    user_agent = StringField(max_length=256, db_field="userAgent")
+
+
+class RefreshToken(Document):
+    """One refresh secret, stored only as a keyed SHA-256 hash; single use (spent on rotation)."""
+
+    meta = {"collection": "refresh_tokens",
+            "indexes": [{"fields": ["token_hash"], "unique": True}, {"fields": ["family_id"]}]}
+
+    token_hash = StringField(required=True, db_field="tokenHash")
+    family_id = ObjectIdField(required=True, db_field="familyId")
+    user_id = ObjectIdField(required=True, db_field="userId")
+    created_at = DateTimeField(default=utcnow, db_field="createdAt")
+    spent_at = DateTimeField(db_field="spentAt")

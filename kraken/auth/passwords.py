@@ -1,0 +1,41 @@
+"""Password hashing with argon2id (no 72-byte truncation, decisions §2)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+
+@lru_cache(maxsize=4)
+def _hasher(memory_kib: int, time_cost: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+
+def hasher() -> PasswordHasher:
+    settings = current_app.extensions["kraken.settings"]
+    return _hasher(settings.argon2_memory_kib, settings.argon2_time_cost)
+
+
+def hash_password(password: str) -> str:
+    return hasher().hash(password)
+
+
+def verify_password(hashed: str | None, password: str) -> bool:
+    """True when `password` matches; with `hashed=None` it still spends the same time."""
+    h = hasher()
+    try:
+        return h.verify(hashed or _dummy_hash(h), password) and hashed is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy_hash(h: PasswordHasher) -> str:
+    key = (h.memory_cost, h.time_cost)
+    if key not in _DUMMY:
+        _DUMMY[key] = h.hash("kraken-timing-equaliser")
+    return _DUMMY[key]
+
+
+_DUMMY: dict[tuple[int, int], str] = {}

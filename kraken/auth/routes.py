@@ -1,0 +1,76 @@
+"""Auth routes: login, refresh, logout (contract §5.2, decisions §2)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_jwt_extended import decode_token
+
+from kraken import ratelimits
+from kraken.auth import service
+from kraken.auth.schemas import LoginIn
+from kraken.auth.tokens import COOKIE_NAME
+from kraken.common.validation import parse_body
+from kraken.errors import ForbiddenError
+
+bp = Blueprint("auth", __name__, url_prefix="/api/auth")
+
+
+def _check_origin() -> None:
+    """Cookie endpoints refuse cross-site callers (CSRF); same-origin and configured origins pass."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return
+    settings = current_app.extensions["kraken.settings"]
+    if origin in settings.cors_origins or origin.rstrip("/") == request.host_url.rstrip("/"):
+        return
+    raise ForbiddenError("Cross-site request refused", code="CROSS_SITE_REQUEST")
+
+
+def _with_cookie(body: dict, refresh_token: str | None, status: int = 200) -> Response:
+    settings = current_app.extensions["kraken.settings"]
+    response = jsonify(body)
+    response.status_code = status
+    if refresh_token is None:
+        response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict",
+                               secure=settings.production)
+    else:
+        response.set_cookie(COOKIE_NAME, refresh_token, max_age=settings.refresh_token_ttl_days * 86400,
+                            path="/", httponly=True, samesite="Strict", secure=settings.production)
+    return response
+
+
+@bp.before_request
+def _auth_guards() -> None:
+    _check_origin()
+    ratelimits.require_redis()
+
+
+@bp.post("/login")
+@ratelimits.limit(ratelimits.LOGIN_PER_IP, key_func=ratelimits.ip_key)
+@ratelimits.limit(ratelimits.LOGIN_FAILURES_PER_USERNAME, key_func=ratelimits.login_username_key,
+               deduct_when=ratelimits.failed_login)
+def login():
+    body = parse_body(LoginIn)
+    session = service.login(body.username.strip().lower(), body.password, request.user_agent.string)
+    return _with_cookie({"accessToken": session.access_token}, session.refresh_token)
+
+
+@bp.post("/refresh")
+@ratelimits.limit(ratelimits.REFRESH_PER_FAMILY, key_func=ratelimits.refresh_family_key)
+@ratelimits.limit(ratelimits.REFRESH_PER_IP, key_func=ratelimits.ip_key)
+def refresh():
+    session = service.refresh(request.cookies.get(COOKIE_NAME))
+    return _with_cookie({"accessToken": session.access_token}, session.refresh_token)
+
+
+@bp.post("/logout")
+@ratelimits.limit(ratelimits.LOGOUT_PER_IP, key_func=ratelimits.ip_key)
+def logout():
+    claims = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        try:
+            claims = decode_token(header[7:])
+        except Exception:  # an expired or foreign token just isn't revoked
+            claims = None
+    service.logout(request.cookies.get(COOKIE_NAME), claims)
+    return _with_cookie({"message": "Logged out successfully"}, None, status=201)

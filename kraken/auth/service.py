@@ -1,0 +1,167 @@
+"""Authentication: login, refresh-token rotation with reuse detection, logout, revocation.
+
+Access tokens are short JWTs naming their session (`sid` = refresh family id);
+revoking a family (logout, reuse, password change, disable) refuses its access
+tokens too. Revocations are mirrored into Redis for a cheap per-request check,
+with the database as the fallback when Redis is away.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bson import ObjectId
+from flask import current_app
+from flask_jwt_extended import create_access_token
+
+from kraken.auth.models import RefreshFamily, RefreshToken
+from kraken.auth.passwords import hash_password, hasher, verify_password
+from kraken.auth.tokens import family_id_from_cookie, new_secret, token_hash
+from kraken.common.time import utcnow
+from kraken.errors import UnauthorizedError, ValidationError
+from kraken.extensions import redis
+from kraken.users.models import User
+
+log = logging.getLogger("kraken.auth")
+_REVOKED_JTI = "kraken:auth:revoked-jti:"
+_REVOKED_SID = "kraken:auth:revoked-sid:"
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    access_token: str
+    refresh_token: str
+
+
+def _settings():
+    return current_app.extensions["kraken.settings"]
+
+
+def access_token_for(user: User, family_id: ObjectId) -> str:
+    return create_access_token(identity=str(user.id), additional_claims={
+        "username": user.username, "role": user.role, "sid": str(family_id)})
+
+
+def _issue_refresh(family: RefreshFamily) -> str:
+    secret = new_secret(str(family.id))
+    RefreshToken(token_hash=token_hash(secret, _settings().jwt_refresh_secret),
+                 family_id=family.id, user_id=family.user_id).save(force_insert=True)
+    return secret
+
+
+def start_session(user: User, user_agent: str | None = None) -> Session:
+    """Open a new refresh family for `user` and issue its first tokens."""
+    now = utcnow()
+    family = RefreshFamily(user_id=user.id, created_at=now, user_agent=(user_agent or "")[:256],
+                           expires_at=now + timedelta(days=_settings().refresh_token_ttl_days))
+    family.save(force_insert=True)
+    return Session(user, access_token_for(user, family.id), _issue_refresh(family))
+
+
+def login(username: str, password: str, user_agent: str | None = None) -> Session:
+    """Check credentials; raises UnauthorizedError with one body for every failure."""
+    user = User.objects(username=username).first()
+    ok = verify_password(user.hashed_password if user else None, password)
+    if not ok or user is None or user.disabled:
+        raise UnauthorizedError("Unauthorized")
+    if hasher().check_needs_rehash(user.hashed_password):
+        User.objects(id=user.id).update_one(set__hashed_password=hash_password(password))
+    return start_session(user, user_agent)
+
+
+def refresh(cookie: str | None) -> Session:
+    """Rotate a refresh token.
+
+    A spent token presented within the grace window (parallel tabs) still
+    rotates; after it, the whole family is revoked (reuse detection).
+    Raises UnauthorizedError for anything invalid.
+    """
+    if not cookie:
+        raise UnauthorizedError("No refresh token provided")
+    family_id = family_id_from_cookie(cookie)
+    token = family_id and RefreshToken.objects(
+        token_hash=token_hash(cookie, _settings().jwt_refresh_secret)).first()
+    if not token or str(token.family_id) != family_id:
+        raise UnauthorizedError("Invalid refresh token")
+    now = utcnow()
+    family = RefreshFamily.objects(id=token.family_id).first()
+    if family is None or family.revoked_at is not None or family.expires_at <= now:
+        raise UnauthorizedError("Invalid refresh token")
+
+    claimed = token.spent_at is None and RefreshToken.objects(id=token.id, spent_at=None).update_one(
+        set__spent_at=now)
+    if not claimed:
+        spent_at = token.spent_at or RefreshToken.objects(id=token.id).scalar("spent_at").first()
+        if now - spent_at > timedelta(seconds=_settings().refresh_grace_seconds):
+            revoke_family(family.id, "reuse")
+            log.warning("refresh token reuse; family revoked",
+                        extra={"family_id": str(family.id), "user_id": str(family.user_id)})
+            raise UnauthorizedError("Invalid refresh token")
+
+    user = User.objects(id=token.user_id).first()
+    if user is None or user.disabled:
+        raise UnauthorizedError("Invalid refresh token")
+    RefreshFamily.objects(id=family.id).update_one(
+        set__expires_at=now + timedelta(days=_settings().refresh_token_ttl_days))
+    return Session(user, access_token_for(user, family.id), _issue_refresh(family))
+
+
+def _mirror(key: str, ttl: int) -> None:
+    try:
+        redis.set(key, "1", ex=max(ttl, 1))
+    except Exception:  # the database record stays authoritative
+        log.warning("could not mirror a revocation into Redis", extra={"key": key})
+
+
+def revoke_family(family_id: ObjectId | str, reason: str) -> None:
+    """Revoke one session: its refresh tokens and every access token naming it."""
+    RefreshFamily.objects(id=family_id, revoked_at=None).update_one(
+        set__revoked_at=utcnow(), set__revoked_reason=reason)
+    _mirror(_REVOKED_SID + str(family_id), _settings().access_token_ttl)
+
+
+def revoke_access_token(jti: str, expires_at: datetime) -> None:
+    _mirror(_REVOKED_JTI + jti, int((expires_at - utcnow()).total_seconds()) + 1)
+
+
+def revoke_user_sessions(user_id: ObjectId, reason: str, keep: str | None = None) -> list[str]:
+    """Revoke every open session of a user except `keep`; returns the revoked family ids."""
+    ids = [str(f) for f in RefreshFamily.objects(user_id=user_id, revoked_at=None).scalar("id")
+           if str(f) != keep]
+    for family_id in ids:
+        revoke_family(family_id, reason)
+    return ids
+
+
+def logout(cookie: str | None, claims: dict | None) -> None:
+    """End the session named by the refresh cookie and/or the access token; never fails."""
+    if claims:
+        revoke_access_token(claims["jti"], datetime.fromtimestamp(claims["exp"], tz=utcnow().tzinfo))
+        if claims.get("sid"):
+            revoke_family(claims["sid"], "logout")
+    family_id = family_id_from_cookie(cookie)
+    if family_id:
+        token = RefreshToken.objects(token_hash=token_hash(cookie, _settings().jwt_refresh_secret)).first()
+        if token and str(token.family_id) == family_id:
+            revoke_family(family_id, "logout")
+
+
+def is_revoked(claims: dict) -> bool:
+    """True when the access token's jti or session was revoked (Redis, else the database)."""
+    sid = claims.get("sid")
+    try:
+        return bool(redis.exists(_REVOKED_JTI + claims["jti"], *([_REVOKED_SID + sid] if sid else [])))
+    except Exception:
+        if not sid:
+            return False
+        return RefreshFamily.objects(id=sid, revoked_at__ne=None).count() > 0
+
+
+def change_password(user: User, current: str, new: str, keep_session: str | None) -> None:
+    """Set a new password and revoke every other session; raises ValidationError on a wrong password."""
+    if not verify_password(user.hashed_password, current):
+        raise ValidationError(["currentPassword: is incorrect"], code="INVALID_CURRENT_PASSWORD")
+    User.objects(id=user.id).update_one(set__hashed_password=hash_password(new))
+    revoke_user_sessions(user.id, "password-change", keep=keep_session)

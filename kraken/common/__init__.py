@@ -1,0 +1,1 @@
+"""Helpers shared by every feature: ids, dates, request parsing, output schemas."""

@@ -1,0 +1,185 @@
+"""Configuration: the only module that reads the environment.
+
+`load_settings(environ)` turns environment variables (names of the wire
+contract §12 plus `KRAKEN_*`) into a validated, immutable `Settings`.
+Development and test generate their secrets once into a git-ignored folder;
+production refuses to start without real ones and names what is missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Literal, Mapping
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration cannot be used; the message says why."""
+
+
+class Settings(BaseModel):
+    """Everything the app reads from its environment, validated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    env: Literal["development", "production", "test"] = "development"
+    port: int = Field(3000, ge=1, le=65535)
+    bind_host: str = "0.0.0.0"
+    data_dir: Path = PROJECT_ROOT / ".data"
+
+    mongodb_url: str = "mongodb://127.0.0.1:27017/kraken"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    jwt_secret: str = Field(min_length=MIN_SECRET_LENGTH)
+    jwt_refresh_secret: str = Field(min_length=MIN_SECRET_LENGTH)
+    access_token_ttl: int = Field(3600, ge=60, le=86400)
+    refresh_token_ttl_days: int = Field(30, ge=1, le=365)
+    refresh_grace_seconds: int = Field(10, ge=0, le=120)
+
+    cors_origins: tuple[str, ...] = ("http://localhost:5173", "http://127.0.0.1:5173")
+    trusted_proxies: int = Field(0, ge=0, le=5)
+
+    livekit_url: str | None = None
+    livekit_api_key: str | None = None
+    livekit_api_secret: str | None = None
+
+    registration: Literal["invite", "open", "closed"] = "invite"
+    community_creation: Literal["everyone", "admins"] = "everyone"
+    voice: Literal["on", "off"] = "on"
+    uploads: Literal["on", "off"] = "on"
+    max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    upload_dir: Path | None = None
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    rate_limits: bool = True
+    # Argon2id cost; the default meets OWASP's minimum (m=19 MiB, t=2, p=1).
+    argon2_memory_kib: int = Field(19456, ge=1024)
+    argon2_time_cost: int = Field(2, ge=1)
+
+    @field_validator("mongodb_url")
+    @classmethod
+    def _mongo_scheme(cls, v: str) -> str:
+        if not v.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("MONGODB_URL must start with mongodb:// or mongodb+srv://")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, v: str) -> str:
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return v
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def voice_enabled(self) -> bool:
+        return self.voice == "on" and bool(self.livekit_api_key and self.livekit_api_secret)
+
+    @property
+    def resolved_upload_dir(self) -> Path:
+        return self.upload_dir or self.data_dir / "uploads"
+
+
+# environment variable -> Settings field
+_ENV_NAMES = {
+    "KRAKEN_ENV": "env",
+    "PORT": "port",
+    "KRAKEN_BIND_HOST": "bind_host",
+    "KRAKEN_DATA_DIR": "data_dir",
+    "MONGODB_URL": "mongodb_url",
+    "JWT_SECRET": "jwt_secret",
+    "JWT_REFRESH_SECRET": "jwt_refresh_secret",
+    "KRAKEN_ACCESS_TOKEN_TTL": "access_token_ttl",
+    "KRAKEN_REFRESH_TOKEN_TTL_DAYS": "refresh_token_ttl_days",
+    "KRAKEN_REFRESH_GRACE_SECONDS": "refresh_grace_seconds",
+    "KRAKEN_TRUSTED_PROXIES": "trusted_proxies",
+    "LIVEKIT_URL": "livekit_url",
+    "LIVEKIT_API_KEY": "livekit_api_key",
+    "LIVEKIT_API_SECRET": "livekit_api_secret",
+    "KRAKEN_REGISTRATION": "registration",
+    "KRAKEN_COMMUNITY_CREATION": "community_creation",
+    "KRAKEN_VOICE": "voice",
+    "KRAKEN_UPLOADS": "uploads",
+    "KRAKEN_MAX_UPLOAD_BYTES": "max_upload_bytes",
+    "KRAKEN_UPLOAD_DIR": "upload_dir",
+    "KRAKEN_LOG_LEVEL": "log_level",
+    "KRAKEN_RATE_LIMITS": "rate_limits",
+    "KRAKEN_ARGON2_MEMORY_KIB": "argon2_memory_kib",
+    "KRAKEN_ARGON2_TIME_COST": "argon2_time_cost",
+}
+_SECRETS = ("jwt_secret", "jwt_refresh_secret")
+
+
+def _redis_url_from_parts(environ: Mapping[str, str]) -> str | None:
+    if environ.get("REDIS_URL"):
+        return environ["REDIS_URL"]
+    if not environ.get("REDIS_HOST"):
+        return None
+    password = environ.get("REDIS_PASSWORD")
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{environ['REDIS_HOST']}:{environ.get('REDIS_PORT', '6379')}/{environ.get('REDIS_DB', '0')}"
+
+
+def _dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Development secrets, generated once and kept in the git-ignored data folder."""
+    path = data_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    values = {name: secrets.token_urlsafe(48) for name in _SECRETS}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(values))
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)  # atomic: the first process to start wins
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return json.loads(path.read_text())
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Build Settings from `environ` (default: os.environ) plus keyword overrides.
+
+    Raises ConfigError listing every missing or invalid setting.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name, field in _ENV_NAMES.items():
+        raw = environ.get(name)
+        if raw not in (None, ""):
+            values[field] = raw
+    if origins := environ.get("CORS_ORIGINS"):
+        values["cors_origins"] = tuple(o.strip() for o in origins.split(",") if o.strip())
+    if redis_url := _redis_url_from_parts(environ):
+        values["redis_url"] = redis_url
+    values.update(overrides)
+
+    env = values.get("env", "development")
+    if env == "production":
+        required = {"JWT_SECRET": "jwt_secret", "JWT_REFRESH_SECRET": "jwt_refresh_secret",
+                    "MONGODB_URL": "mongodb_url", "REDIS_URL or REDIS_HOST": "redis_url"}
+        missing = [name for name, field in required.items() if not values.get(field)]
+        if missing:
+            raise ConfigError("production mode needs real settings; missing: " + ", ".join(missing))
+    else:
+        data_dir = Path(str(values.get("data_dir", Settings.model_fields["data_dir"].default)))
+        for field, value in _dev_secrets(data_dir).items():
+            values.setdefault(field, value)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        env_names = {field: name for name, field in _ENV_NAMES.items()} | {"redis_url": "REDIS_URL"}
+        problems = [f"{env_names.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

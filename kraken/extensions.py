@@ -1,0 +1,57 @@
+"""Bare extension singletons, bound to an app by `create_app`."""
+from __future__ import annotations
+
+import mongoengine
+import redis as redis_lib
+from flask import Flask
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_socketio import SocketIO
+
+from kraken.config import Settings
+
+
+class RedisClient:
+    """The app's Redis connection pool, created by `init_app`; attribute access is delegated."""
+
+    def __init__(self) -> None:
+        self._client: redis_lib.Redis | None = None
+
+    def init_app(self, settings: Settings) -> None:
+        self._client = redis_lib.Redis.from_url(
+            settings.redis_url, decode_responses=True,
+            socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=30)
+
+    @property
+    def client(self) -> redis_lib.Redis:
+        if self._client is None:
+            raise RuntimeError("Redis is not initialised; call create_app first")
+        return self._client
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+
+def init_mongo(settings: Settings) -> None:
+    """(Re)connect MongoEngine's default alias; lazy, so it is safe before a fork."""
+    mongoengine.disconnect(alias="default")
+    mongoengine.connect(host=settings.mongodb_url, alias="default", connect=False, tz_aware=True,
+                        uuidRepresentation="standard", serverSelectionTimeoutMS=2500,
+                        connectTimeoutMS=2000, socketTimeoutMS=10000)
+
+
+def _limiter_key() -> str:
+    from kraken.ratelimits import default_key
+    return default_key()
+
+
+socketio = SocketIO()
+jwt = JWTManager()
+redis = RedisClient()
+limiter = Limiter(key_func=_limiter_key)
+
+
+def init_extensions(app: Flask, settings: Settings) -> None:
+    redis.init_app(settings)
+    init_mongo(settings)
+    jwt.init_app(app)

@@ -1,0 +1,36 @@
+"""Dependency checks for `/api/health`."""
+from __future__ import annotations
+
+import mongoengine
+from flask import current_app
+
+from kraken.extensions import redis
+
+
+def _database() -> dict:
+    try:
+        mongoengine.get_db().command("ping")
+        return {"status": "up"}
+    except Exception as exc:
+        return {"status": "down", "message": type(exc).__name__}
+
+
+def _redis() -> dict:
+    try:
+        redis.ping()
+        return {"status": "up"}
+    except Exception as exc:
+        return {"status": "down", "message": type(exc).__name__}
+
+
+def _livekit() -> dict:
+    settings = current_app.extensions["kraken.settings"]
+    if not settings.voice_enabled:
+        return {"status": "disabled"}
+    return {"status": "configured"}
+
+
+def check() -> tuple[bool, dict]:
+    """(healthy, info): healthy when the database and Redis both answer."""
+    info = {"database": _database(), "redis": _redis(), "livekit": _livekit()}
+    return info["database"]["status"] == "up" and info["redis"]["status"] == "up", info

@@ -1,0 +1,1 @@
+"""Invites: instance invites for registration, community invites for joining."""

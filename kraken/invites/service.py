@@ -1,0 +1,79 @@
+"""Invites: creation, validity and atomic redemption (decisions §6)."""
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import datetime
+
+from bson import ObjectId
+from mongoengine import NotUniqueError, Q
+
+from kraken.common.time import utcnow
+from kraken.errors import GoneError, NotFoundError
+from kraken.invites.models import Invite
+
+_ALPHABET = string.ascii_letters + string.digits
+CODE_LENGTH = 12  # ~71 bits from the CSPRNG
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def create_invite(*, created_by: ObjectId | None, max_uses: int | None = None,
+                  valid_until: datetime | None = None, community_ids: list[ObjectId] | None = None,
+                  scope: str = "INSTANCE") -> Invite:
+    """Create an invite with a fresh unique code."""
+    for _ in range(5):
+        invite = Invite(code=_new_code(), scope=scope, created_by_id=created_by, max_uses=max_uses,
+                        remaining=max_uses, valid_until=valid_until, community_ids=community_ids or [])
+        try:
+            return invite.save(force_insert=True)
+        except NotUniqueError:
+            continue
+    raise RuntimeError("could not generate a unique invite code")
+
+
+def _usable(invite: Invite, now: datetime) -> bool:
+    return not invite.disabled and (invite.valid_until is None or invite.valid_until > now) \
+        and (invite.max_uses is None or (invite.remaining or 0) > 0)
+
+
+def get_valid_invite(code: str) -> Invite:
+    """The invite for `code` if it can still be used; raises NotFoundError (unknown) or GoneError."""
+    invite = Invite.objects(code=code).first()
+    if invite is None:
+        raise NotFoundError("No invite found for the provided code.", code="INVITE_NOT_FOUND")
+    if not _usable(invite, utcnow()):
+        raise GoneError("This invite has expired, been used up or been disabled.", code="INVITE_UNAVAILABLE")
+    return invite
+
+
+def redeem(invite: Invite, user_id: ObjectId) -> bool:
+    """Count one use of `invite` by `user_id` with a conditional update.
+
+    Returns True when this call used the invite, False when the user had already
+    used it (no second use). Raises GoneError when it was used up, disabled or
+    expired in the meantime: `uses` never exceeds `maxUses` under concurrency.
+    """
+    now = utcnow()
+    query = Q(id=invite.id, disabled=False) & (Q(valid_until=None) | Q(valid_until__gt=now)) \
+        & Q(used_by_ids__ne=user_id)
+    if invite.max_uses is None:
+        updated = Invite.objects(query).update_one(inc__uses=1, push__used_by_ids=user_id)
+    else:
+        updated = Invite.objects(query & Q(remaining__gt=0)).update_one(
+            inc__uses=1, dec__remaining=1, push__used_by_ids=user_id)
+    if updated:
+        return True
+    if Invite.objects(id=invite.id, used_by_ids=user_id).count():
+        return False
+    raise GoneError("This invite has expired, been used up or been disabled.", code="INVITE_UNAVAILABLE")
+
+
+def release(invite: Invite, user_id: ObjectId) -> None:
+    """Undo `redeem` for `user_id` (compensation when the step after it failed)."""
+    update = {"dec__uses": 1, "pull__used_by_ids": user_id}
+    if invite.max_uses is not None:
+        update["inc__remaining"] = 1
+    Invite.objects(id=invite.id, used_by_ids=user_id).update_one(**update)

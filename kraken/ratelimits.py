@@ -1,0 +1,117 @@
+"""Named throttle tiers (decisions §10) and the keys they count by.
+
+HTTP limits use flask-limiter on the shared Redis so every process counts
+together. Keys are per authenticated user where there is one (clients behind
+one NAT must not starve each other) and per IP otherwise.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask, current_app, g, request
+from flask_jwt_extended import decode_token
+
+from kraken.config import Settings
+from kraken.errors import RateLimitedError, ServiceUnavailableError
+from kraken.extensions import limiter, redis
+
+# The contract's three tiers, applied to every route unless it says otherwise:
+# a burst guard, a short-term and a minute budget.
+DEFAULT_TIERS = "3 per 1 second;20 per 10 seconds;100 per 1 minute"
+
+# Login: generous per IP (a household or office shares one), strict per
+# username on *failures* so a password cannot be guessed from many IPs.
+LOGIN_PER_IP = "30 per 1 minute"
+LOGIN_FAILURES_PER_USERNAME = "5 per 1 minute;20 per 1 hour"
+
+# Refresh: the web client refreshes on every page load and after every 401
+# (two tabs behind one IP make ~20 calls in 15 s), so count per token family;
+# the per-IP budget only stops floods of forged cookies.
+REFRESH_PER_FAMILY = "30 per 10 seconds;300 per 1 hour"
+REFRESH_PER_IP = "120 per 1 minute"
+
+# Logout is cheap and idempotent; keep it from being a write amplifier.
+LOGOUT_PER_IP = "10 per 1 second;60 per 1 minute"
+
+# Registration: invites are scarce; stop scripted sign-up bursts per IP.
+REGISTER_PER_IP = "3 per 1 second;10 per 1 minute"
+
+
+def limits_disabled() -> bool:
+    return not current_app.extensions["kraken.settings"].rate_limits
+
+
+def limit(value: str, **kwargs):
+    """A route limit that this app's settings can switch off (limits are on by default)."""
+    return limiter.limit(value, exempt_when=limits_disabled, **kwargs)
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def default_key() -> str:
+    """The caller's user id from a valid access token, else their IP."""
+    if "ratelimit_key" in g:
+        return g.ratelimit_key
+    key = f"ip:{client_ip()}"
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        try:
+            key = f"user:{decode_token(header[7:])['sub']}"
+        except Exception:  # an invalid token is answered by the route itself
+            pass
+    g.ratelimit_key = key
+    return key
+
+
+def ip_key() -> str:
+    return f"ip:{client_ip()}"
+
+
+def login_username_key() -> str:
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    if not isinstance(username, str):
+        return "login-user:-"
+    return "login-user:" + hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+
+
+def refresh_family_key() -> str:
+    from kraken.auth.tokens import family_id_from_cookie
+    return f"refresh-family:{family_id_from_cookie(request.cookies.get('refresh_token')) or client_ip()}"
+
+
+def failed_login(response) -> bool:
+    return response.status_code == 401
+
+
+def require_redis() -> None:
+    """Auth routes fail closed when Redis (rate limits, revocation) is unreachable."""
+    try:
+        redis.ping()
+    except Exception:
+        raise ServiceUnavailableError("Authentication is temporarily unavailable") from None
+
+
+def init_rate_limits(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        RATELIMIT_DEFAULTS_EXEMPT_WHEN=limits_disabled,
+        RATELIMIT_STORAGE_URI=settings.redis_url,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 2},
+        RATELIMIT_STRATEGY="fixed-window",
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_DEFAULT=DEFAULT_TIERS,
+        RATELIMIT_KEY_PREFIX="kraken:rl",
+        # With Redis down, count in memory per process rather than answer 500;
+        # the auth routes call require_redis() and fail closed instead.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=False,
+    )
+    limiter.init_app(app)
+
+    @app.errorhandler(429)
+    def _too_many(exc):
+        # flask-limiter adds X-RateLimit-* and Retry-After to this response afterwards.
+        from kraken.errors import error_response
+        return error_response(429, "Too Many Requests", RateLimitedError.code)

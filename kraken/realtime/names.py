@@ -1,0 +1,33 @@
+"""Every Socket.IO event name of the wire contract (§6.4, §6.5), in one place."""
+from __future__ import annotations
+
+# client -> server
+JOIN_ALL = "joinAll"
+JOIN_ROOM = "joinRoom"
+LEAVE_ROOM = "leaveRoom"
+PRESENCE_ONLINE = "presenceOnline"
+SEND_MESSAGE = "sendMessage"
+SEND_DM = "sendDirectMessage"
+TYPING_START = "typingStart"
+TYPING_STOP = "typingStop"
+VOICE_CHANNEL_JOIN = "voice_channel_join"
+VOICE_CHANNEL_LEAVE = "voice_channel_leave"
+VOICE_STATE_UPDATE = "voice_state_update"
+VOICE_PRESENCE_REFRESH = "voice_presence_refresh"
+
+# server -> client
+NEW_MESSAGE = "newMessage"
+UPDATE_MESSAGE = "updateMessage"
+DELETE_MESSAGE = "deleteMessage"
+NEW_DM = "newDirectMessage"
+REACTION_ADDED = "reactionAdded"
+REACTION_REMOVED = "reactionRemoved"
+USER_ONLINE = "userOnline"
+USER_OFFLINE = "userOffline"
+USER_TYPING = "userTyping"
+VOICE_CHANNEL_USER_JOINED = "voiceChannelUserJoined"
+VOICE_CHANNEL_USER_LEFT = "voiceChannelUserLeft"
+VOICE_CHANNEL_USER_UPDATED = "voiceChannelUserUpdated"
+CHANNEL_DELETED = "channelDeleted"
+COMMUNITY_DELETED = "communityDeleted"
+EXCEPTION = "exception"

@@ -1,0 +1,14 @@
+"""Room names (decisions §5): `<userId>`, `<channelId>`, `community:<communityId>`."""
+from __future__ import annotations
+
+
+def user_room(user_id: object) -> str:
+    return str(user_id)
+
+
+def channel_room(channel_id: object) -> str:
+    return str(channel_id)
+
+
+def community_room(community_id: object) -> str:
+    return f"community:{community_id}"

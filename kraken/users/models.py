@@ -1,0 +1,42 @@
+"""The User document."""
+from __future__ import annotations
+
+from mongoengine import BooleanField, DateTimeField, DictField, Document, StringField
+
+from kraken.common.time import utcnow
+from kraken.rbac import InstanceRole
+
+
+class User(Document):
+    meta = {
+        "collection": "users",
+        "indexes": [
+            {"fields": ["username"], "unique": True},
+            # Optional e-mail, unique when present (sparse: FerretDB lacks partial indexes).
+            {"fields": ["email"], "unique": True, "sparse": True},
+        ],
+    }
+
+    username = StringField(required=True, max_length=32)  # stored lowercased
+    email = StringField(max_length=254)  # stored lowercased, absent when not given
+    hashed_password = StringField(required=True, db_field="hashedPassword")
+    role = StringField(required=True, choices=[r.value for r in InstanceRole], default=InstanceRole.USER.value)
+    verified = BooleanField(default=False)
+    display_name = StringField(max_length=64, db_field="displayName")
+    avatar_url = StringField(max_length=2048, db_field="avatarUrl")
+    bio = StringField(max_length=500)
+    status = StringField(max_length=128)
+    preferences = DictField()
+    last_seen = DateTimeField(db_field="lastSeen")
+    disabled = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow, db_field="createdAt")
+
+
+class InstanceMarker(Document):
+    """Once-only facts about the instance, claimed with a unique `_id` insert (e.g. `owner`)."""
+
+    meta = {"collection": "instance_markers"}
+
+    id = StringField(primary_key=True)
+    value = StringField()
+    created_at = DateTimeField(default=utcnow, db_field="createdAt")

@@ -1,0 +1,99 @@
+"""User routes (contract §5.3, decisions §2)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from kraken import ratelimits
+from kraken.auth import service as auth
+from kraken.common.validation import parse_body, parse_query, validate, json_body
+from kraken.rbac import current_session_id, current_user, require_auth, require_owner
+from kraken.users import service
+from kraken.users.schemas import (PasswordChangeIn, PreferencesIn, ProfileOut, ProfileUpdateIn, RegisterIn,
+                                  UserListQuery, UserOut, UserSearchQuery)
+
+bp = Blueprint("users", __name__, url_prefix="/api/users")
+
+
+@bp.post("")
+@ratelimits.limit(ratelimits.REGISTER_PER_IP, key_func=ratelimits.ip_key)
+def register_user():
+    body = parse_body(RegisterIn)
+    user = service.register(username=body.username, password=body.password, email=body.email,
+                            code=body.code, mode=current_app.extensions["kraken.settings"].registration)
+    return UserOut.of(user), 201
+
+
+@bp.get("/profile")
+@require_auth
+def get_profile():
+    return ProfileOut.of(current_user())
+
+
+@bp.patch("/profile")
+@require_auth
+def update_profile():
+    body = parse_body(ProfileUpdateIn)
+    return ProfileOut.of(service.update_profile(current_user(), body.model_dump(exclude_unset=True)))
+
+
+@bp.put("/profile/password")
+@require_auth
+def change_password():
+    body = parse_body(PasswordChangeIn)
+    auth.change_password(current_user(), body.currentPassword, body.newPassword, current_session_id())
+    return {"message": "Password changed; other sessions were signed out"}
+
+
+@bp.get("/preferences")
+@require_auth
+def get_preferences():
+    return validate(PreferencesIn, current_user().preferences or {}).model_dump()
+
+
+@bp.put("/preferences")
+@require_auth
+def put_preferences():
+    body = validate(PreferencesIn, json_body())
+    return service.set_preferences(current_user(), body.model_dump())
+
+
+@bp.get("/username/<name>")
+@require_auth
+def get_user_by_username(name: str):
+    return UserOut.of(service.get_by_username(name))
+
+
+@bp.get("/search")
+@require_auth
+def search_users():
+    query = parse_query(UserSearchQuery)
+    return [UserOut.of(u) for u in service.search_users(query.q, query.limit)]
+
+
+@bp.get("/<oid:user_id>")
+@require_auth
+def get_user(user_id: str):
+    return UserOut.of(service.get_user(user_id))
+
+
+@bp.get("")
+@require_auth
+def list_users():
+    query = parse_query(UserListQuery)
+    users, token = service.list_users(query.limit, query.continuationToken)
+    page = {"users": [UserOut.of(u) for u in users]}
+    if token:
+        page["continuationToken"] = token
+    return page
+
+
+@bp.post("/<oid:user_id>/disable")
+@require_owner
+def disable_user(user_id: str):
+    return UserOut.of(service.set_disabled(user_id, True))
+
+
+@bp.post("/<oid:user_id>/enable")
+@require_owner
+def enable_user(user_id: str):
+    return UserOut.of(service.set_disabled(user_id, False))

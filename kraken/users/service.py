@@ -1,0 +1,155 @@
+"""Users: registration by invite, the owner bootstrap, profiles, preferences and lookups."""
+from __future__ import annotations
+
+import logging
+import re
+
+from bson import ObjectId
+from mongoengine import NotUniqueError
+
+from kraken.auth.passwords import hash_password
+from kraken.errors import ConflictError, FeatureDisabledError, NotFoundError, ValidationError
+from kraken.invites import service as invites
+from kraken.rbac import InstanceRole
+from kraken.users.models import InstanceMarker, User
+
+log = logging.getLogger("kraken.users")
+OWNER_MARKER = "owner"
+
+
+def _claim_owner(user_id: ObjectId) -> bool:
+    """True for the first user ever: a unique insert makes it race-free."""
+    try:
+        InstanceMarker(id=OWNER_MARKER, value=str(user_id)).save(force_insert=True)
+        return True
+    except NotUniqueError:
+        return False
+
+
+def _insert_user(username: str, password: str, email: str | None, role: str) -> User:
+    user = User(username=username, email=email.lower() if email else None, role=role,
+                hashed_password=hash_password(password), display_name=username,
+                verified=role == InstanceRole.OWNER.value)
+    try:
+        return user.save(force_insert=True)
+    except NotUniqueError as exc:
+        field = "email" if "email" in str(exc) else "username"
+        raise ConflictError(f"A user with this {field} already exists.", code=f"{field.upper()}_TAKEN") from None
+
+
+def _check_free(username: str, email: str | None) -> None:
+    if User.objects(username=username).count():
+        raise ConflictError("A user with this username already exists.", code="USERNAME_TAKEN")
+    if email and User.objects(email=email.lower()).count():
+        raise ConflictError("A user with this email already exists.", code="EMAIL_TAKEN")
+
+
+def register(*, username: str, password: str, email: str | None, code: str | None, mode: str) -> User:
+    """Create a user (decisions §2): invite checked, user stored, invite used; undone if a step fails.
+
+    Raises FeatureDisabledError, ValidationError, NotFoundError/GoneError (invite), ConflictError.
+    """
+    if mode == "closed":
+        raise FeatureDisabledError("Registration is closed on this instance")
+    invite = None
+    if code:
+        invite = invites.get_valid_invite(code)
+        if invite.scope != "INSTANCE":
+            raise NotFoundError("No invite found for the provided code.", code="INVITE_NOT_FOUND")
+    elif mode == "invite":
+        raise ValidationError(["code: an invite code is required"], code="INVITE_REQUIRED")
+
+    _check_free(username, email)
+    user = _insert_user(username, password, email, InstanceRole.USER.value)
+    try:
+        if invite is not None:
+            invites.redeem(invite, user.id)
+        if _claim_owner(user.id):
+            User.objects(id=user.id).update_one(set__role=InstanceRole.OWNER.value, set__verified=True)
+            user.reload()
+    except Exception:
+        user.delete()
+        raise
+    log.info("user registered", extra={"user_id": str(user.id), "owner": user.role == "OWNER"})
+    return user
+
+
+def create_owner(username: str, password: str, email: str | None = None) -> User:
+    """Bootstrap (CLI): create the instance OWNER; raises ConflictError if one exists or the name is taken."""
+    if InstanceMarker.objects(id=OWNER_MARKER).count():
+        raise ConflictError("This instance already has an owner.", code="OWNER_EXISTS")
+    _check_free(username, email)
+    user = _insert_user(username, password, email, InstanceRole.OWNER.value)
+    if not _claim_owner(user.id):
+        user.delete()
+        raise ConflictError("This instance already has an owner.", code="OWNER_EXISTS")
+    return user
+
+
+def get_user(user_id: str) -> User:
+    user = User.objects(id=user_id).first()
+    if user is None:
+        raise NotFoundError("User not found")
+    return user
+
+
+def get_by_username(username: str) -> User:
+    user = User.objects(username=username.strip().lower()).first()
+    if user is None:
+        raise NotFoundError("User not found")
+    return user
+
+
+def update_profile(user: User, changes: dict) -> User:
+    """Apply the given profile fields (displayName, avatarUrl, bio, status); None clears one."""
+    fields = {"displayName": "display_name", "avatarUrl": "avatar_url", "bio": "bio", "status": "status"}
+    update = {}
+    for key, value in changes.items():
+        attr = fields[key]
+        update[f"set__{attr}" if value is not None else f"unset__{attr}"] = value if value is not None else 1
+    if update:
+        User.objects(id=user.id).update_one(**update)
+        user.reload()
+    return user
+
+
+def set_preferences(user: User, preferences: dict) -> dict:
+    User.objects(id=user.id).update_one(set__preferences=preferences)
+    return preferences
+
+
+def list_users(limit: int, after: str | None) -> tuple[list[User], str | None]:
+    """A page of users by username; the cursor (a user id) is exclusive."""
+    query = User.objects(disabled__ne=True)
+    if after:
+        last = User.objects(id=after).only("username").first()
+        if last is None:
+            raise ValidationError(["continuationToken: unknown cursor"])
+        query = query.filter(username__gt=last.username)
+    users = list(query.order_by("username").limit(limit))
+    return users, (str(users[-1].id) if len(users) == limit else None)
+
+
+def search_users(q: str, limit: int, exclude_ids: set | None = None) -> list[User]:
+    """Users whose username or display name contains `q` (case-insensitive), by username."""
+    query = User.objects(disabled__ne=True)
+    if q.strip():
+        pattern = re.escape(q.strip())
+        query = query.filter(__raw__={"$or": [{"username": {"$regex": pattern, "$options": "i"}},
+                                               {"displayName": {"$regex": pattern, "$options": "i"}}]})
+    if exclude_ids:
+        query = query.filter(id__nin=list(exclude_ids))
+    return list(query.order_by("username").limit(limit))
+
+
+def set_disabled(user_id: str, disabled: bool) -> User:
+    """Disable (or re-enable) a user; disabling kills their sessions at once."""
+    from kraken.auth.service import revoke_user_sessions
+    user = get_user(user_id)
+    if user.role == InstanceRole.OWNER.value and disabled:
+        raise ConflictError("The instance owner cannot be disabled.", code="OWNER_PROTECTED")
+    User.objects(id=user.id).update_one(set__disabled=disabled)
+    if disabled:
+        revoke_user_sessions(user.id, "disabled")
+    user.reload()
+    return user

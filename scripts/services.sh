@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Development and test services, real and local, on loopback:
+#   FerretDB 1.24 (SQLite) as the MongoDB-wire server, Redis, LiveKit (--dev).
+# Usage: scripts/services.sh start|stop|status|build
+# Idempotent: a service that already answers is left running. Binaries are
+# built once into ~/.cache/kraken (outside the repo); data lives in .data/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${KRAKEN_CACHE:-$HOME/.cache/kraken}"
+DATA="${KRAKEN_SERVICES_DIR:-$ROOT/.data/services}"
+FERRETDB_PORT="${KRAKEN_FERRETDB_PORT:-27017}"
+REDIS_PORT="${KRAKEN_REDIS_PORT:-6379}"
+LIVEKIT_PORT="${KRAKEN_LIVEKIT_PORT:-7880}"
+LIVEKIT_VERSION="v1.13.5"
+LIVEKIT_BIN="$CACHE/livekit-$LIVEKIT_VERSION/server"
+SERVICES="${KRAKEN_SERVICES:-ferretdb redis livekit}"
+
+say() { printf '%s\n' "$*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # name port pidfile
+  for _ in $(seq 1 150); do
+    port_open "$2" && return 0
+    if [ -f "$3" ] && ! kill -0 "$(cat "$3")" 2>/dev/null; then
+      say "$1 exited during start-up; last log lines:"; tail -n 20 "$DATA/$1.log" >&2 || true; return 1
+    fi
+    sleep 0.1
+  done
+  say "$1 did not answer on port $2 within 15 s"; return 1
+}
+
+ferretdb_bin() {
+  local src="$ROOT/services/ferretdb" hash
+  hash=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)
+  echo "$CACHE/bin/kraken-ferretdb-$hash"
+}
+
+build_ferretdb() {
+  local bin; bin=$(ferretdb_bin)
+  [ -x "$bin" ] && return 0
+  command -v go >/dev/null || { say "Go is required to build FerretDB"; return 1; }
+  say "building FerretDB into $bin (first run only) ..."
+  mkdir -p "$CACHE/bin"
+  (cd "$ROOT/services/ferretdb" && go build -trimpath -o "$bin.tmp" . && mv "$bin.tmp" "$bin")
+}
+
+build_livekit() {
+  [ -x "$LIVEKIT_BIN" ] && return 0
+  command -v go >/dev/null || { say "Go is required to build LiveKit"; return 1; }
+  say "building livekit-server $LIVEKIT_VERSION into $LIVEKIT_BIN (first run only, ~2 min) ..."
+  GOBIN="$CACHE/livekit-$LIVEKIT_VERSION" go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION"
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null && return 0
+  say "installing Debian's redis-server ..."
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null; fi
+}
+
+start_ferretdb() {
+  build_ferretdb
+  if port_open "$FERRETDB_PORT"; then say "ferretdb: already answering on $FERRETDB_PORT"; return 0; fi
+  mkdir -p "$DATA/ferretdb"
+  nohup "$(ferretdb_bin)" -listen "127.0.0.1:$FERRETDB_PORT" -data "$DATA/ferretdb" \
+    >"$DATA/ferretdb.log" 2>&1 &
+  echo $! >"$DATA/ferretdb.pid"
+  wait_port ferretdb "$FERRETDB_PORT" "$DATA/ferretdb.pid"
+}
+
+start_redis() {
+  ensure_redis
+  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then say "redis: already answering on $REDIS_PORT"; return 0; fi
+  mkdir -p "$DATA/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$DATA/redis" \
+    --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log" --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  say "redis did not answer"; return 1
+}
+
+start_livekit() {
+  build_livekit
+  if port_open "$LIVEKIT_PORT"; then say "livekit: already answering on $LIVEKIT_PORT"; return 0; fi
+  nohup "$LIVEKIT_BIN" --dev --bind 127.0.0.1 --port "$LIVEKIT_PORT" >"$DATA/livekit.log" 2>&1 &
+  echo $! >"$DATA/livekit.pid"
+  wait_port livekit "$LIVEKIT_PORT" "$DATA/livekit.pid"
+}
+
+stop_one() {
+  local pidfile="$DATA/$1.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    kill "$(cat "$pidfile")"
+    for _ in $(seq 1 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+    say "$1: stopped"
+  else
+    say "$1: not running (from $DATA)"
+  fi
+  rm -f "$pidfile"
+}
+
+urls() {
+  for s in $SERVICES; do
+    case $s in
+      ferretdb) echo "MongoDB wire (FerretDB): mongodb://127.0.0.1:$FERRETDB_PORT/kraken";;
+      redis) echo "Redis:                   redis://127.0.0.1:$REDIS_PORT/0";;
+      livekit) echo "LiveKit (dev keys):      ws://127.0.0.1:$LIVEKIT_PORT";;
+    esac
+  done
+}
+
+mkdir -p "$DATA"
+case "${1:-}" in
+  build) build_ferretdb; build_livekit;;
+  start) for s in $SERVICES; do "start_$s"; done; urls;;
+  stop) for s in $SERVICES; do stop_one "$s"; done;;
+  status) urls; for s in $SERVICES; do
+            f="$DATA/$s.pid"; if [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then echo "$s: running"; else echo "$s: stopped"; fi
+          done;;
+  *) say "usage: $0 start|stop|status|build"; exit 2;;
+esac

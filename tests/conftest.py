@@ -1,0 +1,74 @@
+"""Shared fixtures: one app per session against the real FerretDB and Redis started by
+`make services`; every test starts from an empty database and an empty Redis DB."""
+from __future__ import annotations
+
+import os
+
+import mongoengine
+import pytest
+
+from kraken import create_app
+from kraken.config import load_settings
+from kraken.extensions import redis
+from tests.factories import ApiClient, Factory
+
+MONGODB_URL = os.environ.get("KRAKEN_TEST_MONGODB_URL", "mongodb://127.0.0.1:27017/kraken_test")
+REDIS_URL = os.environ.get("KRAKEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+
+
+def make_settings(tmp_path_factory=None, **overrides):
+    values = dict(env="test", mongodb_url=MONGODB_URL, redis_url=REDIS_URL, rate_limits=False,
+                  log_level="WARNING",
+                  # cheap argon2 in tests; test_passwords checks the production parameters
+                  argon2_memory_kib=1024, argon2_time_cost=1)
+    values.update(overrides)
+    return load_settings({}, **values)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory):
+    return make_settings(data_dir=tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    app = create_app(settings)
+    app.testing = True
+    with app.app_context():
+        yield app
+
+
+def _wipe() -> None:
+    db = mongoengine.get_db()
+    for name in db.list_collection_names():
+        if name != "migrations":
+            db[name].delete_many({})
+    redis.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def clean_state(app):
+    _wipe()
+    yield
+
+
+@pytest.fixture
+def client(app) -> ApiClient:
+    return ApiClient(app.test_client())
+
+
+@pytest.fixture
+def factory(app) -> Factory:
+    return Factory(app)
+
+
+@pytest.fixture
+def login_as(app, factory):
+    """login_as(user, password=...) -> an ApiClient carrying that user's access token and cookie."""
+    def _login(user, password: str = Factory.PASSWORD) -> ApiClient:
+        api = ApiClient(app.test_client())
+        response = api.post("/api/auth/login", json={"username": user.username, "password": password})
+        assert response.status_code == 200, response.get_json()
+        api.token = response.get_json()["accessToken"]
+        return api
+    return _login
