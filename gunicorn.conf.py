@@ -6,9 +6,15 @@ no stickiness. Scale out with more processes (ports) behind a sticky proxy;
 the Redis message queue carries events between them. gevent gives each
 process thousands of concurrent sockets.
 """
-from kraken.config import load_settings
+import sys
 
-_settings = load_settings()
+from kraken.config import ConfigError, load_settings
+
+try:
+    _settings = load_settings()
+except ConfigError as exc:  # e.g. production without secrets: say what is missing and stop
+    print(f"kraken: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 bind = f"{_settings.bind_host}:{_settings.port}"
 workers = 1
