@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from kraken import auth, health, instance, users
-    for module in (health, auth, users, instance):
+    from kraken import (auth, channel_memberships, channels, communities, health, instance, invites,
+                        memberships, roles, users)
+    for module in (health, auth, users, instance, communities, channels, memberships, channel_memberships,
+                   roles, invites):
         app.register_blueprint(module.bp)

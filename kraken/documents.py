@@ -4,7 +4,13 @@ from __future__ import annotations
 
 def all_documents() -> list[type]:
     from kraken.auth.models import RefreshFamily, RefreshToken
+    from kraken.channel_memberships.models import ChannelMembership
+    from kraken.channels.models import Channel
+    from kraken.communities.models import Community
     from kraken.invites.models import Invite
+    from kraken.memberships.models import Membership
     from kraken.migrations import Migration
+    from kraken.roles.models import Role, UserRole
     from kraken.users.models import InstanceMarker, User
-    return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Migration]
+    return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
+            ChannelMembership, Role, UserRole, Migration]

@@ -8,6 +8,7 @@ from flask_jwt_extended import decode_token
 from flask_socketio import join_room
 
 from kraken.extensions import socketio
+from kraken.realtime import sockets
 from kraken.realtime.rooms import user_room
 
 log = logging.getLogger("kraken.realtime")
@@ -49,9 +50,12 @@ def register_connection_handlers() -> None:
         session["user_id"] = claims["sub"]
         session["claims"] = {k: claims.get(k) for k in ("sub", "jti", "exp", "sid", "username")}
         join_room(user_room(claims["sub"]))
+        sockets.add(claims["sub"], request.sid)
         log.info("socket connected", extra={"event": "connect", "user_id": claims["sub"], "sid": request.sid})
 
     @socketio.on("disconnect")
     def on_disconnect(reason=None):
+        if session.get("user_id"):
+            sockets.remove(session["user_id"], request.sid)
         log.info("socket disconnected", extra={"event": "disconnect", "user_id": session.get("user_id"),
                                                  "sid": request.sid})

@@ -70,6 +70,8 @@ def register(*, username: str, password: str, email: str | None, code: str | Non
     except Exception:
         user.delete()
         raise
+    if invite is not None:
+        invites.join_communities(invite, user.id)
     log.info("user registered", extra={"user_id": str(user.id), "owner": user.role == "OWNER"})
     return user
 

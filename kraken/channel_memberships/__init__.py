@@ -1,0 +1,4 @@
+"""Private-channel memberships."""
+from kraken.channel_memberships.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,70 @@
+"""Private-channel membership: add, list, remove, leave."""
+from __future__ import annotations
+
+from bson import ObjectId
+from mongoengine import NotUniqueError
+
+from kraken import permcache
+from kraken.channel_memberships.models import ChannelMembership
+from kraken.errors import ConflictError, ForbiddenError, NotFoundError
+
+
+def _require_private(channel) -> None:
+    if not channel.is_private:
+        raise ForbiddenError("Public channels have no member list: every community member can use them",
+                             code="PUBLIC_CHANNEL")
+
+
+def add(channel, user_id: str, added_by: ObjectId) -> ChannelMembership:
+    """Add a community member to a private channel; raises 403, 404, 409."""
+    from kraken.memberships.models import Membership
+    from kraken.users.models import User
+    _require_private(channel)
+    if not User.objects(id=user_id).count():
+        raise NotFoundError("User or channel not found")
+    if not Membership.objects(user_id=user_id, community_id=channel.community_id).count():
+        raise ForbiddenError("User must be a member of the community before being added to a private channel",
+                             code="NOT_A_MEMBER")
+    try:
+        membership = ChannelMembership(user_id=ObjectId(user_id), channel_id=channel.id,
+                                       community_id=channel.community_id, added_by=added_by).save(force_insert=True)
+    except NotUniqueError:
+        raise ConflictError("User is already a member of this channel") from None
+    permcache.invalidate(str(channel.community_id))
+    return membership
+
+
+def give(channel, user_id: ObjectId, added_by: ObjectId | None = None) -> None:
+    """Creation paths: make `user_id` a member of `channel` without checks (idempotent)."""
+    try:
+        ChannelMembership(user_id=user_id, channel_id=channel.id, community_id=channel.community_id,
+                          added_by=added_by).save(force_insert=True)
+    except NotUniqueError:
+        pass
+    permcache.invalidate(str(channel.community_id))
+
+
+def members(channel) -> list[ChannelMembership]:
+    _require_private(channel)
+    return list(ChannelMembership.objects(channel_id=channel.id).order_by("joined_at"))
+
+
+def get(channel, user_id: str) -> ChannelMembership:
+    membership = ChannelMembership.objects(channel_id=channel.id, user_id=user_id).first()
+    if membership is None:
+        raise NotFoundError("Channel membership not found")
+    return membership
+
+
+def of_user(user_id: object) -> list[ChannelMembership]:
+    return list(ChannelMembership.objects(user_id=user_id).order_by("joined_at"))
+
+
+def remove(channel, user_id: str) -> None:
+    """Remove a user from a private channel; raises 403 (public), 404."""
+    _require_private(channel)
+    membership = get(channel, user_id)
+    membership.delete()
+    permcache.invalidate(str(channel.community_id))
+    from kraken.realtime.publish import channel_access_revoked
+    channel_access_revoked(str(channel.id), str(membership.user_id))

@@ -1,0 +1,4 @@
+"""Channels: TEXT and VOICE, public and private."""
+from kraken.channels.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,21 @@
+"""The Channel document: TEXT or VOICE, public or private, inside one community."""
+from __future__ import annotations
+
+from mongoengine import BooleanField, DateTimeField, Document, ObjectIdField, StringField
+
+from kraken.common.time import utcnow
+
+CHANNEL_TYPES = ("TEXT", "VOICE")
+
+
+class Channel(Document):
+    meta = {"collection": "channels",
+            "indexes": [{"fields": ["community_id", "name_key"], "unique": True}]}
+
+    name = StringField(required=True, max_length=100)
+    name_key = StringField(required=True, db_field="nameKey")  # unique per community, case-insensitively
+    community_id = ObjectIdField(required=True, db_field="communityId")
+    type = StringField(required=True, choices=CHANNEL_TYPES, default="TEXT")
+    is_private = BooleanField(default=False, db_field="isPrivate")
+    description = StringField(max_length=1024)
+    created_at = DateTimeField(default=utcnow, db_field="createdAt")

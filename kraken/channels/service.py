@@ -1,0 +1,66 @@
+"""Channels: create, list (with private-channel visibility), update, delete with clean-up."""
+from __future__ import annotations
+
+from mongoengine import NotUniqueError
+
+from kraken import permcache
+from kraken.channels.models import Channel
+from kraken.errors import ConflictError
+from kraken.rbac import Grant, can_see_channel
+
+# Deleting a channel removes what lives in it; features with per-channel data register here.
+CHANNEL_CLEANUPS: list = []
+
+
+def _name_taken() -> ConflictError:
+    return ConflictError("Channel with this name already exists in the community", code="CHANNEL_NAME_TAKEN")
+
+
+def create(actor, community_id, *, name: str, type: str, is_private: bool, description: str | None) -> Channel:
+    """Create a channel; the creator of a private channel becomes its member. Raises ConflictError."""
+    from kraken.channel_memberships import service as channel_memberships
+    try:
+        channel = Channel(name=name, name_key=name.lower(), community_id=community_id, type=type,
+                          is_private=is_private, description=description).save(force_insert=True)
+    except NotUniqueError:
+        raise _name_taken() from None
+    if is_private:
+        channel_memberships.give(channel, actor.id, added_by=actor.id)
+    return channel
+
+
+def visible_channels(community_id, grant: Grant) -> list[Channel]:
+    """The community's channels this grant may see: TEXT before VOICE, then by creation."""
+    channels = Channel.objects(community_id=community_id).order_by("type", "created_at")
+    return [c for c in channels if not c.is_private or can_see_channel(grant, c, enter=False)]
+
+
+def update(channel: Channel, changes: dict) -> Channel:
+    """Apply name/description/type/isPrivate changes; raises ConflictError on a name clash."""
+    fields = {"name": "name", "description": "description", "type": "type", "isPrivate": "is_private"}
+    update = {f"set__{fields[k]}": v for k, v in changes.items() if v is not None}
+    if "name" in changes and changes["name"]:
+        update["set__name_key"] = changes["name"].lower()
+    if "description" in changes and changes["description"] is None:
+        update["unset__description"] = 1
+    if update:
+        try:
+            Channel.objects(id=channel.id).update_one(**update)
+        except NotUniqueError:
+            raise _name_taken() from None
+        if "isPrivate" in changes:
+            permcache.invalidate(str(channel.community_id))
+        channel.reload()
+    return channel
+
+
+def delete(channel: Channel) -> None:
+    """Delete a channel and everything in it; members' sockets are told (`channelDeleted`)."""
+    from kraken.channel_memberships.models import ChannelMembership
+    from kraken.realtime.publish import channel_deleted
+    for cleanup in CHANNEL_CLEANUPS:
+        cleanup([channel.id])
+    ChannelMembership.objects(channel_id=channel.id).delete()
+    channel.delete()
+    permcache.invalidate(str(channel.community_id))
+    channel_deleted(str(channel.community_id), str(channel.id))

@@ -1,0 +1,126 @@
+"""Communities: creation with compensation, listing, update, deletion of everything under one."""
+from __future__ import annotations
+
+import logging
+
+from mongoengine import NotUniqueError
+
+from kraken import permcache
+from kraken.communities.models import Community
+from kraken.errors import ConflictError, FeatureDisabledError, NotFoundError
+from kraken.rbac import COMMUNITY_ADMIN, MEMBER, Action, instance_grant, is_owner
+
+log = logging.getLogger("kraken.communities")
+# Features with per-community data register a clean-up here: fn(community_id, channel_ids).
+COMMUNITY_CLEANUPS: list = []
+
+
+def _name_taken() -> ConflictError:
+    return ConflictError("Duplicate community name", code="COMMUNITY_NAME_TAKEN")
+
+
+def check_may_create(actor, creation_mode: str) -> None:
+    """Everyone may create communities unless the instance restricts it (decisions §3)."""
+    if creation_mode == "admins" and not is_owner(actor) \
+            and not instance_grant(actor).has(Action.CREATE_COMMUNITY):
+        raise FeatureDisabledError("Only administrators can create communities on this instance")
+
+
+def create(actor, *, name: str, description: str | None, avatar: str | None, banner: str | None) -> Community:
+    """Create a community with its membership, default roles, channels; undone if a step fails.
+
+    Order (decisions §4): community, creator's membership, default roles and the creator's
+    assignments (Community Admin + Member), `general` (TEXT) and `General` (VOICE).
+    Raises ConflictError on a taken name.
+    """
+    from kraken.channels import service as channels
+    from kraken.memberships.models import Membership
+    from kraken.roles import service as roles
+
+    try:
+        community = Community(name=name, name_key=name.lower(), description=description, avatar=avatar,
+                              banner=banner, created_by_id=actor.id).save(force_insert=True)
+    except NotUniqueError:
+        raise _name_taken() from None
+    try:
+        Membership(user_id=actor.id, community_id=community.id).save(force_insert=True)
+        default_roles = roles.create_default_roles(community.id)
+        roles.give(actor.id, default_roles[COMMUNITY_ADMIN])
+        roles.give(actor.id, default_roles[MEMBER])
+        channels.create(actor, community.id, name="general", type="TEXT", is_private=False, description=None)
+        channels.create(actor, community.id, name="General", type="VOICE", is_private=False, description=None)
+    except Exception:
+        log.warning("community creation failed; undoing", extra={"community_id": str(community.id)})
+        purge(community.id)
+        raise
+    permcache.invalidate(str(community.id))
+    return community
+
+
+def mine(user) -> list[Community]:
+    from kraken.memberships.models import Membership
+    ids = list(Membership.objects(user_id=user.id).scalar("community_id"))
+    return list(Community.objects(id__in=ids).order_by("created_at")) if ids else []
+
+
+def all_communities() -> list[Community]:
+    return list(Community.objects.order_by("created_at"))
+
+
+def update(community: Community, changes: dict) -> Community:
+    update = {}
+    for key, value in changes.items():
+        if value is None and key != "name":
+            update[f"unset__{key}"] = 1
+        elif value is not None:
+            update[f"set__{key}"] = value
+    if changes.get("name"):
+        update["set__name_key"] = changes["name"].lower()
+    if update:
+        try:
+            Community.objects(id=community.id).update_one(**update)
+        except NotUniqueError:
+            raise _name_taken() from None
+        community.reload()
+    return community
+
+
+def purge(community_id) -> None:
+    """Delete a community and everything under it; safe on partial data (compensation)."""
+    from kraken.channel_memberships.models import ChannelMembership
+    from kraken.channels.models import Channel
+    from kraken.channels.service import CHANNEL_CLEANUPS
+    from kraken.invites.models import Invite
+    from kraken.memberships.models import Membership
+    from kraken.roles.models import Role, UserRole
+
+    channel_ids = list(Channel.objects(community_id=community_id).scalar("id"))
+    for cleanup in CHANNEL_CLEANUPS:
+        cleanup(channel_ids)
+    for cleanup in COMMUNITY_CLEANUPS:
+        cleanup(community_id, channel_ids)
+    ChannelMembership.objects(community_id=community_id).delete()
+    Channel.objects(community_id=community_id).delete()
+    UserRole.objects(community_id=community_id).delete()
+    Role.objects(community_id=community_id).delete()
+    Membership.objects(community_id=community_id).delete()
+    Invite.objects(scope="COMMUNITY", community_ids=community_id).delete()
+    Invite.objects(scope="INSTANCE", community_ids=community_id).update(pull__community_ids=community_id)
+    Community.objects(id=community_id).delete()
+    permcache.invalidate(str(community_id))
+
+
+def delete(community: Community) -> None:
+    """Delete a community and all it contains; members' sockets get `communityDeleted`."""
+    from kraken.realtime.publish import community_deleted
+    purge(community.id)
+    community_deleted(str(community.id))
+
+
+def get(community_id) -> Community:
+    community = Community.objects(id=community_id).first()
+    if community is None:
+        raise NotFoundError("Community not found")
+    return community
+
+

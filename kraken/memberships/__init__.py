@@ -1,0 +1,4 @@
+"""Community memberships."""
+from kraken.memberships.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,64 @@
+"""Membership routes (contract §5.7, decisions §4)."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from kraken.common.validation import parse_body
+from kraken.memberships import service
+from kraken.memberships.schemas import MembershipIn, MembershipOut, with_users
+from kraken.rbac import (Action, Resource, authorized_resource, community_grant, current_user, is_owner,
+                         require_actions, require_auth)
+
+bp = Blueprint("memberships", __name__, url_prefix="/api/membership")
+COMMUNITY = dict(resource=Resource.COMMUNITY, id_from="path.community_id")
+
+
+@bp.post("")
+@require_actions(Action.CREATE_MEMBER, resource=Resource.COMMUNITY, id_from="body.communityId")
+def create_membership():
+    body = parse_body(MembershipIn)
+    return MembershipOut.of(service.add_member(body.userId, authorized_resource().id)), 201
+
+
+@bp.get("/community/<oid:community_id>")
+@require_actions(Action.READ_MEMBER, **COMMUNITY)
+def list_members(community_id: str):
+    return with_users(service.members(authorized_resource().id))
+
+
+@bp.get("/my")
+@require_auth
+def my_memberships():
+    return [MembershipOut.of(m) for m in service.of_user(current_user().id)]
+
+
+@bp.get("/user/<oid:user_id>")
+@require_auth
+def user_memberships(user_id: str):
+    """The user themself sees all; others see the shared communities where they hold READ_MEMBER."""
+    actor = current_user()
+    memberships = service.of_user(user_id)
+    if str(actor.id) != user_id and not is_owner(actor):
+        memberships = [m for m in memberships
+                       if (grant := community_grant(actor, m.community_id)).member and grant.has(Action.READ_MEMBER)]
+    return [MembershipOut.of(m) for m in memberships]
+
+
+@bp.get("/community/<oid:community_id>/user/<oid:user_id>")
+@require_actions(Action.READ_MEMBER, **COMMUNITY)
+def get_membership(community_id: str, user_id: str):
+    return MembershipOut.of(service.get(authorized_resource().id, user_id))
+
+
+@bp.delete("/community/<oid:community_id>/user/<oid:user_id>")
+@require_actions(Action.DELETE_MEMBER, **COMMUNITY)
+def remove_member(community_id: str, user_id: str):
+    service.remove(authorized_resource().id, user_id)
+    return "", 204
+
+
+@bp.delete("/leave/<oid:community_id>")
+@require_auth
+def leave_community(community_id: str):
+    service.remove(community_id, str(current_user().id))
+    return "", 204

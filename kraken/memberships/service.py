@@ -1,0 +1,70 @@
+"""Community membership: join (with the Member role), listing, removal and leaving."""
+from __future__ import annotations
+
+from bson import ObjectId
+from mongoengine import NotUniqueError
+
+from kraken import permcache
+from kraken.errors import ConflictError, NotFoundError
+from kraken.memberships.models import Membership
+from kraken.roles import service as roles
+
+
+def join(user_id: ObjectId, community_id: ObjectId) -> Membership:
+    """Make a user a member with the Member role; raises ConflictError if already one."""
+    try:
+        membership = Membership(user_id=user_id, community_id=community_id).save(force_insert=True)
+    except NotUniqueError:
+        raise ConflictError("User is already a member of this community", code="ALREADY_MEMBER") from None
+    roles.give_member_role(user_id, community_id)
+    permcache.invalidate(str(community_id))
+    return membership
+
+
+def join_if_needed(user_id: ObjectId, community_id: ObjectId) -> bool:
+    """Idempotent join (invites); True when the user was added."""
+    try:
+        join(user_id, community_id)
+    except ConflictError:
+        return False
+    return True
+
+
+def add_member(user_id: str, community_id: ObjectId) -> Membership:
+    """Add an existing user (CREATE_MEMBER); raises 404 (user), 409 (already a member)."""
+    from kraken.users.models import User
+    if not User.objects(id=user_id, disabled__ne=True).count():
+        raise NotFoundError("User or community not found")
+    return join(ObjectId(user_id), community_id)
+
+
+def members(community_id: object) -> list[Membership]:
+    return list(Membership.objects(community_id=community_id).order_by("joined_at"))
+
+
+def get(community_id: object, user_id: str) -> Membership:
+    membership = Membership.objects(community_id=community_id, user_id=user_id).first()
+    if membership is None:
+        raise NotFoundError("Membership not found")
+    return membership
+
+
+def of_user(user_id: object) -> list[Membership]:
+    return list(Membership.objects(user_id=user_id).order_by("joined_at"))
+
+
+def remove(community_id: object, user_id: object) -> None:
+    """Remove a member and what hangs on the membership (channel memberships, roles).
+
+    The last Community Admin cannot be removed (409). Raises NotFoundError.
+    """
+    from kraken.channel_memberships.models import ChannelMembership
+    from kraken.roles.models import UserRole
+    membership = get(community_id, str(user_id))
+    roles.protect_last_admin(user_id, community_id)
+    membership.delete()
+    ChannelMembership.objects(community_id=community_id, user_id=membership.user_id).delete()
+    UserRole.objects(community_id=community_id, user_id=membership.user_id).delete()
+    permcache.invalidate(str(community_id))
+    from kraken.realtime.publish import member_removed
+    member_removed(str(community_id), str(membership.user_id))

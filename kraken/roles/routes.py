@@ -1,0 +1,143 @@
+"""Role routes (contract §5.9; management paths of the later versions, decisions §3)."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from kraken.channels.models import Channel
+from kraken.common.validation import parse_body
+from kraken.rbac import (Action, Resource, authorized_resource, can_see_channel, community_grant, current_grant,
+                         current_user, require_actions, require_auth, require_owner)
+from kraken.roles import service
+from kraken.roles.schemas import AssignIn, InstanceAssignIn, RoleIn, RoleOut, RolePatch, user_roles_out
+
+bp = Blueprint("roles", __name__, url_prefix="/api/roles")
+COMMUNITY = dict(resource=Resource.COMMUNITY, id_from="path.community_id")
+
+
+@bp.get("/my/community/<oid:community_id>")
+@require_auth
+def my_community_roles(community_id: str):
+    user = current_user()
+    return user_roles_out(user.id, community_id, "COMMUNITY", service.roles_of(user.id, community_id))
+
+
+@bp.get("/my/channel/<oid:channel_id>")
+@require_auth
+def my_channel_roles(channel_id: str):
+    user = current_user()
+    channel = Channel.objects(id=channel_id).first()
+    visible = channel is not None and can_see_channel(community_grant(user, channel.community_id), channel,
+                                                      enter=False)
+    roles = service.roles_of(user.id, channel.community_id) if visible else []
+    return user_roles_out(user.id, channel_id, "CHANNEL", roles)
+
+
+@bp.get("/my/instance")
+@require_auth
+def my_instance_roles():
+    user = current_user()
+    return user_roles_out(user.id, None, "INSTANCE", service.roles_of(user.id, None))
+
+
+@bp.get("/user/<oid:user_id>/community/<oid:community_id>")
+@require_actions(Action.READ_MEMBER, **COMMUNITY)
+def user_community_roles(user_id: str, community_id: str):
+    return user_roles_out(user_id, community_id, "COMMUNITY", service.roles_of(user_id, community_id))
+
+
+@bp.get("/user/<oid:user_id>/channel/<oid:channel_id>")
+@require_actions(Action.READ_MEMBER, resource=Resource.CHANNEL, id_from="path.channel_id")
+def user_channel_roles(user_id: str, channel_id: str):
+    channel = authorized_resource()
+    return user_roles_out(user_id, channel_id, "CHANNEL", service.roles_of(user_id, channel.community_id))
+
+
+@bp.get("/user/<oid:user_id>/instance")
+@require_actions(Action.READ_USER, resource=Resource.INSTANCE)
+def user_instance_roles(user_id: str):
+    return user_roles_out(user_id, None, "INSTANCE", service.roles_of(user_id, None))
+
+
+@bp.get("/community/<oid:community_id>")
+@require_actions(Action.READ_ROLE, **COMMUNITY)
+def list_community_roles(community_id: str):
+    return {"communityId": community_id, "roles": [RoleOut.of(r) for r in service.list_roles(community_id)]}
+
+
+@bp.post("/community/<oid:community_id>")
+@require_actions(Action.CREATE_ROLE, **COMMUNITY)
+def create_role(community_id: str):
+    body = parse_body(RoleIn)
+    role = service.create_role(current_user(), current_grant(), authorized_resource().id, body.name,
+                               [a.value for a in body.actions])
+    return RoleOut.of(role), 201
+
+
+@bp.put("/community/<oid:community_id>/<oid:role_id>")
+@require_actions(Action.UPDATE_ROLE, **COMMUNITY)
+def update_role(community_id: str, role_id: str):
+    body = parse_body(RolePatch)
+    actions = [a.value for a in body.actions] if body.actions is not None else None
+    role = service.update_role(current_user(), current_grant(), authorized_resource().id, role_id, body.name,
+                               actions)
+    return RoleOut.of(role)
+
+
+@bp.delete("/community/<oid:community_id>/<oid:role_id>")
+@require_actions(Action.DELETE_ROLE, **COMMUNITY)
+def delete_role(community_id: str, role_id: str):
+    service.delete_role(authorized_resource().id, role_id)
+    return "", 204
+
+
+@bp.post("/community/<oid:community_id>/assign")
+@require_actions(Action.UPDATE_MEMBER, **COMMUNITY)
+def assign_role(community_id: str):
+    body = parse_body(AssignIn)
+    service.assign(current_user(), current_grant(), authorized_resource().id, body.userId, body.roleId)
+    return "", 204
+
+
+@bp.delete("/community/<oid:community_id>/users/<oid:user_id>/roles/<oid:role_id>")
+@require_actions(Action.UPDATE_MEMBER, **COMMUNITY)
+def unassign_role(community_id: str, user_id: str, role_id: str):
+    service.unassign(current_user(), current_grant(), authorized_resource().id, user_id, role_id)
+    return "", 204
+
+
+@bp.get("/community/<oid:community_id>/<oid:role_id>/users")
+@require_actions(Action.READ_ROLE, **COMMUNITY)
+def role_users(community_id: str, role_id: str):
+    return service.role_holders(authorized_resource().id, role_id)
+
+
+@bp.get("/instance/all")
+@require_actions(Action.READ_USER, resource=Resource.INSTANCE)
+def list_instance_roles():
+    return [RoleOut.of(r) for r in service.instance_roles()]
+
+
+@bp.post("/instance/<oid:role_id>/assign")
+@require_owner
+def assign_instance_role(role_id: str):
+    body = parse_body(InstanceAssignIn)
+    service.assign_instance(role_id, body.userId)
+    return "", 204
+
+
+@bp.delete("/instance/<oid:role_id>/users/<oid:user_id>")
+@require_owner
+def unassign_instance_role(role_id: str, user_id: str):
+    service.unassign_instance(role_id, user_id)
+    return "", 204
+
+
+@bp.get("/instance/<oid:role_id>/users")
+@require_actions(Action.READ_USER, resource=Resource.INSTANCE)
+def instance_role_users(role_id: str):
+    from kraken.roles.models import UserRole
+    from kraken.users.models import User
+    role = service.get_instance_role(role_id)
+    ids = list(UserRole.objects(role_id=role.id).scalar("user_id"))
+    return [{"userId": str(u.id), "username": u.username, "displayName": u.display_name}
+            for u in User.objects(id__in=ids).order_by("username")]

@@ -1,0 +1,209 @@
+"""Roles: default templates, custom roles, assignment, escalation and last-admin protection."""
+from __future__ import annotations
+
+from bson import ObjectId
+from mongoengine import NotUniqueError
+
+from kraken import permcache
+from kraken.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from kraken.rbac import (COMMUNITY_ADMIN, DEFAULT_COMMUNITY_ROLES, DEFAULT_INSTANCE_ROLES, MEMBER, Grant,
+                         is_owner)
+from kraken.roles.models import Role, UserRole
+
+
+def create_default_roles(community_id: ObjectId) -> dict[str, Role]:
+    """The default roles of a new community, by name."""
+    return {name: Role(name=name, community_id=community_id, actions=sorted(a.value for a in actions),
+                       is_default=True).save(force_insert=True)
+            for name, actions in DEFAULT_COMMUNITY_ROLES.items()}
+
+
+def ensure_instance_roles() -> None:
+    """Create the default instance roles if missing (idempotent)."""
+    for name, actions in DEFAULT_INSTANCE_ROLES.items():
+        if not Role.objects(community_id=None, name=name).count():
+            try:
+                Role(name=name, community_id=None, actions=sorted(a.value for a in actions),
+                     is_default=True).save(force_insert=True)
+            except NotUniqueError:
+                pass
+
+
+def default_role(community_id: object, name: str) -> Role:
+    role = Role.objects(community_id=community_id, name=name).first()
+    if role is None:  # a default role can't be deleted, but be robust to old data
+        role = Role(name=name, community_id=community_id, is_default=True,
+                    actions=sorted(a.value for a in DEFAULT_COMMUNITY_ROLES[name])).save()
+    return role
+
+
+def give(user_id: ObjectId, role: Role) -> bool:
+    """Assign without checks (creation paths); False if the user already had it."""
+    try:
+        UserRole(user_id=user_id, role_id=role.id, community_id=role.community_id,
+                 is_instance_role=role.community_id is None).save(force_insert=True)
+    except NotUniqueError:
+        return False
+    return True
+
+
+def give_member_role(user_id: ObjectId, community_id: object) -> None:
+    give(user_id, default_role(community_id, MEMBER))
+
+
+def _check_escalation(actor, grant: Grant, actions: list[str]) -> None:
+    if is_owner(actor):
+        return
+    beyond = sorted(set(actions) - set(grant.actions))
+    if beyond:
+        raise ForbiddenError("Cannot grant permissions you do not have: " + ", ".join(beyond),
+                             code="ROLE_ESCALATION")
+
+
+def list_roles(community_id: object) -> list[Role]:
+    return list(Role.objects(community_id=community_id).order_by("created_at"))
+
+
+def get_role(community_id: object, role_id: str) -> Role:
+    role = Role.objects(id=role_id, community_id=community_id).first()
+    if role is None:
+        raise NotFoundError("Role not found in this community")
+    return role
+
+
+def create_role(actor, grant: Grant, community_id: object, name: str, actions: list[str]) -> Role:
+    """Raises ForbiddenError (escalation), ConflictError (name taken)."""
+    _check_escalation(actor, grant, actions)
+    try:
+        role = Role(name=name, community_id=community_id, actions=sorted(set(actions))).save(force_insert=True)
+    except NotUniqueError:
+        raise ConflictError(f'Role with name "{name}" already exists in this community') from None
+    return role
+
+
+def update_role(actor, grant: Grant, community_id: object, role_id: str, name: str | None,
+                actions: list[str] | None) -> Role:
+    """Rename or change actions; default roles keep their names; raises 403/404/409/400."""
+    role = get_role(community_id, role_id)
+    update = {}
+    if name is not None and name != role.name:
+        if role.is_default:
+            raise ValidationError(["name: default roles cannot be renamed"], code="DEFAULT_ROLE")
+        update["set__name"] = name
+    if actions is not None:
+        _check_escalation(actor, grant, actions)
+        if role.is_default and role.name == COMMUNITY_ADMIN and not is_owner(actor):
+            raise ForbiddenError("Only the instance owner can change the Community Admin role",
+                                 code="DEFAULT_ROLE")
+        update["set__actions"] = sorted(set(actions))
+    if update:
+        try:
+            Role.objects(id=role.id).update_one(**update)
+        except NotUniqueError:
+            raise ConflictError(f'Role with name "{name}" already exists in this community') from None
+        permcache.invalidate(str(community_id))
+        role.reload()
+    return role
+
+
+def delete_role(community_id: object, role_id: str) -> None:
+    """Delete a custom role and its assignments; default roles are kept (400)."""
+    role = get_role(community_id, role_id)
+    if role.is_default:
+        raise ValidationError(["Cannot delete default roles."], code="DEFAULT_ROLE")
+    UserRole.objects(role_id=role.id).delete()
+    role.delete()
+    permcache.invalidate(str(community_id))
+
+
+def assign(actor, grant: Grant, community_id: object, user_id: str, role_id: str) -> Role:
+    """Give a role to a member; raises 404 (role/member), 403 (escalation), 409 (already has it)."""
+    from kraken.memberships.models import Membership
+    role = get_role(community_id, role_id)
+    if not Membership.objects(user_id=user_id, community_id=community_id).count():
+        raise NotFoundError("User is not a member of this community")
+    _check_escalation(actor, grant, role.actions)
+    if not give(ObjectId(user_id), role):
+        raise ConflictError("User already has this role")
+    permcache.invalidate(str(community_id))
+    return role
+
+
+def admins_left(community_id: object, excluding: ObjectId | str) -> int:
+    """How many members other than `excluding` hold Community Admin."""
+    role = Role.objects(community_id=community_id, name=COMMUNITY_ADMIN).first()
+    if role is None:
+        return 0
+    return UserRole.objects(role_id=role.id, user_id__ne=ObjectId(str(excluding))).count()
+
+
+def is_admin(user_id: object, community_id: object) -> bool:
+    role = Role.objects(community_id=community_id, name=COMMUNITY_ADMIN).first()
+    return bool(role) and UserRole.objects(role_id=role.id, user_id=ObjectId(str(user_id))).count() > 0
+
+
+def protect_last_admin(user_id: object, community_id: object) -> None:
+    """Raises ConflictError when `user_id` is the community's last Community Admin."""
+    if is_admin(user_id, community_id) and admins_left(community_id, excluding=user_id) == 0:
+        raise ConflictError("The last Community Admin cannot lose that role or leave the community",
+                            code="LAST_ADMIN")
+
+
+def unassign(actor, grant: Grant, community_id: object, user_id: str, role_id: str) -> None:
+    """Take a role away; the last Community Admin keeps theirs (409); raises 404, 403."""
+    role = get_role(community_id, role_id)
+    assignment = UserRole.objects(user_id=user_id, role_id=role.id).first()
+    if assignment is None:
+        raise NotFoundError("User role assignment not found")
+    _check_escalation(actor, grant, role.actions)
+    if role.name == COMMUNITY_ADMIN and role.is_default:
+        protect_last_admin(user_id, community_id)
+    assignment.delete()
+    permcache.invalidate(str(community_id))
+
+
+def role_holders(community_id: object, role_id: str) -> list[dict]:
+    from kraken.users.models import User
+    role = get_role(community_id, role_id)
+    user_ids = list(UserRole.objects(role_id=role.id).scalar("user_id"))
+    return [{"userId": str(u.id), "username": u.username, "displayName": u.display_name}
+            for u in User.objects(id__in=user_ids).order_by("username")]
+
+
+def roles_of(user_id: object, community_id: object | None) -> list[Role]:
+    """A user's roles in a community, or their instance roles when `community_id` is None."""
+    query = UserRole.objects(user_id=user_id, community_id=community_id)
+    if community_id is None:
+        query = query.filter(is_instance_role=True)
+    role_ids = list(query.scalar("role_id"))
+    return list(Role.objects(id__in=role_ids).order_by("created_at")) if role_ids else []
+
+
+# instance roles ---------------------------------------------------------------------------
+
+def instance_roles() -> list[Role]:
+    ensure_instance_roles()
+    return list(Role.objects(community_id=None).order_by("created_at"))
+
+
+def get_instance_role(role_id: str) -> Role:
+    role = Role.objects(id=role_id, community_id=None).first()
+    if role is None:
+        raise NotFoundError("Role not found")
+    return role
+
+
+def assign_instance(role_id: str, user_id: str) -> None:
+    from kraken.users.service import get_user
+    role = get_instance_role(role_id)
+    user = get_user(user_id)
+    if not give(user.id, role):
+        raise ConflictError("User already has this instance role")
+    permcache.invalidate(permcache.INSTANCE_SCOPE)
+
+
+def unassign_instance(role_id: str, user_id: str) -> None:
+    role = get_instance_role(role_id)
+    if not UserRole.objects(role_id=role.id, user_id=user_id).delete():
+        raise NotFoundError("User role assignment not found")
+    permcache.invalidate(permcache.INSTANCE_SCOPE)
