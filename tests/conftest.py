@@ -12,8 +12,9 @@ from kraken.config import load_settings
 from kraken.extensions import redis
 from tests.factories import ApiClient, Factory
 
-MONGODB_URL = os.environ.get("KRAKEN_TEST_MONGODB_URL", "mongodb://127.0.0.1:27017/kraken_test")
-REDIS_URL = os.environ.get("KRAKEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+# A database and a Redis DB of this test run's own, so concurrent runs never wipe each other.
+MONGODB_URL = os.environ.get("KRAKEN_TEST_MONGODB_URL", f"mongodb://127.0.0.1:27017/kraken_test_{os.getpid()}")
+REDIS_URL = os.environ.get("KRAKEN_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}")
 
 
 def make_settings(tmp_path_factory=None, **overrides):
@@ -36,6 +37,7 @@ def app(settings):
     app.testing = True
     with app.app_context():
         yield app
+        mongoengine.get_connection().drop_database(mongoengine.get_db().name)
 
 
 def _wipe() -> None:
@@ -72,3 +74,13 @@ def login_as(app, factory):
         api.token = response.get_json()["accessToken"]
         return api
     return _login
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the sizes of the permission matrices when they ran."""
+    import sys
+    for name in ("tests.rbac.test_authorization_matrix",):
+        module = sys.modules.get(name)
+        if module is not None:
+            terminalreporter.write_line(f"authorization matrix: {len(module.MATRIX)} routes x "
+                                        f"{len(module.PRINCIPALS)} principals = {len(module.CASES)} cases")

@@ -10,10 +10,10 @@ CHANNEL_TYPES = ("TEXT", "VOICE")
 
 class Channel(Document):
     meta = {"collection": "channels",
-            "indexes": [{"fields": ["community_id", "name_key"], "unique": True}]}
+            # exact names: decisions §4 creates both `general` (TEXT) and `General` (VOICE)
+            "indexes": [{"fields": ["community_id", "name"], "unique": True}]}
 
     name = StringField(required=True, max_length=100)
-    name_key = StringField(required=True, db_field="nameKey")  # unique per community, case-insensitively
     community_id = ObjectIdField(required=True, db_field="communityId")
     type = StringField(required=True, choices=CHANNEL_TYPES, default="TEXT")
     is_private = BooleanField(default=False, db_field="isPrivate")

@@ -20,7 +20,7 @@ def create(actor, community_id, *, name: str, type: str, is_private: bool, descr
     """Create a channel; the creator of a private channel becomes its member. Raises ConflictError."""
     from kraken.channel_memberships import service as channel_memberships
     try:
-        channel = Channel(name=name, name_key=name.lower(), community_id=community_id, type=type,
+        channel = Channel(name=name, community_id=community_id, type=type,
                           is_private=is_private, description=description).save(force_insert=True)
     except NotUniqueError:
         raise _name_taken() from None
@@ -39,8 +39,6 @@ def update(channel: Channel, changes: dict) -> Channel:
     """Apply name/description/type/isPrivate changes; raises ConflictError on a name clash."""
     fields = {"name": "name", "description": "description", "type": "type", "isPrivate": "is_private"}
     update = {f"set__{fields[k]}": v for k, v in changes.items() if v is not None}
-    if "name" in changes and changes["name"]:
-        update["set__name_key"] = changes["name"].lower()
     if "description" in changes and changes["description"] is None:
         update["unset__description"] = 1
     if update:

@@ -1,0 +1,155 @@
+"""Authorization matrix (communities issue): every route × every principal → the expected status.
+
+Principals, in column order:
+  owner     instance OWNER, not a member of the community
+  admin     created the community (Community Admin + Member)
+  mod       member with Moderator
+  member    plain member
+  pcmember  member who belongs to the private channel P
+  nopc      member without P
+  removed   was a member, removed
+  outsider  admin of another community
+  anon      no token
+Every case starts from the same world; on every denial the database must be unchanged.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.rbac.world import PRINCIPALS, build, dump, restore
+
+A = "200 200 200 200 200 200 200 200 401"          # any authenticated user
+MEMBERS = "200 200 200 200 200 200 403 403 401"    # community members (and the owner)
+OWNER_ONLY = "200 403 403 403 403 403 403 403 401"
+PRIVATE_READ = "200 200 200 404 200 404 404 404 401"
+
+# (method, path, json body or None, expected statuses in PRINCIPALS order)
+MATRIX = [
+    # communities
+    ("POST", "/api/community", {"name": "Brand new"}, "201 201 201 201 201 201 201 201 401"),
+    ("GET", "/api/community", None, OWNER_ONLY),
+    ("GET", "/api/community/mine", None, A),
+    ("GET", "/api/community/{C}", None, MEMBERS),
+    ("PATCH", "/api/community/{C}", {"description": "changed"}, "200 200 403 403 403 403 403 403 401"),
+    ("DELETE", "/api/community/{C}", None, "204 204 403 403 403 403 403 403 401"),
+    ("GET", "/api/community/{C}/invites", None, "200 200 403 403 403 403 403 403 401"),
+    ("POST", "/api/community/{C}/invites", {"maxUses": 3}, "201 201 403 403 403 403 403 403 401"),
+    # channels
+    ("POST", "/api/channels", {"name": "new", "communityId": "{C}", "type": "TEXT", "isPrivate": False},
+     "201 201 201 403 403 403 403 403 401"),
+    ("GET", "/api/channels/community/{C}", None, MEMBERS),
+    ("GET", "/api/channels/{G}", None, MEMBERS),
+    ("GET", "/api/channels/{P}", None, PRIVATE_READ),
+    ("PATCH", "/api/channels/{G}", {"description": "topic"}, "200 200 200 403 403 403 403 403 401"),
+    ("PATCH", "/api/channels/{P}", {"description": "topic"}, "200 200 200 404 403 404 404 404 401"),
+    ("DELETE", "/api/channels/{V}", None, "204 204 403 403 403 403 403 403 401"),
+    ("DELETE", "/api/channels/{P}", None, "204 204 403 404 403 404 404 404 401"),
+    # memberships
+    ("POST", "/api/membership", {"userId": "{stranger}", "communityId": "{C}"}, "201 201 201 403 403 403 403 403 401"),
+    ("GET", "/api/membership/community/{C}", None, MEMBERS),
+    ("GET", "/api/membership/my", None, A),
+    ("GET", "/api/membership/user/{target}", None, A),
+    ("GET", "/api/membership/community/{C}/user/{target}", None, MEMBERS),
+    ("DELETE", "/api/membership/community/{C}/user/{target}", None, "204 204 403 403 403 403 403 403 401"),
+    ("DELETE", "/api/membership/leave/{C}", None, "404 409 204 204 204 204 404 404 401"),
+    # channel memberships (private channels)
+    ("POST", "/api/channel-membership", {"userId": "{target}", "channelId": "{P}"},
+     "201 201 201 404 403 404 404 404 401"),
+    ("GET", "/api/channel-membership/channel/{P}", None, PRIVATE_READ),
+    ("GET", "/api/channel-membership/my", None, A),
+    ("GET", "/api/channel-membership/user/{pcmember}", None, A),
+    ("GET", "/api/channel-membership/channel/{P}/user/{pcmember}", None, PRIVATE_READ),
+    ("DELETE", "/api/channel-membership/channel/{P}/user/{pcmember}", None, "204 204 403 404 403 404 404 404 401"),
+    ("DELETE", "/api/channel-membership/leave/{P}", None, "404 204 404 404 204 404 404 404 401"),
+    # roles
+    ("GET", "/api/roles/my/community/{C}", None, A),
+    ("GET", "/api/roles/my/channel/{P}", None, A),
+    ("GET", "/api/roles/my/instance", None, A),
+    ("GET", "/api/roles/user/{target}/community/{C}", None, MEMBERS),
+    ("GET", "/api/roles/user/{target}/channel/{G}", None, MEMBERS),
+    ("GET", "/api/roles/user/{target}/instance", None, OWNER_ONLY),
+    ("GET", "/api/roles/community/{C}", None, MEMBERS),
+    ("POST", "/api/roles/community/{C}", {"name": "New", "actions": ["READ_COMMUNITY"]},
+     "201 201 403 403 403 403 403 403 401"),
+    ("PUT", "/api/roles/community/{C}/{R}", {"actions": ["READ_COMMUNITY", "READ_CHANNEL"]},
+     "200 200 403 403 403 403 403 403 401"),
+    ("DELETE", "/api/roles/community/{C}/{R}", None, "204 204 403 403 403 403 403 403 401"),
+    ("POST", "/api/roles/community/{C}/assign", {"userId": "{target}", "roleId": "{R}"},
+     "204 204 204 403 403 403 403 403 401"),
+    ("DELETE", "/api/roles/community/{C}/users/{target}/roles/{MR}", None, "204 204 204 403 403 403 403 403 401"),
+    ("GET", "/api/roles/community/{C}/{R}/users", None, MEMBERS),
+    ("GET", "/api/roles/instance/all", None, OWNER_ONLY),
+    ("POST", "/api/roles/instance/{IA}/assign", {"userId": "{stranger}"}, "204 403 403 403 403 403 403 403 401"),
+    ("DELETE", "/api/roles/instance/{IA}/users/{target}", None, "204 403 403 403 403 403 403 403 401"),
+    ("GET", "/api/roles/instance/{IA}/users", None, OWNER_ONLY),
+    # invites
+    ("POST", "/api/invite", {}, "201 403 403 403 403 403 403 403 401"),
+    ("POST", "/api/invite", {"communityIds": ["{C}"]}, "201 201 403 403 403 403 403 403 401"),
+    ("GET", "/api/invite", None, OWNER_ONLY),
+    ("GET", "/api/invite/public/{CI}", None, "200 200 200 200 200 200 200 200 200"),
+    ("DELETE", "/api/invite/{CI}", None, "200 200 403 403 403 403 403 403 401"),
+    ("DELETE", "/api/invite/{II}", None, "200 403 403 403 403 403 403 403 401"),
+    ("POST", "/api/invite/{CI}/redeem", None, A),
+]
+
+CASES = [(method, path, body, principal, int(status))
+         for method, path, body, row in MATRIX
+         for principal, status in zip(PRINCIPALS, row.split(), strict=True)]
+
+
+@pytest.fixture(scope="module")
+def world(app):
+    from tests.conftest import _wipe
+    from tests.factories import Factory
+    _wipe()
+    w = build(Factory(app))
+    print(f"\nauthorization matrix: {len(MATRIX)} routes x {len(PRINCIPALS)} principals = {len(CASES)} cases")
+    yield w
+    _wipe()
+
+
+@pytest.fixture(autouse=True)
+def clean_state():  # the world is restored per case instead of wiped
+    yield
+
+
+def _fill(world, value):
+    return json.loads(world.fill(json.dumps(value).replace("{", "{{").replace("}", "}}")
+                                 .replace("{{C}}", "{C}").replace("{{target}}", "{target}")
+                                 .replace("{{stranger}}", "{stranger}").replace("{{P}}", "{P}")
+                                 .replace("{{R}}", "{R}"))) if value is not None else None
+
+
+@pytest.mark.parametrize("method, path, body, principal, expected", CASES,
+                         ids=[f"{m} {p} as {who}" for m, p, _, who, _ in CASES])
+def test_route_answers_each_principal_as_the_table_says(app, world, method, path, body, principal, expected):
+    restore(world.snapshot)
+    headers = {"Authorization": f"Bearer {world.tokens[principal]}"} if principal != "anon" else {}
+    url = world.fill(path)
+    response = app.test_client().open(url, method=method, json=_fill(world, body), headers=headers)
+    assert response.status_code == expected, (url, response.get_json())
+    if expected >= 400:
+        assert response.get_json()["statusCode"] == expected
+        assert dump() == world.snapshot, "a denied request changed the database"
+
+
+def test_matrix_covers_every_route_of_the_issue(app):
+    covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
+    prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
+                "/api/invite")
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if (method, _shape(rule.rule)) not in covered:
+                missing.append(f"{method} {rule.rule}")
+    assert not missing, missing
+
+
+def _shape(path: str) -> str:
+    """/api/x/{C}/y and /api/x/<oid:id>/y both become /api/x/*/y."""
+    import re
+    return re.sub(r"\{[^}]+\}|<[^>]+>", "*", path)

@@ -1,0 +1,88 @@
+"""The permission cache never serves a stale "allowed": exact invalidation, in one process and across two."""
+import pytest
+import requests
+from pymongo import MongoClient
+
+from kraken import permcache
+from kraken.extensions import redis
+from tests.live import LiveServer
+
+
+def test_an_answer_computed_before_a_change_is_not_stored():
+    calls = []
+
+    def compute_while_someone_revokes():
+        calls.append(1)
+        permcache.invalidate("c1")  # the revocation lands while we compute from old data
+        return {"member": True, "actions": ["OLD"], "channels": []}
+
+    assert permcache.cached("c1", "u1", compute_while_someone_revokes)["actions"] == ["OLD"]
+    assert redis.hget(permcache.PREFIX + "perm:c1", "u1") is None
+    fresh = permcache.cached("c1", "u1", lambda: {"member": True, "actions": ["NEW"], "channels": []})
+    assert fresh["actions"] == ["NEW"]
+    assert permcache.cached("c1", "u1", lambda: pytest.fail("should be cached"))["actions"] == ["NEW"]
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory, settings):
+    db_url = settings.mongodb_url.rsplit("/", 1)[0] + "/kraken_cache_two_procs"
+    env = {"KRAKEN_ENV": "test", "MONGODB_URL": db_url, "REDIS_URL": settings.redis_url.rsplit("/", 1)[0] + "/14",
+           "KRAKEN_DATA_DIR": str(tmp_path_factory.mktemp("data")), "KRAKEN_RATE_LIMITS": "false",
+           "KRAKEN_ARGON2_MEMORY_KIB": "1024", "KRAKEN_ARGON2_TIME_COST": "1"}
+    MongoClient(db_url).drop_database("kraken_cache_two_procs")
+    logs = tmp_path_factory.mktemp("logs")
+    a = LiveServer(env, logs / "a.log").start()
+    b = LiveServer(env, logs / "b.log").start()
+    yield a, b
+    a.stop()
+    b.stop()
+    MongoClient(db_url).drop_database("kraken_cache_two_procs")
+
+
+def _session(server, username, password):
+    token = requests.post(server.url + "/api/auth/login",
+                          json={"username": username, "password": password}).json()["accessToken"]
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {token}"
+    return s
+
+
+def test_grant_then_revoke_is_seen_by_the_other_process_on_the_next_request(two_processes):
+    a, b = two_processes
+    assert a.flask_cli("create-owner", "root", extra_env={"KRAKEN_OWNER_PASSWORD": "root password"}).returncode == 0
+    root = _session(a, "root", "root password")
+    code = root.post(a.url + "/api/invite", json={}).json()["code"]
+    for name in ("admin", "bob"):
+        assert requests.post(a.url + "/api/users", json={"username": name, "password": "longenough",
+                                                         "code": code}).status_code == 201
+    admin_a, bob_b = _session(a, "admin", "longenough"), _session(b, "bob", "longenough")
+    bob_id = bob_b.get(b.url + "/api/users/profile").json()["id"]
+    cid = admin_a.post(a.url + "/api/community", json={"name": "Club"}).json()["id"]
+    assert admin_a.post(a.url + "/api/membership", json={"userId": bob_id, "communityId": cid}).status_code == 201
+    role = admin_a.post(a.url + f"/api/roles/community/{cid}",
+                        json={"name": "Builder", "actions": ["CREATE_CHANNEL", "READ_COMMUNITY"]}).json()
+
+    def bob_creates(name):
+        return bob_b.post(b.url + "/api/channels", json={"name": name, "communityId": cid, "type": "TEXT"}).status_code
+
+    assert bob_creates("one") == 403  # cached on B: not allowed
+    assert admin_a.post(a.url + f"/api/roles/community/{cid}/assign",
+                        json={"userId": bob_id, "roleId": role["id"]}).status_code == 204
+    assert bob_creates("two") == 201  # granted on A, allowed on B at once
+    assert bob_creates("three") == 201  # (now cached on B as allowed)
+    assert admin_a.delete(a.url + f"/api/roles/community/{cid}/users/{bob_id}/roles/{role['id']}").status_code == 204
+    assert bob_creates("four") == 403  # revoked on A, denied on B on the very next request
+
+    # private channel: member, then removed
+    pid = admin_a.post(a.url + "/api/channels", json={"name": "p", "communityId": cid, "type": "TEXT",
+                                                       "isPrivate": True}).json()["id"]
+    admin_a.post(a.url + "/api/channel-membership", json={"userId": bob_id, "channelId": pid})
+    assert bob_b.get(b.url + f"/api/channels/{pid}").status_code == 200
+    assert admin_a.delete(a.url + f"/api/channel-membership/channel/{pid}/user/{bob_id}").status_code == 204
+    assert bob_b.get(b.url + f"/api/channels/{pid}").status_code == 404
+
+    # kick
+    assert bob_b.get(b.url + f"/api/community/{cid}").status_code == 200
+    assert admin_a.delete(a.url + f"/api/membership/community/{cid}/user/{bob_id}").status_code == 204
+    assert bob_b.get(b.url + f"/api/community/{cid}").status_code == 403
+    assert bob_b.get(b.url + f"/api/channels/community/{cid}").status_code == 403
