@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from kraken import (auth, channel_memberships, channels, communities, health, instance, invites,
-                        memberships, roles, users)
+                        memberships, messages, presence, roles, users)
     for module in (health, auth, users, instance, communities, channels, memberships, channel_memberships,
-                   roles, invites):
+                   roles, invites, messages, presence):
         app.register_blueprint(module.bp)

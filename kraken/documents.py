@@ -9,8 +9,9 @@ def all_documents() -> list[type]:
     from kraken.communities.models import Community
     from kraken.invites.models import Invite
     from kraken.memberships.models import Membership
+    from kraken.messages.models import Message
     from kraken.migrations import Migration
     from kraken.roles.models import Role, UserRole
     from kraken.users.models import InstanceMarker, User
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
-            ChannelMembership, Role, UserRole, Migration]
+            ChannelMembership, Role, UserRole, Message, Migration]

@@ -116,10 +116,14 @@ def _mirror(key: str, ttl: int) -> None:
 
 
 def revoke_family(family_id: ObjectId | str, reason: str) -> None:
-    """Revoke one session: its refresh tokens and every access token naming it."""
+    """Revoke one session: its refresh tokens, every access token naming it, and its live sockets."""
+    from kraken.realtime.publish import disconnect_sockets
     RefreshFamily.objects(id=family_id, revoked_at=None).update_one(
         set__revoked_at=utcnow(), set__revoked_reason=reason)
     _mirror(_REVOKED_SID + str(family_id), _settings().access_token_ttl)
+    user_id = RefreshFamily.objects(id=family_id).scalar("user_id").first()
+    if user_id is not None:
+        disconnect_sockets(str(user_id), session_id=str(family_id))
 
 
 def revoke_access_token(jti: str, expires_at: datetime) -> None:

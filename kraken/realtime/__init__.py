@@ -1,4 +1,4 @@
-"""Real-time layer: event names, rooms, publishing and the connection handlers."""
+"""Real-time layer: event names, rooms, publishing, the event wrapper and the connection handlers."""
 from __future__ import annotations
 
 from flask import Flask
@@ -15,10 +15,27 @@ def _async_mode() -> str:
         return "threading"
 
 
+def _origin_checker(allowed: tuple[str, ...]):
+    """Configured origins, plus the server's own (same-origin pages and proxies that keep Host)."""
+    def check(origin: str | None, environ: dict | None = None) -> bool:
+        if origin is None or origin in allowed:
+            return True
+        if environ:
+            forwarded = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
+            host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST")
+            return bool(host) and origin in (f"{forwarded}://{host}", f"{environ.get('wsgi.url_scheme')}://{host}")
+        return False
+    return check
+
+
 def init_realtime(app: Flask, settings: Settings) -> None:
-    from kraken.realtime.connection import register_connection_handlers
+    from kraken.realtime.handlers import register_all
+    from kraken.realtime.limits import socket_limiter
     socketio.init_app(app, message_queue=settings.redis_url, channel="kraken-socketio",
-                      cors_allowed_origins=list(settings.cors_origins), cors_credentials=True,
+                      cors_allowed_origins=_origin_checker(settings.cors_origins), cors_credentials=True,
                       async_mode=_async_mode(), max_http_buffer_size=1_000_000,
                       ping_interval=25, ping_timeout=20)
-    register_connection_handlers()
+    socket_limiter.init(settings.redis_url, enabled=settings.rate_limits)
+    from kraken.presence.service import configure as configure_presence
+    configure_presence(settings.presence_ttl)
+    register_all()

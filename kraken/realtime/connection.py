@@ -1,4 +1,4 @@
-"""Socket.IO connect/disconnect: authentication at connect (decisions §5)."""
+"""Socket.IO connect/disconnect: authentication at connect (decisions §5), presence, the user room."""
 from __future__ import annotations
 
 import logging
@@ -7,8 +7,6 @@ from flask import request, session
 from flask_jwt_extended import decode_token
 from flask_socketio import join_room
 
-from kraken.extensions import socketio
-from kraken.realtime import sockets
 from kraken.realtime.rooms import user_room
 
 log = logging.getLogger("kraken.realtime")
@@ -23,8 +21,8 @@ def _token(auth: object) -> str | None:
     return raw[7:] if raw.startswith("Bearer ") else raw
 
 
-def authenticate(auth: object) -> dict | None:
-    """The claims of a valid, unrevoked access token of an active user, else None."""
+def authenticate(auth: object):
+    """(claims, user) for a valid, unrevoked access token of an active user, else None."""
     from kraken.auth.service import is_revoked
     from kraken.users.models import User
     token = _token(auth)
@@ -36,26 +34,29 @@ def authenticate(auth: object) -> dict | None:
         return None
     if claims.get("type") != "access" or is_revoked(claims):
         return None
-    if not User.objects(id=claims["sub"], disabled__ne=True).count():
-        return None
-    return claims
+    user = User.objects(id=claims["sub"], disabled__ne=True).first()
+    return (claims, user) if user is not None else None
 
 
-def register_connection_handlers() -> None:
-    @socketio.on("connect")
-    def on_connect(auth=None):
-        claims = authenticate(auth)
-        if claims is None:
-            raise ConnectionRefusedError("Unauthorized")
-        session["user_id"] = claims["sub"]
-        session["claims"] = {k: claims.get(k) for k in ("sub", "jti", "exp", "sid", "username")}
-        join_room(user_room(claims["sub"]))
-        sockets.add(claims["sub"], request.sid)
-        log.info("socket connected", extra={"event": "connect", "user_id": claims["sub"], "sid": request.sid})
+def on_connect(auth=None):
+    from kraken.presence import service as presence
+    found = authenticate(auth)
+    if found is None:
+        # the client sees connect_error with this message, and no connection
+        raise ConnectionRefusedError("Unauthorized")
+    claims, user = found
+    session["user_id"] = str(user.id)
+    session["user"] = user
+    session["claims"] = {k: claims.get(k) for k in ("sub", "jti", "exp", "sid")}
+    join_room(user_room(user.id))
+    presence.connected(user, request.sid, claims.get("sid"))
+    log.info("socket connected", extra={"event": "connect", "user_id": str(user.id), "sid": request.sid})
 
-    @socketio.on("disconnect")
-    def on_disconnect(reason=None):
-        if session.get("user_id"):
-            sockets.remove(session["user_id"], request.sid)
-        log.info("socket disconnected", extra={"event": "disconnect", "user_id": session.get("user_id"),
-                                                 "sid": request.sid})
+
+def on_disconnect(reason=None):
+    from kraken.presence import service as presence
+    user = session.get("user")
+    if user is not None:
+        presence.disconnected(user, request.sid)
+    log.info("socket disconnected", extra={"event": "disconnect", "user_id": session.get("user_id"),
+                                             "sid": request.sid, "reason": str(reason)})

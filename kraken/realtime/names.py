@@ -3,11 +3,14 @@ from __future__ import annotations
 
 # client -> server
 JOIN_ALL = "joinAll"
+SUBSCRIBE_ALL = "subscribeAll"
 JOIN_ROOM = "joinRoom"
 LEAVE_ROOM = "leaveRoom"
 PRESENCE_ONLINE = "presenceOnline"
 SEND_MESSAGE = "sendMessage"
 SEND_DM = "sendDirectMessage"
+ADD_REACTION = "addReaction"
+REMOVE_REACTION = "removeReaction"
 TYPING_START = "typingStart"
 TYPING_STOP = "typingStop"
 VOICE_CHANNEL_JOIN = "voice_channel_join"

@@ -49,3 +49,15 @@ def channel_deleted(community_id: str, channel_id: str) -> None:
 
 def community_deleted(community_id: str) -> None:
     publish(names.COMMUNITY_DELETED, {"communityId": community_id}, community_room(community_id))
+
+
+def disconnect_sockets(user_id: str, session_id: str | None = None) -> int:
+    """Close a user's sockets (of one session, or all) on whichever process holds them."""
+    count = 0
+    for sid in sockets.of_user(user_id, session_id=session_id):
+        try:
+            socketio.server.disconnect(sid, namespace=NAMESPACE)
+            count += 1
+        except Exception:  # already gone
+            log.debug("disconnect failed", extra={"sid": sid})
+    return count

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from tests.live import ROOT
@@ -32,3 +33,9 @@ def healthcheck_command() -> str:
     match = re.search(r"\bCMD\s+(.*)$", args)
     assert match, args
     return match.group(1)
+
+
+def dockerfile_env() -> dict[str, str]:
+    """The image's ENV settings (values without $-expansion)."""
+    pairs = [w.split("=", 1) for k, a in dockerfile_instructions() if k == "ENV" for w in shlex.split(a)]
+    return dict(pairs)

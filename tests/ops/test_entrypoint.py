@@ -14,7 +14,7 @@ import requests
 
 from kraken.config import _ENV_NAMES
 from tests.live import ROOT, VENV_BIN, free_port, wait_for
-from tests.ops.helpers import DOCKER, healthcheck_command
+from tests.ops.helpers import DOCKER, dockerfile_env, healthcheck_command
 
 ENTRYPOINT = DOCKER / "entrypoint.sh"
 DB_NAME = "kraken_entrypoint_test"
@@ -103,7 +103,9 @@ def test_from_a_checkout_without_the_venv_on_path(db, env, tmp_path):
 
 def test_default_command_migrates_and_execs_gunicorn(db, env, tmp_path):
     port = free_port()
-    server_env = env | {"PORT": str(port), "KRAKEN_BIND_HOST": "127.0.0.1"}
+    # with the gunicorn arguments the image sets, so a flag this gunicorn lacks fails here
+    server_env = env | {"PORT": str(port), "KRAKEN_BIND_HOST": "127.0.0.1",
+                        "GUNICORN_CMD_ARGS": dockerfile_env()["GUNICORN_CMD_ARGS"]}
     log_path = tmp_path / "server.log"
     healthcheck = ["sh", "-c", healthcheck_command()]  # the Dockerfile's HEALTHCHECK, as Docker runs it
     with open(log_path, "w") as log:

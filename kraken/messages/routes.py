@@ -1,0 +1,70 @@
+"""Message routes (contract §5.6, decisions §5; reactions from the later versions)."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from kraken.common.validation import parse_body, parse_query
+from kraken.errors import NotFoundError
+from kraken.messages import service
+from kraken.messages.schemas import HistoryQuery, MessageEditIn, MessageIn, ReactionIn, message_out
+from kraken.rbac import Action, Resource, authorized_resource, current_user, require_actions, require_auth
+
+bp = Blueprint("messages", __name__, url_prefix="/api/messages")
+
+
+@bp.post("")
+@require_auth
+def create_message():
+    body = parse_body(MessageIn)
+    return message_out(service.send(current_user(), body)), 201
+
+
+@bp.get("/channel/<oid:channel_id>")
+@require_actions(Action.READ_MESSAGE, resource=Resource.CHANNEL, id_from="path.channel_id", enter=True)
+def channel_history(channel_id: str):
+    query = parse_query(HistoryQuery)
+    messages, token = service.history(authorized_resource(), query.limit, query.continuationToken)
+    page = {"messages": [message_out(m) for m in messages]}
+    if token:
+        page["continuationToken"] = token
+    return page
+
+
+@bp.get("/group/<oid:group_id>")
+@require_auth
+def group_history(group_id: str):
+    raise NotFoundError("Direct message group not found")
+
+
+@bp.post("/reactions")
+@require_auth
+def add_reaction():
+    body = parse_body(ReactionIn)
+    return message_out(service.react(current_user(), body.messageId, body.emoji, add=True)), 201
+
+
+@bp.delete("/reactions")
+@require_auth
+def remove_reaction():
+    body = parse_body(ReactionIn)
+    return message_out(service.react(current_user(), body.messageId, body.emoji, add=False))
+
+
+@bp.get("/<oid:message_id>")
+@require_actions(Action.READ_MESSAGE, resource=Resource.MESSAGE, id_from="path.message_id")
+def get_message(message_id: str):
+    return message_out(authorized_resource())
+
+
+@bp.patch("/<oid:message_id>")
+@require_auth
+def edit_message(message_id: str):
+    body = parse_body(MessageEditIn)
+    return message_out(service.edit(current_user(), message_id, body))
+
+
+@bp.delete("/<oid:message_id>")
+@require_auth
+def delete_message(message_id: str):
+    service.delete(current_user(), message_id)
+    return "", 204

@@ -1,0 +1,118 @@
+"""Message request models (spans validated at the edge) and Message JSON."""
+from __future__ import annotations
+
+import unicodedata
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
+
+from kraken.common.ids import ObjectIdStr
+from kraken.common.time import iso
+from kraken.common.validation import RequestModel
+
+MAX_SPANS = 200
+MAX_TEXT = 4000
+MAX_ATTACHMENTS = 10
+SPECIAL_KINDS = ("here", "everyone", "channel")
+SPAN_KEYS = ("type", "text", "userId", "specialKind", "channelId", "communityId", "aliasId")
+
+
+def visible(text: str) -> bool:
+    """True when `text` has something a reader can see (not only spaces, controls, zero-width marks)."""
+    return any(unicodedata.category(ch) not in ("Zs", "Zl", "Zp", "Cc", "Cf", "Mn") for ch in text)
+
+
+class SpanIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    type: Literal["PLAINTEXT", "USER_MENTION", "SPECIAL_MENTION", "CHANNEL_MENTION", "COMMUNITY_MENTION"]
+    text: StrictStr | None = Field(None, max_length=MAX_TEXT)
+    userId: ObjectIdStr | None = None
+    specialKind: Literal["here", "everyone", "channel"] | None = None
+    channelId: ObjectIdStr | None = None
+    communityId: ObjectIdStr | None = None
+
+    @model_validator(mode="after")
+    def _needs_its_field(self) -> "SpanIn":
+        need = {"PLAINTEXT": "text", "USER_MENTION": "userId", "SPECIAL_MENTION": "specialKind",
+                "CHANNEL_MENTION": "channelId", "COMMUNITY_MENTION": "communityId"}[self.type]
+        if getattr(self, need) in (None, ""):
+            raise ValueError(f"a {self.type} span needs {need}")
+        return self
+
+
+AttachmentRef = ObjectIdStr | dict[str, Any]
+
+
+class MessageBodyIn(RequestModel):
+    """What a client may say about a message's content (create and edit)."""
+
+    spans: list[SpanIn] = Field(min_length=1, max_length=MAX_SPANS)
+
+    @field_validator("spans")
+    @classmethod
+    def _text_limits(cls, spans: list[SpanIn]) -> list[SpanIn]:
+        total = sum(len(s.text or "") for s in spans)
+        if total > MAX_TEXT:
+            raise ValueError(f"at most {MAX_TEXT} characters of text")
+        return spans
+
+
+class MessageIn(MessageBodyIn):
+    channelId: ObjectIdStr
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    nonce: StrictStr | None = Field(None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _has_content(self) -> "MessageIn":
+        if not self.attachments and not any(s.type != "PLAINTEXT" or visible(s.text or "") for s in self.spans):
+            raise ValueError("a message needs visible text, a mention or an attachment")
+        return self
+
+
+class MessageEditIn(MessageBodyIn):
+    @model_validator(mode="after")
+    def _has_content(self) -> "MessageEditIn":
+        if not any(s.type != "PLAINTEXT" or visible(s.text or "") for s in self.spans):
+            raise ValueError("a message needs visible text or a mention")
+        return self
+
+
+class HistoryQuery(RequestModel):
+    limit: int = Field(50, ge=1, le=100)
+    continuationToken: ObjectIdStr | None = None
+
+
+class ReactionIn(RequestModel):
+    messageId: ObjectIdStr
+    emoji: StrictStr = Field(min_length=1, max_length=32)
+
+    @field_validator("emoji")
+    @classmethod
+    def _visible_emoji(cls, v: str) -> str:
+        if not visible(v):
+            raise ValueError("emoji must be visible")
+        return v
+
+
+def group_reactions(pairs: list[dict]) -> list[dict[str, Any]]:
+    """[{emoji, userId}] pairs → the wire's [{emoji, userIds}], in order of first use."""
+    grouped: dict[str, list[str]] = {}
+    for pair in pairs:
+        grouped.setdefault(pair["emoji"], []).append(pair["userId"])
+    return [{"emoji": emoji, "userIds": users} for emoji, users in grouped.items()]
+
+
+def message_out(m) -> dict[str, Any]:
+    """Message JSON (contract §3.12 plus `nonce`); every span carries all seven keys."""
+    out = {
+        "id": str(m.id), "channelId": str(m.channel_id), "directMessageGroupId": None,
+        "authorId": str(m.author_id),
+        "spans": [{key: span.get(key) for key in SPAN_KEYS} for span in m.spans],
+        "attachments": [{k: a.get(k) for k in ("id", "url", "filename", "filetype", "size")} for a in m.attachments],
+        "reactions": group_reactions(m.reactions),
+        "sentAt": iso(m.sent_at), "editedAt": iso(m.edited_at), "deletedAt": None,
+    }
+    if m.nonce:
+        out["nonce"] = m.nonce
+    return out

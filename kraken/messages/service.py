@@ -1,0 +1,183 @@
+"""Messages: one service behind REST and Socket.IO — validate, authorise, store, then broadcast.
+
+A message acknowledged to its sender is stored: the store happens before the
+broadcast and the ack, and an idempotent `nonce` returns the stored id again.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from bson import ObjectId
+from redis.exceptions import RedisError
+
+from kraken.common.time import utcnow
+from kraken.errors import ForbiddenError, ServiceUnavailableError, ValidationError
+from kraken.extensions import redis
+from kraken.messages.access import access_message
+from kraken.messages.models import Message
+from kraken.messages.schemas import MessageEditIn, MessageIn, message_out
+from kraken.rbac import Action, access_channel, community_grant
+from kraken.realtime import names
+from kraken.realtime.publish import publish
+from kraken.realtime.rooms import channel_room
+
+log = logging.getLogger("kraken.messages")
+NONCE_TTL = 600  # seconds a nonce keeps a send idempotent (decisions §5)
+_NONCE = "kraken:nonce:"
+
+
+def _check_mentions(channel, spans) -> None:
+    """Mentions must name users, channels and the community of this message's community."""
+    from kraken.channels.models import Channel
+    from kraken.memberships.models import Membership
+    community_id = channel.community_id
+    users = {s.userId for s in spans if s.type == "USER_MENTION"}
+    channels = {s.channelId for s in spans if s.type == "CHANNEL_MENTION"}
+    if users and Membership.objects(community_id=community_id, user_id__in=list(users)).count() != len(users):
+        raise ValidationError(["spans: a mentioned user is not a member of this community"])
+    if channels and Channel.objects(community_id=community_id, id__in=list(channels)).count() != len(channels):
+        raise ValidationError(["spans: a mentioned channel is not in this community"])
+    if any(s.type == "COMMUNITY_MENTION" and s.communityId != str(community_id) for s in spans):
+        raise ValidationError(["spans: only this community can be mentioned"])
+
+
+def _span_docs(spans) -> list[dict]:
+    return [s.model_dump(exclude_none=True) for s in spans]
+
+
+def _claim_nonce(author_id: str, nonce: str, message_id: ObjectId) -> str | None:
+    """Reserve `nonce` for `message_id`; returns the id already holding it, if any."""
+    key = f"{_NONCE}{author_id}:{nonce}"
+    try:
+        if redis.set(key, str(message_id), nx=True, ex=NONCE_TTL):
+            return None
+        return redis.get(key)
+    except RedisError:
+        # Without Redis, fall back to the database (a narrower window, but no duplicate in the common case).
+        existing = Message.objects(author_id=author_id, nonce=nonce).only("id").first()
+        return str(existing.id) if existing else None
+
+
+def _release_nonce(author_id: str, nonce: str) -> None:
+    try:
+        redis.delete(f"{_NONCE}{author_id}:{nonce}")
+    except RedisError:
+        pass
+
+
+def _stored(message_id: str, wait_seconds: float = 3.0) -> Message | None:
+    """The message a duplicate nonce points at, once its first send has stored it."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        message = Message.objects(id=message_id).first()
+        if message is not None or time.monotonic() > deadline:
+            return message
+        time.sleep(0.05)
+
+
+def send(actor, body: MessageIn) -> Message:
+    """Store a message and broadcast `newMessage` to its channel room.
+
+    Raises NotFoundError/ForbiddenError (channel), ValidationError (spans, attachments),
+    ServiceUnavailableError when a duplicate send's original could not be confirmed.
+    """
+    channel = access_channel(actor, body.channelId, Action.CREATE_MESSAGE, enter=True)
+    _check_mentions(channel, body.spans)
+    if body.attachments and not community_grant(actor, channel.community_id).has(Action.CREATE_ATTACHMENT):
+        raise ForbiddenError("Missing permission: CREATE_ATTACHMENT")
+    attachments = []
+    if body.attachments:
+        from kraken.files import service as files
+        attachments = files.claim_attachments(actor, channel, list(body.attachments))
+
+    message_id = ObjectId()
+    if body.nonce:
+        existing = _claim_nonce(str(actor.id), body.nonce, message_id)
+        if existing is not None:
+            message = _stored(existing)
+            if message is None:
+                raise ServiceUnavailableError("The first send with this nonce is not stored yet; retry")
+            return message
+    message = Message(id=message_id, channel_id=channel.id, author_id=actor.id, spans=_span_docs(body.spans),
+                      attachments=attachments, nonce=body.nonce)
+    try:
+        message.save(force_insert=True)
+        if attachments:
+            files.attach([a["id"] for a in attachments], message.id)
+    except Exception:
+        Message.objects(id=message_id).delete()
+        if body.nonce:
+            _release_nonce(str(actor.id), body.nonce)
+        raise
+    publish(names.NEW_MESSAGE, {"message": message_out(message)}, channel_room(channel.id))
+    return message
+
+
+def history(channel, limit: int, before: str | None) -> tuple[list[Message], str | None]:
+    """Newest first; `before` is an exclusive cursor (a message id); token only on a full page."""
+    query = Message.objects(channel_id=channel.id)
+    if before:
+        query = query.filter(id__lt=ObjectId(before))
+    messages = list(query.order_by("-id").limit(limit))
+    return messages, (str(messages[-1].id) if len(messages) == limit else None)
+
+
+def edit(actor, message_id: str, body: MessageEditIn) -> Message:
+    """The author edits their message; `editedAt` is the server's time. Raises 404/403."""
+    message = access_message(actor, message_id, Action.READ_MESSAGE)
+    if message.author_id != actor.id:
+        raise ForbiddenError("Only the author can edit a message")
+    channel = access_channel(actor, message.channel_id, enter=True)
+    _check_mentions(channel, body.spans)
+    Message.objects(id=message.id).update_one(set__spans=_span_docs(body.spans), set__edited_at=utcnow())
+    message.reload()
+    publish(names.UPDATE_MESSAGE, {"message": message_out(message)}, channel_room(message.channel_id))
+    return message
+
+
+def delete(actor, message_id: str) -> None:
+    """Hard delete by the author, or by DELETE_MESSAGE holders of the message's own community."""
+    message = access_message(actor, message_id)
+    if message.author_id != actor.id and not community_grant(actor, _community_of(message)).has(
+            Action.DELETE_MESSAGE):
+        raise ForbiddenError("Missing permission: DELETE_MESSAGE")
+    message.delete()
+    file_ids = [a["id"] for a in message.attachments if a.get("id")]
+    if file_ids:
+        from kraken.files import service as files
+        files.delete_files(file_ids)
+    publish(names.DELETE_MESSAGE, {"messageId": str(message.id), "channelId": str(message.channel_id),
+                                   "directMessageGroupId": None}, channel_room(message.channel_id))
+
+
+def _community_of(message: Message):
+    from kraken.channels.models import Channel
+    return Channel.objects(id=message.channel_id).scalar("community_id").first()
+
+
+def react(actor, message_id: str, emoji: str, add: bool) -> Message:
+    """Add or remove the caller's reaction (idempotent, atomic); broadcasts reactionAdded/Removed."""
+    action = Action.CREATE_REACTION if add else Action.DELETE_REACTION
+    message = access_message(actor, message_id, action)
+    pair = {"emoji": emoji, "userId": str(actor.id)}
+    if add:
+        Message.objects(id=message.id).update_one(add_to_set__reactions=pair)
+    else:
+        Message.objects(id=message.id).update_one(pull__reactions=pair)
+    message.reload()
+    out = message_out(message)
+    common = {"messageId": str(message.id), "channelId": str(message.channel_id), "directMessageGroupId": None,
+              "parentMessageId": None}
+    if add:
+        group = next(r for r in out["reactions"] if r["emoji"] == emoji)
+        publish(names.REACTION_ADDED, {**common, "reaction": group}, channel_room(message.channel_id))
+    else:
+        publish(names.REACTION_REMOVED, {**common, "emoji": emoji, "reactions": out["reactions"]},
+                channel_room(message.channel_id))
+    return message
+
+
+def delete_for_channels(channel_ids) -> None:
+    if channel_ids:
+        Message.objects(channel_id__in=list(channel_ids)).delete()

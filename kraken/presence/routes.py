@@ -1,0 +1,27 @@
+"""Presence REST (decisions §5): one user, or a comma list of users."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from kraken.common.ids import parse_object_id
+from kraken.errors import ValidationError
+from kraken.presence import service
+from kraken.rbac import require_auth
+
+bp = Blueprint("presence", __name__, url_prefix="/api/presence")
+MAX_IDS = 100
+
+
+@bp.get("/user/<oid:user_id>")
+@require_auth
+def get_user_presence(user_id: str):
+    return {"userId": user_id, "isOnline": service.is_online(user_id)}
+
+
+@bp.get("/users/<ids>")
+@require_auth
+def get_users_presence(ids: str):
+    user_ids = [i.strip() for i in ids.split(",") if i.strip()]
+    if not user_ids or len(user_ids) > MAX_IDS:
+        raise ValidationError([f"userIds: between 1 and {MAX_IDS} comma-separated ids"])
+    return {"presence": {str(parse_object_id(i)): service.is_online(i) for i in dict.fromkeys(user_ids)}}

@@ -1,0 +1,51 @@
+"""Per-user Socket.IO event limits on Redis (flask-limiter never sees socket events, decisions §11).
+
+Named tiers per event (decisions §5). Without Redis the limits are counted per process.
+"""
+from __future__ import annotations
+
+import logging
+
+from limits import parse_many
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+log = logging.getLogger("kraken.realtime")
+
+# sendMessage: 5/s sustained with bursts of 10 (a fast typist pasting a few lines).
+SEND_MESSAGE = "10 per 2 seconds;100 per 1 minute"
+# typing indicators are cosmetic; the client sends at most one every 3 s.
+TYPING = "2 per 1 second"
+# joining rooms: a client (re)subscribing to a few communities after connect.
+JOINS = "10 per 1 second"
+# everything else (presence heartbeats, reactions, voice events).
+DEFAULT = "20 per 1 second;300 per 1 minute"
+
+
+class SocketLimiter:
+    def __init__(self) -> None:
+        self._redis = None
+        self._memory = FixedWindowRateLimiter(MemoryStorage())
+        self.enabled = True
+
+    def init(self, redis_url: str, enabled: bool) -> None:
+        self._redis = FixedWindowRateLimiter(storage_from_string(
+            redis_url, socket_connect_timeout=1, socket_timeout=2))
+        self.enabled = enabled
+
+    def hit(self, tier: str, event: str, user_id: str) -> bool:
+        """Count one event; False when over any limit of the tier."""
+        if not self.enabled:
+            return True
+        keys = ("kraken:socket", event, user_id)
+        for item in parse_many(tier):
+            try:
+                ok = self._redis.hit(item, *keys)
+            except Exception:
+                ok = self._memory.hit(item, *keys)
+            if not ok:
+                return False
+        return True
+
+
+socket_limiter = SocketLimiter()
