@@ -24,12 +24,15 @@ services-stop:
 services-status:
 	@scripts/services.sh status
 
+node-deps:
+	@scripts/node-deps.sh
+
 run: services
 	@echo "Kraken on http://127.0.0.1:$${PORT:-3000}/api (Ctrl-C to stop)"
 	$(VENV)/bin/flask --app wsgi kraken migrate
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: services
+test: services node-deps
 	KRAKEN_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 clean:

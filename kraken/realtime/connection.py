@@ -5,7 +5,7 @@ import logging
 
 from flask import request, session
 from flask_jwt_extended import decode_token
-from flask_socketio import join_room
+from flask_socketio import ConnectionRefusedError, join_room
 
 from kraken.realtime.rooms import user_room
 

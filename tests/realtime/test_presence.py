@@ -1,0 +1,81 @@
+"""Presence across sockets and processes (decisions §5)."""
+import os
+import signal
+import time
+
+import pytest
+
+from kraken.users.models import User
+from tests.live import LiveServer
+from tests.realtime.conftest import live_env
+from tests.realtime.test_messaging_sockets import world  # noqa: F401
+
+
+def online_events(client, user_id, event):
+    return client.received(event, lambda p: p["userId"] == str(user_id))
+
+
+def test_one_online_for_two_sockets_and_offline_after_the_last(live, sockets, world, login_as):
+    watcher = sockets(live.url, world.tokens["alice"])
+    watcher.emit("joinAll", str(world.club.id))
+    time.sleep(0.3)
+    first = sockets(live.url, world.tokens["bob"])
+    second = sockets(live.url, world.tokens["bob"])
+    assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.bob.id))
+    time.sleep(0.5)
+    assert len(online_events(watcher, world.bob.id, "userOnline")) == 1
+    online = watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.bob.id))
+    assert online["username"] == "bob"
+    api = login_as(world.alice)
+    assert api.get(f"/api/presence/user/{world.bob.id}").get_json() == {"userId": str(world.bob.id), "isOnline": True}
+
+    first.close()
+    time.sleep(0.5)
+    assert not online_events(watcher, world.bob.id, "userOffline")
+    assert api.get(f"/api/presence/user/{world.bob.id}").get_json()["isOnline"] is True
+
+    second.close()
+    assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.bob.id))
+    assert api.get(f"/api/presence/users/{world.bob.id},{world.carol.id}").get_json() == {
+        "presence": {str(world.bob.id): False, str(world.carol.id): False}}
+    assert User.objects(id=world.bob.id).first().last_seen is not None
+    assert api.get("/api/presence/users/nope").status_code == 400
+
+
+def test_outsiders_do_not_hear_about_presence(live, sockets, world):
+    dave = sockets(live.url, world.tokens["dave"])
+    dave.emit("joinAll", str(world.other.id))
+    time.sleep(0.3)
+    sockets(live.url, world.tokens["bob"])
+    time.sleep(0.8)
+    assert not dave.received("userOnline", lambda p: p["userId"] == str(world.bob.id))
+
+
+def test_a_killed_process_s_sockets_go_offline_within_the_heartbeat_window(live, settings, tmp_path_factory,
+                                                                            sockets, world):
+    doomed = LiveServer(live_env(settings, tmp_path_factory), tmp_path_factory.mktemp("logs") / "doomed.log").start()
+    try:
+        watcher = sockets(live.url, world.tokens["alice"])
+        watcher.emit("joinAll", str(world.club.id))
+        time.sleep(0.3)
+        sockets(doomed.url, world.tokens["carol"])
+        assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.carol.id))
+        for child in _children(doomed.proc.pid) + [doomed.proc.pid]:
+            os.kill(child, signal.SIGKILL)
+        killed_at = time.monotonic()
+        # presence TTL is 6 s for these servers: expiry plus one sweep of the surviving process
+        assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.carol.id), timeout=15)
+        assert time.monotonic() - killed_at < 12
+    finally:
+        doomed.stop()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
