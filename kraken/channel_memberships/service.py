@@ -8,6 +8,10 @@ from kraken import permcache
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.errors import ConflictError, ForbiddenError, NotFoundError
 
+# Features with per-channel-member state (voice) register here: fn(channel, user_id: str),
+# called after a user lost access to a private channel.
+CHANNEL_ACCESS_REVOKED: list = []
+
 
 def _require_private(channel) -> None:
     if not channel.is_private:
@@ -68,3 +72,5 @@ def remove(channel, user_id: str) -> None:
     permcache.invalidate(str(channel.community_id))
     from kraken.realtime.publish import channel_access_revoked
     channel_access_revoked(str(channel.id), str(membership.user_id))
+    for hook in CHANNEL_ACCESS_REVOKED:
+        hook(channel, str(membership.user_id))

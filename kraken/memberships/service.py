@@ -9,6 +9,10 @@ from kraken.errors import ConflictError, NotFoundError
 from kraken.memberships.models import Membership
 from kraken.roles import service as roles
 
+# Features that hold per-member state elsewhere (voice presence, LiveKit participants) register
+# here: fn(community_id: str, user_id: str), called after a member was removed or left.
+MEMBER_REMOVED: list = []
+
 
 def join(user_id: ObjectId, community_id: ObjectId) -> Membership:
     """Make a user a member with the Member role; raises ConflictError if already one."""
@@ -68,3 +72,5 @@ def remove(community_id: object, user_id: object) -> None:
     permcache.invalidate(str(community_id))
     from kraken.realtime.publish import member_removed
     member_removed(str(community_id), str(membership.user_id))
+    for hook in MEMBER_REMOVED:
+        hook(str(community_id), str(membership.user_id))
