@@ -31,7 +31,8 @@ def _origin_checker(allowed: tuple[str, ...]):
 def init_realtime(app: Flask, settings: Settings) -> None:
     from kraken.realtime.handlers import register_all
     from kraken.realtime.limits import socket_limiter
-    socketio.init_app(app, message_queue=settings.redis_url, channel="kraken-socketio",
+    from kraken.realtime.queue import ReliableRedisManager
+    socketio.init_app(app, client_manager=ReliableRedisManager(settings.redis_url, channel="kraken-socketio"),
                       cors_allowed_origins=_origin_checker(settings.cors_origins), cors_credentials=True,
                       async_mode=_async_mode(), max_http_buffer_size=1_000_000,
                       ping_interval=25, ping_timeout=20)

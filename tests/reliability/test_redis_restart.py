@@ -1,0 +1,117 @@
+"""Delivery survives Redis restarts (reliability issue, item 1).
+
+Two app processes share a Redis of the test's own; clients on both send ~200 messages/s in total
+while that Redis is stopped and started again. Every message acknowledged to its sender must be
+stored and delivered to every connected member on both processes; duplicates are counted.
+"""
+import threading
+import time
+
+import pytest
+
+from kraken.messages.models import Message
+from tests.live import LiveServer, PrivateServices
+from tests.realtime.conftest import live_env, token_for  # noqa: F401 - fixture
+from tests.realtime.sockets import SocketClient
+
+SENDERS = 4
+RATE_PER_SENDER = 50  # messages/s, so ~200/s in total
+DURATION = 6.0
+
+
+@pytest.fixture(scope="module")
+def redis_only(tmp_path_factory):
+    svc = PrivateServices(tmp_path_factory.mktemp("redis"), services="redis")
+    svc.start()
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="module")
+def pair(settings, tmp_path_factory, redis_only, app):
+    env = live_env(settings, tmp_path_factory, REDIS_URL=redis_only.redis_url, KRAKEN_RATE_LIMITS="false",
+                   KRAKEN_LOG_LEVEL="WARNING")
+    logs = tmp_path_factory.mktemp("logs")
+    a, b = LiveServer(env, logs / "a.log").start(), LiveServer(env, logs / "b.log").start()
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+@pytest.fixture
+def crowd(factory, token_for):
+    from kraken.channels.models import Channel
+    from kraken.communities import service as communities
+    from kraken.memberships import service as memberships
+    factory.owner("root")
+    admin = factory.user("admin")
+    club = communities.create(admin, name="Busy", description=None, avatar=None, banner=None)
+    general = Channel.objects(community_id=club.id, type="TEXT").first()
+    people = [factory.user(f"p{i}") for i in range(SENDERS + 4)]
+    for person in people:
+        memberships.join(person.id, club.id)
+    return club, general, [token_for(p) for p in people]
+
+
+def test_acknowledged_messages_survive_a_redis_restart(pair, redis_only, crowd):
+    a, b = pair
+    club, general, tokens = crowd
+    receivers = [SocketClient((a if i % 2 else b).url, tokens[SENDERS + i]).connect() for i in range(4)]
+    senders = [SocketClient((a if i % 2 else b).url, tokens[i]).connect() for i in range(SENDERS)]
+    for client in receivers + senders:
+        client.emit("joinAll", str(club.id))
+    time.sleep(0.5)
+
+    acked: list[str] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + DURATION
+
+    def send_loop(client: SocketClient, index: int) -> None:
+        n = 0
+        while time.monotonic() < stop_at:
+            started = time.monotonic()
+            try:
+                ack = client.call("sendMessage", {"channelId": str(general.id),
+                                                  "spans": [{"type": "PLAINTEXT", "text": f"s{index}-{n}"}]},
+                                  timeout=10)
+                with lock:
+                    acked.append(ack)
+            except Exception as exc:  # no ack: allowed, but counted
+                with lock:
+                    failures.append(type(exc).__name__)
+            n += 1
+            time.sleep(max(0.0, 1 / RATE_PER_SENDER - (time.monotonic() - started)))
+
+    threads = [threading.Thread(target=send_loop, args=(c, i)) for i, c in enumerate(senders)]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)
+    redis_only.stop("redis")
+    time.sleep(1.0)
+    redis_only.start("redis")
+    restarted_at = time.monotonic()
+    for t in threads:
+        t.join()
+
+    # after Redis is back, every process must be subscribed again within 5 s
+    probe = senders[0].call("sendMessage", {"channelId": str(general.id),
+                                            "spans": [{"type": "PLAINTEXT", "text": "probe"}]})
+    assert all(r.wait_for("newMessage", lambda p: p["message"]["id"] == probe, timeout=5) for r in receivers)
+    assert time.monotonic() - restarted_at < DURATION + 10
+
+    time.sleep(3.0)  # let outboxes and backfills finish
+    stored = {str(i) for i in Message.objects(channel_id=general.id).scalar("id")}
+    missing_in_db = [m for m in acked if m not in stored]
+    report = {"acked": len(acked), "no_ack": len(failures), "missing_in_db": len(missing_in_db)}
+    for index, receiver in enumerate(receivers):
+        got = [p["message"]["id"] for p in receiver.received("newMessage")]
+        report[f"receiver{index}_undelivered"] = len(set(acked) - set(got))
+        report[f"receiver{index}_duplicates"] = len(got) - len(set(got))
+    print("\nredis restart:", report)
+    for client in receivers + senders:
+        client.close()
+    assert len(acked) > 500
+    assert not missing_in_db
+    assert all(report[f"receiver{i}_undelivered"] == 0 for i in range(4)), report
+    assert all(report[f"receiver{i}_duplicates"] == 0 for i in range(4)), report
