@@ -79,8 +79,11 @@ def login_as(app, factory):
 def pytest_terminal_summary(terminalreporter):
     """Print the sizes of the permission matrices when they ran."""
     import sys
-    for name in ("tests.rbac.test_authorization_matrix",):
-        module = sys.modules.get(name)
-        if module is not None:
-            terminalreporter.write_line(f"authorization matrix: {len(module.MATRIX)} routes x "
-                                        f"{len(module.PRINCIPALS)} principals = {len(module.CASES)} cases")
+    rest = sys.modules.get("tests.rbac.test_authorization_matrix")
+    if rest is not None:
+        terminalreporter.write_line(f"authorization matrix (REST): {len(rest.MATRIX)} routes x "
+                                    f"{len(rest.PRINCIPALS)} principals = {len(rest.CASES)} cases")
+    sockets = sys.modules.get("tests.realtime.test_socket_matrix")
+    if sockets is not None:
+        terminalreporter.write_line(f"authorization matrix (Socket.IO): {len(sockets.SOCKET_MATRIX)} events x "
+                                    f"{len(sockets.PRINCIPALS)} principals = {len(sockets.CASES)} cases")

@@ -82,7 +82,8 @@ def socket_event(name: str, tier: str = limits.DEFAULT) -> Callable:
                 log.info("socket event", extra={
                     "event": name, "status": status, "user_id": session.get("user_id"), "sid": request.sid,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
-            return None
+            # a rejected event gets no ack at all (decisions §1), not an empty one
+            return socketio.server.not_handled
 
         _REGISTRY.append((name, handler))
         return fn

@@ -54,11 +54,15 @@ def build(factory) -> World:
                                              scope="COMMUNITY")
     instance_invite = invites.create_invite(created_by=owner.id)
     general = channels.visible_channels(community.id, _all_seeing())[0]
+    from kraken.messages.models import Message
+    spans = [{"type": "PLAINTEXT", "text": "seed"}]
+    general_message = Message(channel_id=general.id, author_id=users["member"].id, spans=spans).save()
+    private_message = Message(channel_id=private.id, author_id=users["pcmember"].id, spans=spans).save()
     member_role = Role.objects(community_id=community.id, name="Member").first()
 
     w.ids = {"C": str(community.id), "D": str(elsewhere.id), "P": str(private.id), "G": str(general.id),
              "V": str(victim.id), "R": str(custom.id), "MR": str(member_role.id), "IA": str(instance_admin.id),
-             "CI": community_invite.code, "II": instance_invite.code,
+             "CI": community_invite.code, "MG": str(general_message.id), "MP": str(private_message.id), "II": instance_invite.code,
              **{name: str(u.id) for name, u in users.items()}, "owner": str(owner.id)}
     for name in PRINCIPALS:
         if name != "anon":

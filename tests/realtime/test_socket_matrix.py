@@ -1,0 +1,111 @@
+"""Authorization over Socket.IO: every client event × every principal → the expected outcome.
+
+Outcome "ack" = acknowledged, "ok" = accepted without an exception, otherwise the `exception` code.
+On every denial: no ack, the database is unchanged and a watcher in the rooms receives nothing.
+Principals as in tests/rbac/test_authorization_matrix.py (an anonymous socket cannot connect at all).
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+import socketio
+
+from tests.rbac.world import build, dump, restore
+from tests.realtime.sockets import SocketClient
+
+PRINCIPALS = ("owner", "admin", "mod", "member", "pcmember", "nopc", "removed", "outsider")
+NM, NF = "NOT_A_MEMBER", "NOT_FOUND"
+
+
+def msg(channel: str) -> dict:
+    return {"channelId": "{%s}" % channel, "spans": [{"type": "PLAINTEXT", "text": "matrix"}]}
+
+
+# (event, payload, outcomes in PRINCIPALS order)
+SOCKET_MATRIX = [
+    ("joinAll", "{C}", ["ok"] * 6 + [NM, NM]),
+    ("subscribeAll", None, ["ok"] * 8),
+    ("joinRoom", "{G}", ["ok"] * 6 + [NM, NM]),
+    ("joinRoom", "{P}", ["ok", "ok", NF, NF, "ok", NF, NF, NF]),
+    ("leaveRoom", "{G}", ["ok"] * 8),
+    ("presenceOnline", {}, ["ack"] * 8),
+    ("sendMessage", msg("G"), ["ack"] * 6 + [NM, NM]),
+    ("sendMessage", msg("P"), ["ack", "ack", NF, NF, "ack", NF, NF, NF]),
+    ("typingStart", {"channelId": "{G}"}, ["ok"] * 6 + [NF, NF]),
+    ("typingStop", {"channelId": "{P}"}, ["ok", "ok", NF, NF, "ok", NF, NF, NF]),
+    ("addReaction", {"messageId": "{MG}", "emoji": "👍"}, ["ok"] * 6 + [NM, NM]),
+    ("addReaction", {"messageId": "{MP}", "emoji": "👍"}, ["ok", "ok", NF, NF, "ok", NF, NF, NF]),
+    ("removeReaction", {"messageId": "{MG}", "emoji": "👍"}, ["ok"] * 6 + [NM, NM]),
+]
+CASES = [(event, payload, who, outcome) for event, payload, row in SOCKET_MATRIX
+         for who, outcome in zip(PRINCIPALS, row, strict=True)]
+
+
+def _fill(world, value):
+    if isinstance(value, str):
+        return world.fill(value)
+    if isinstance(value, dict):
+        return {k: _fill(world, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(world, v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def world(app):
+    from tests.conftest import _wipe
+    from tests.factories import Factory
+    _wipe()
+    w = build(Factory(app))
+    yield w
+    _wipe()
+
+
+@pytest.fixture(autouse=True)
+def clean_state():  # the world is restored per case instead
+    yield
+
+
+@pytest.mark.parametrize("event, payload, principal, outcome", CASES,
+                         ids=[f"{e} as {p}" for e, _, p, _ in CASES])
+def test_socket_event_answers_each_principal_as_the_table_says(live, world, event, payload, principal, outcome):
+    restore(world.snapshot)
+    watcher = SocketClient(live.url, world.tokens["admin"]).connect()
+    client = SocketClient(live.url, world.tokens[principal]).connect()
+    try:
+        watcher.emit("joinAll", world.ids["C"])
+        if event.startswith("typing"):
+            client.emit("joinAll", world.ids["C"])
+        time.sleep(0.15)
+        before = dump()
+        acks: list = []
+        client.sio.emit(event, _fill(world, payload), callback=lambda *args: acks.append(args))
+        deadline = time.monotonic() + 3
+        while not acks and not client.received("exception") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)  # room for a second, wrong answer (an ack after an exception)
+        acked = bool(acks)
+        ack = acks[0][0] if acked and acks[0] else None
+        error = client.wait_for("exception", lambda e: e["cause"]["pattern"] == event, timeout=0)
+        if outcome in ("ack", "ok"):
+            assert error is None, error
+            assert acked
+            if outcome == "ack":
+                assert ack is not None
+        else:
+            assert error is not None and error["code"] == outcome, error
+            assert not acked, "a rejected event must not be acknowledged"
+            time.sleep(0.2)
+            assert dump() == before, "a denied event changed the database"
+            noise = {name: events for name, events in watcher.events.items()
+                     if name in ("newMessage", "reactionAdded", "reactionRemoved", "userTyping")}
+            assert not noise, f"a denied event emitted {noise}"
+    finally:
+        client.close()
+        watcher.close()
+
+
+def test_anonymous_sockets_cannot_connect(live):
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        SocketClient(live.url, None).connect()
