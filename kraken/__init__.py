@@ -61,8 +61,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from kraken import (auth, channel_memberships, channels, communities, health, instance, invites,
+    from kraken import (auth, channel_memberships, channels, communities, files, health, instance, invites,
                         memberships, messages, presence, roles, users)
     for module in (health, auth, users, instance, communities, channels, memberships, channel_memberships,
-                   roles, invites, messages, presence):
+                   roles, invites, messages, presence, files):
         app.register_blueprint(module.bp)

@@ -7,6 +7,7 @@ def all_documents() -> list[type]:
     from kraken.channel_memberships.models import ChannelMembership
     from kraken.channels.models import Channel
     from kraken.communities.models import Community
+    from kraken.files.models import File
     from kraken.invites.models import Invite
     from kraken.memberships.models import Membership
     from kraken.messages.models import Message
@@ -14,4 +15,4 @@ def all_documents() -> list[type]:
     from kraken.roles.models import Role, UserRole
     from kraken.users.models import InstanceMarker, User
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
-            ChannelMembership, Role, UserRole, Message, Migration]
+            ChannelMembership, Role, UserRole, Message, File, Migration]

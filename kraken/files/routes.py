@@ -1,0 +1,46 @@
+"""File routes (decisions §5; paths of the later versions, kraken-later-endpoints §2)."""
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from kraken import ratelimits
+from kraken.files import service
+from kraken.files.download import file_response
+from kraken.files.schemas import FileMetadataOut, FileOut, parse_upload
+from kraken.files.storage import get_storage
+from kraken.rbac import current_user, require_auth
+
+bp = Blueprint("files", __name__, url_prefix="/api")
+
+# A channel's history shows dozens of images and avatars at once, each fetched with the user's
+# token; the default 3/s burst would leave most of them blank while scrolling.
+FILE_DOWNLOADS = "50 per 1 second;1200 per 1 minute"
+
+
+@bp.post("/file-upload")
+@require_auth
+def upload_file():
+    service.require_uploads_enabled()  # before the body is parsed
+    record = service.upload(current_user(), parse_upload())
+    return FileOut.of(record), 201
+
+
+@bp.delete("/file-upload/<oid:file_id>")
+@require_auth
+def delete_file(file_id: str):
+    return FileOut.of(service.delete_upload(current_user(), file_id))
+
+
+@bp.get("/file/<oid:file_id>")
+@ratelimits.limit(FILE_DOWNLOADS)
+@require_auth
+def get_file(file_id: str):
+    record = service.access_file(current_user(), file_id)
+    return file_response(record, get_storage(), request.headers)
+
+
+@bp.get("/file/<oid:file_id>/metadata")
+@ratelimits.limit(FILE_DOWNLOADS)
+@require_auth
+def get_file_metadata(file_id: str):
+    return FileMetadataOut.of(service.access_file(current_user(), file_id))

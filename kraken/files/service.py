@@ -1,0 +1,293 @@
+"""Files: checked uploads, access to stored files, message attachments and clean-up.
+
+Nothing here reads `flask.request`; the settings and the storage come from the current app.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, BinaryIO, Iterable
+
+from bson import ObjectId
+from flask import current_app
+from mongoengine import Q
+
+from kraken.common.ids import is_object_id
+from kraken.errors import (ConflictError, FeatureDisabledError, ForbiddenError, KrakenError, NotFoundError,
+                           ValidationError)
+from kraken.files import mimes
+from kraken.files.models import (COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File)
+from kraken.files.schemas import Upload, attachment_entry
+from kraken.files.storage import get_storage
+from kraken.rbac import Action, access_channel, access_community
+
+log = logging.getLogger("kraken.files")
+MAX_ATTACHMENTS = 10
+HEAD_BYTES = 1024  # enough for every signature in kraken.files.mimes
+_FILE_URL = re.compile(r"^(?:https?://[^/?#]+)?/api/file/([0-9a-fA-F]{24})/?$")
+_COMMUNITY_FIELDS = {COMMUNITY_AVATAR: "avatar", COMMUNITY_BANNER: "banner"}
+
+
+class UnsupportedFileTypeError(KrakenError):
+    """The file's type is not allowed for its resource, or its content does not match the type."""
+
+    status, code, default_message = 415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported file type"
+
+
+def _settings():
+    return current_app.extensions["kraken.settings"]
+
+
+def _file_not_found() -> NotFoundError:
+    return NotFoundError("File not found")
+
+
+def require_uploads_enabled() -> None:
+    """Raises FeatureDisabledError (403 FEATURE_DISABLED) when KRAKEN_UPLOADS=off."""
+    if _settings().uploads == "off":
+        raise FeatureDisabledError("File uploads are disabled on this instance")
+
+
+class _HeadThenRest:
+    """A read()-able stream that replays the bytes already sniffed, then the rest."""
+
+    def __init__(self, head: bytes, rest: BinaryIO):
+        self.head, self.rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            chunk, self.head = (self.head, b"") if size < 0 or size >= len(self.head) else \
+                (self.head[:size], self.head[size:])
+            return chunk
+        return self.rest.read(size)
+
+
+def _read_head(stream: BinaryIO, size: int) -> bytes:
+    head = b""
+    while len(head) < size:
+        chunk = stream.read(size - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def _target(actor, resource_type: str, resource_id: str | None) -> tuple[ObjectId, ObjectId | None]:
+    """Authorise the upload's resource; returns (resource id, community id)."""
+    if resource_type == USER_AVATAR:
+        if resource_id is not None and resource_id != str(actor.id):
+            raise ForbiddenError("You can only upload your own avatar")
+        return actor.id, None
+    if resource_id is None:
+        raise ValidationError([f"resourceId: required for {resource_type}"])
+    if resource_type == MESSAGE_ATTACHMENT:
+        channel = access_channel(actor, resource_id, Action.CREATE_ATTACHMENT, enter=True)
+        return channel.id, channel.community_id
+    community = access_community(actor, resource_id, Action.UPDATE_COMMUNITY)
+    return community.id, community.id
+
+
+def upload(actor, form: Upload) -> File:
+    """Store an upload for a resource the actor may change; avatars and banners are pointed at it
+    (an older uploaded one is deleted).
+
+    Raises FeatureDisabledError, ValidationError (missing resourceId, empty file),
+    NotFoundError/ForbiddenError (resource), UnsupportedFileTypeError (type not allowed for the
+    resource, or content not matching it), PayloadTooLargeError (over max_upload_bytes).
+    """
+    require_uploads_enabled()
+    resource_id, community_id = _target(actor, form.resource_type, form.resource_id)
+    mime = mimes.normalise(form.declared_type, form.filename)
+    allowed = mimes.ALLOWED[form.resource_type]
+    if mime not in allowed:
+        raise UnsupportedFileTypeError(f"Files of type {mime} are not accepted as {form.resource_type}; "
+                                       f"allowed: {', '.join(sorted(allowed))}")
+    head = _read_head(form.stream, HEAD_BYTES)
+    if not head:
+        raise ValidationError(["file: the file is empty"])
+    if not mimes.content_matches(mime, head):
+        raise UnsupportedFileTypeError(f"The file's content is not {mime}")
+    storage = get_storage()
+    key, size, checksum = storage.save(_HeadThenRest(head, form.stream), _settings().max_upload_bytes)
+    record = File(filename=form.filename, mime_type=mime, file_type=mimes.file_type(mime), size=size,
+                  checksum=checksum, uploaded_by_id=actor.id, resource_type=form.resource_type,
+                  resource_id=resource_id, community_id=community_id, storage_key=key)
+    try:
+        record.save(force_insert=True)
+        if form.resource_type != MESSAGE_ATTACHMENT:
+            _point_resource_at(record)
+    except Exception:
+        if record.id is not None:
+            File.objects(id=record.id).delete()
+        storage.delete(key)
+        raise
+    return record
+
+
+def _point_resource_at(record: File) -> None:
+    """Make the user's avatar or the community's avatar/banner this file; delete the one it replaces."""
+    from kraken.communities.models import Community
+    from kraken.users.models import User
+    if record.resource_type == USER_AVATAR:
+        before = User.objects(id=record.resource_id).modify(set__avatar_url=record.url)
+        old_url = before.avatar_url if before else None
+    else:
+        field = _COMMUNITY_FIELDS[record.resource_type]
+        before = Community.objects(id=record.resource_id).modify(**{f"set__{field}": record.url})
+        old_url = getattr(before, field) if before else None
+    if before is None:
+        raise NotFoundError("The resource of this upload no longer exists")
+    old_id = _file_id_from_url(old_url)
+    if old_id is not None and old_id != record.id:
+        _purge(File.objects(id=old_id, resource_type=record.resource_type, resource_id=record.resource_id))
+
+
+def _file_id_from_url(url: str | None) -> ObjectId | None:
+    match = _FILE_URL.match(url) if isinstance(url, str) else None
+    return ObjectId(match.group(1)) if match else None
+
+
+def access_file(actor, file_id: str) -> File:
+    """Load a file the actor may read. Attachments: readers of the channel (only the uploader until
+    it is attached to a message); user avatars: everyone; community images: members.
+
+    Raises NotFoundError (missing or invisible), ForbiddenError (not a member of the community).
+    """
+    record = File.objects(id=file_id).first()
+    if record is None:
+        raise _file_not_found()
+    try:
+        if record.resource_type == MESSAGE_ATTACHMENT:
+            if record.message_id is None and record.uploaded_by_id != actor.id:
+                raise _file_not_found()
+            access_channel(actor, record.resource_id, Action.READ_MESSAGE, enter=True)
+        elif record.resource_type in _COMMUNITY_FIELDS:
+            access_community(actor, record.resource_id)
+    except NotFoundError:
+        raise _file_not_found() from None
+    return record
+
+
+def delete_upload(actor, file_id: str) -> File:
+    """The uploader deletes their file (bytes and record); an avatar or banner showing it is cleared.
+
+    Raises NotFoundError (missing or invisible), ForbiddenError (someone else's file).
+    """
+    record = File.objects(id=file_id).first()
+    if record is None:
+        raise _file_not_found()
+    if record.uploaded_by_id != actor.id:
+        access_file(actor, file_id)  # 404/403 first, so the 403 below reveals nothing new
+        raise ForbiddenError("You can only delete your own files")
+    _forget_resource(record)
+    _purge(File.objects(id=record.id))
+    return record
+
+
+def _forget_resource(record: File) -> None:
+    from kraken.communities.models import Community
+    from kraken.users.models import User
+    if record.resource_type == USER_AVATAR:
+        User.objects(id=record.resource_id, avatar_url=record.url).update_one(unset__avatar_url=1)
+    elif record.resource_type in _COMMUNITY_FIELDS:
+        field = _COMMUNITY_FIELDS[record.resource_type]
+        Community.objects(id=record.resource_id, **{field: record.url}).update_one(**{f"unset__{field}": 1})
+
+
+def _ref_id(ref: Any, where: str) -> ObjectId:
+    value = ref
+    if isinstance(ref, dict):
+        url_id = _file_id_from_url(ref.get("url")) if ref.get("url") is not None else None
+        if ref.get("url") is not None and url_id is None:
+            raise ValidationError([f"{where}: url must be /api/file/<id> of an uploaded file"])
+        value = str(url_id) if url_id is not None else ref.get("id")
+        if url_id is not None and ref.get("id") is not None and str(ref["id"]).lower() != value:
+            raise ValidationError([f"{where}: id and url name different files"])
+    if not is_object_id(value):
+        raise ValidationError([f"{where}: expected a file id or {{url: \"/api/file/<id>\"}}"])
+    return ObjectId(value)
+
+
+def claim_attachments(actor, channel, refs: list) -> list[dict]:
+    """Check a message's `attachments` and return their entries, in order:
+    `{"id", "url", "filename", "filetype", "size"}` (filetype is the MIME type).
+
+    Each ref is a file id or `{url: "/api/file/<id>", ...}` (other keys are ignored: the stored values
+    win) naming a MESSAGE_ATTACHMENT the actor uploaded for this channel and not yet attached.
+    Nothing is changed; call `attach` once the message is stored.
+    Raises ValidationError (more than 10, malformed or duplicate refs, unknown/foreign files,
+    another channel's files, files already attached).
+    """
+    if len(refs) > MAX_ATTACHMENTS:
+        raise ValidationError([f"attachments: at most {MAX_ATTACHMENTS} files per message"])
+    ids = [_ref_id(ref, f"attachments[{i}]") for i, ref in enumerate(refs)]
+    records = {f.id: f for f in File.objects(id__in=ids)} if ids else {}
+    problems, seen = [], set()
+    for i, file_id in enumerate(ids):
+        record, where = records.get(file_id), f"attachments[{i}]"
+        if file_id in seen:
+            problems.append(f"{where}: file {file_id} is listed twice")
+        elif record is None or record.resource_type != MESSAGE_ATTACHMENT or record.uploaded_by_id != actor.id:
+            problems.append(f"{where}: unknown file {file_id}; upload it first as a MESSAGE_ATTACHMENT")
+        elif record.resource_id != channel.id:
+            problems.append(f"{where}: file {file_id} was uploaded for another channel")
+        elif record.message_id is not None:
+            problems.append(f"{where}: file {file_id} is already attached to a message")
+        seen.add(file_id)
+    if problems:
+        raise ValidationError(problems)
+    return [attachment_entry(records[file_id]) for file_id in ids]
+
+
+def attach(file_ids: Iterable[str | ObjectId], message_id: str | ObjectId) -> None:
+    """Mark claimed files as attached to `message_id`. A conditional update (only files with no
+    message yet), so one file cannot end up on two messages; if any was taken meanwhile, the
+    files marked here are released again. Raises ConflictError.
+    """
+    ids = list({ObjectId(str(i)) for i in file_ids})
+    if not ids:
+        return
+    message_id = ObjectId(str(message_id))
+    taken = File.objects(id__in=ids, resource_type=MESSAGE_ATTACHMENT, message_id=None).update(
+        set__message_id=message_id)
+    if taken != len(ids):
+        File.objects(id__in=ids, message_id=message_id).update(unset__message_id=1)
+        raise ConflictError("An attachment was attached to another message", code="ATTACHMENT_TAKEN")
+
+
+def _purge(query) -> int:
+    """Delete the matching records, then their bytes (a failed disk delete leaves only an orphan blob)."""
+    records = list(query.only("id", "storage_key"))
+    if not records:
+        return 0
+    File.objects(id__in=[r.id for r in records]).delete()
+    storage = get_storage()
+    for record in records:
+        try:
+            storage.delete(record.storage_key)
+        except OSError as exc:
+            log.warning("could not delete stored file", extra={"file_id": str(record.id), "detail": str(exc)})
+    return len(records)
+
+
+def delete_files(file_ids: Iterable[str | ObjectId]) -> int:
+    """Delete these files' bytes and records (e.g. a deleted message's attachments); unknown ids are
+    skipped. Returns how many were deleted; raises nothing for missing files."""
+    ids = [ObjectId(str(i)) for i in file_ids if is_object_id(str(i))]
+    return _purge(File.objects(id__in=ids)) if ids else 0
+
+
+def delete_for_channels(channel_ids: Iterable[ObjectId]) -> int:
+    """Clean-up for deleted channels: their attachments' bytes and records."""
+    channel_ids = list(channel_ids)
+    if not channel_ids:
+        return 0
+    return _purge(File.objects(resource_type=MESSAGE_ATTACHMENT, resource_id__in=channel_ids))
+
+
+def delete_for_community(community_id: ObjectId, channel_ids: Iterable[ObjectId]) -> int:
+    """Clean-up for a deleted community: its avatar, banner and every attachment in its channels."""
+    query = Q(community_id=community_id)
+    if channel_ids := list(channel_ids):
+        query |= Q(resource_type=MESSAGE_ATTACHMENT, resource_id__in=channel_ids)
+    return _purge(File.objects(query))
