@@ -259,3 +259,24 @@ def test_an_expired_token_gets_an_exception_then_a_disconnect(live, sockets, wor
     while alice.connected and time.time() < deadline:
         time.sleep(0.05)
     assert not alice.connected and Message.objects.count() == 0
+
+
+def test_password_change_closes_the_other_sessions_sockets_within_a_second(live, sockets, world, app):
+    from kraken.auth.service import change_password, start_session
+    kept = start_session(world.bob)
+    here = sockets(live.url, kept.access_token)
+    elsewhere = sockets(live.url, world.tokens["bob"])
+    change_password(world.bob, "correct horse battery", "a brand new password", keep_session=_sid(kept.access_token))
+    deadline = time.time() + 1.0
+    while elsewhere.connected and time.time() < deadline:
+        time.sleep(0.05)
+    assert not elsewhere.connected
+    assert here.connected and here.call("presenceOnline", {}) == "ACK"
+    import socketio
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        sockets(live.url, world.tokens["bob"])  # the old session's token is refused too
+
+
+def _sid(token):
+    from flask_jwt_extended import decode_token
+    return decode_token(token)["sid"]
