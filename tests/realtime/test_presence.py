@@ -64,8 +64,8 @@ def test_a_killed_process_s_sockets_go_offline_within_the_heartbeat_window(live,
             os.kill(child, signal.SIGKILL)
         killed_at = time.monotonic()
         # presence TTL is 6 s for these servers: expiry plus one sweep of the surviving process
-        assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.carol.id), timeout=15)
-        assert time.monotonic() - killed_at < 12
+        assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.carol.id), timeout=25)
+        assert time.monotonic() - killed_at < 20  # TTL 6 s + one 2 s sweep, with room for a loaded machine
     finally:
         doomed.stop()
 
