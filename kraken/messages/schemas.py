@@ -116,3 +116,55 @@ def message_out(m) -> dict[str, Any]:
     if m.nonce:
         out["nonce"] = m.nonce
     return out
+
+
+# Response models: the shape message_out() builds, for the OpenAPI document (kraken.openapi_spec).
+
+class SpanOut(BaseModel):
+    """A stored span: always all seven keys, the unused ones null."""
+
+    type: str
+    text: str | None
+    userId: str | None
+    specialKind: str | None
+    channelId: str | None
+    communityId: str | None
+    aliasId: str | None
+
+
+class AttachmentOut(BaseModel):
+    """The contract's {url, filename, filetype, size} plus the file id."""
+
+    id: str | None
+    url: str | None
+    filename: str | None
+    filetype: str | None
+    size: int | None
+
+
+class ReactionOut(BaseModel):
+    emoji: str
+    userIds: list[str]
+
+
+class MessageOut(BaseModel):
+    """Message JSON (contract §3.12); `nonce` only when the sender gave one."""
+
+    id: str
+    channelId: str
+    directMessageGroupId: None
+    authorId: str
+    spans: list[SpanOut]
+    attachments: list[AttachmentOut]
+    reactions: list[ReactionOut]
+    sentAt: str
+    editedAt: str | None
+    deletedAt: None
+    nonce: str | None = Field(None, description="Only present when the sender gave one")
+
+
+class MessagePageOut(BaseModel):
+    """A page of history, newest first; `continuationToken` only when there is more."""
+
+    messages: list[MessageOut]
+    continuationToken: str | None = Field(None, description="Only present when there are older messages")

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from kraken.common.time import utcnow
 from kraken.errors import ForbiddenError, ServiceUnavailableError, ValidationError
 from kraken.extensions import redis
+from kraken.messages import recent
 from kraken.messages.access import access_message
 from kraken.messages.models import Message
 from kraken.messages.schemas import MessageEditIn, MessageIn, message_out
@@ -110,17 +111,30 @@ def send(actor, body: MessageIn) -> Message:
         if body.nonce:
             _release_nonce(str(actor.id), body.nonce)
         raise
-    publish(names.NEW_MESSAGE, {"message": message_out(message)}, channel_room(channel.id))
+    out = message_out(message)
+    recent.added(channel.id, recent.encode(out))
+    publish(names.NEW_MESSAGE, {"message": out}, channel_room(channel.id))
     return message
 
 
-def history(channel, limit: int, before: str | None) -> tuple[list[Message], str | None]:
-    """Newest first; `before` is an exclusive cursor (a message id); token only on a full page."""
-    query = Message.objects(channel_id=channel.id)
-    if before:
-        query = query.filter(id__lt=ObjectId(before))
-    messages = list(query.order_by("-id").limit(limit))
-    return messages, (str(messages[-1].id) if len(messages) == limit else None)
+def history(channel, limit: int, before: str | None) -> tuple[list[str], str | None]:
+    """A page of Message JSON strings, newest first; `before` is an exclusive cursor (a message id).
+
+    The continuation token (the oldest id of the page) is given only for a full page. Served from
+    the recent-history cache when it can answer; a cold first page fills it.
+    """
+    page = recent.read(channel.id, limit, before)
+    if page is None:
+        seen = recent.generation(channel.id) if before is None else None
+        query = Message.objects(channel_id=channel.id)
+        if before:
+            query = query.filter(id__lt=ObjectId(before))
+        fetch = max(limit, recent.KEEP) if seen is not None else limit
+        items = [recent.encode(message_out(m)) for m in query.order_by("-id").limit(fetch)]
+        if seen is not None:
+            recent.fill(channel.id, seen, items, complete=len(items) < fetch)
+        page = items[:limit]
+    return page, (page[-1][7:31] if len(page) == limit else None)
 
 
 def edit(actor, message_id: str, body: MessageEditIn) -> Message:
@@ -132,7 +146,9 @@ def edit(actor, message_id: str, body: MessageEditIn) -> Message:
     _check_mentions(channel, body.spans)
     Message.objects(id=message.id).update_one(set__spans=_span_docs(body.spans), set__edited_at=utcnow())
     message.reload()
-    publish(names.UPDATE_MESSAGE, {"message": message_out(message)}, channel_room(message.channel_id))
+    out = message_out(message)
+    recent.replaced(message.channel_id, out["id"], recent.encode(out))
+    publish(names.UPDATE_MESSAGE, {"message": out}, channel_room(message.channel_id))
     return message
 
 
@@ -143,6 +159,7 @@ def delete(actor, message_id: str) -> None:
             Action.DELETE_MESSAGE):
         raise ForbiddenError("Missing permission: DELETE_MESSAGE")
     message.delete()
+    recent.removed(message.channel_id, str(message.id))
     file_ids = [a["id"] for a in message.attachments if a.get("id")]
     if file_ids:
         from kraken.files import service as files
@@ -167,6 +184,7 @@ def react(actor, message_id: str, emoji: str, add: bool) -> Message:
         Message.objects(id=message.id).update_one(pull__reactions=pair)
     message.reload()
     out = message_out(message)
+    recent.replaced(message.channel_id, out["id"], recent.encode(out))
     common = {"messageId": str(message.id), "channelId": str(message.channel_id), "directMessageGroupId": None,
               "parentMessageId": None}
     if add:
@@ -181,3 +199,4 @@ def react(actor, message_id: str, emoji: str, add: bool) -> Message:
 def delete_for_channels(channel_ids) -> None:
     if channel_ids:
         Message.objects(channel_id__in=list(channel_ids)).delete()
+        recent.forget(channel_ids)
