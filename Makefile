@@ -35,5 +35,11 @@ run: services
 test: services node-deps
 	KRAKEN_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Performance against baselines measured in the same run (bench/run.py; ~15 min, loopback only).
+# `make bench ARGS=--quick` is a ~4-minute smoke run; `ARGS="--only fanout"` runs one workload.
+bench: services
+	@bench/install.sh
+	$(PY) bench/run.py $(ARGS)
+
 clean:
 	rm -rf .data .pytest_cache

@@ -1,10 +1,15 @@
-"""Gunicorn settings: one gevent-websocket worker per process.
+"""Gunicorn settings: one gevent-websocket worker per process, bind and worker count from
+the environment through kraken.config (`KRAKEN_BIND_HOST`, `PORT`, `KRAKEN_WORKERS`).
 
-Why one worker: a Socket.IO client's polling requests and its upgrade must
-reach the same process, and gunicorn balances connections across workers with
-no stickiness. Scale out with more processes (ports) behind a sticky proxy;
-the Redis message queue carries events between them. gevent gives each
-process thousands of concurrent sockets.
+Why one worker: a Socket.IO session lives in the memory of the worker that
+opened it. Its long-polling requests and its WebSocket upgrade are separate
+HTTP connections, and gunicorn hands each new connection to whichever worker
+accepts it first, with no stickiness; with two workers about half of a
+client's polls reach a worker that never heard of its session ("Invalid
+session", reconnect loops). Scale out with more processes (ports) behind a
+sticky proxy (docker/nginx.conf, ip_hash) instead; the Redis message queue
+carries events between them. gevent gives each process thousands of
+concurrent sockets. KRAKEN_WORKERS > 1 only suits WebSocket-only clients.
 """
 import sys
 
@@ -17,13 +22,19 @@ except ConfigError as exc:  # e.g. production without secrets: say what is missi
     sys.exit(2)
 
 bind = f"{_settings.bind_host}:{_settings.port}"
-workers = 1
+workers = _settings.workers
+if workers > 1:
+    print(f"kraken: KRAKEN_WORKERS={workers}: Socket.IO long-polling needs one worker per process "
+          "(see gunicorn.conf.py)", file=sys.stderr)
 worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
 worker_connections = 20000
-# gunicorn sets TCP_NODELAY on its listening sockets, so responses do not wait
-# for Nagle + delayed ACK (~44 ms per response otherwise, decisions §11).
+# gunicorn sets TCP_NODELAY on its listening TCP sockets and Linux passes it on to
+# every accepted connection, so responses do not wait for Nagle + delayed ACK
+# (~44 ms per response otherwise, decisions §11; tests/ops/test_gunicorn.py).
 timeout = 30
-graceful_timeout = 20  # in-flight requests get this long after SIGTERM
+# SIGTERM: stop accepting, let in-flight requests finish for up to this long, exit 0.
+# docker/compose.yaml's stop_grace_period (25 s) is longer, so Docker never SIGKILLs first.
+graceful_timeout = 20
 keepalive = 5
 accesslog = None  # the app logs each request as JSON with its timing
 errorlog = "-"

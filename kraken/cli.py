@@ -1,6 +1,11 @@
-"""Admin commands: `flask --app wsgi kraken <command>`; each calls a service."""
+"""Admin commands: `flask --app wsgi kraken <command>`; each calls a service.
+
+create-owner, create-invite, list-invites, disable-user, grant-instance-role, migrate, check.
+"""
 from __future__ import annotations
 
+import os
+import re
 from datetime import timedelta
 
 import click
@@ -60,3 +65,127 @@ def migrate() -> None:
     from kraken.migrations import migrate as run
     applied = run(click.echo)
     click.echo(f"{len(applied)} migration(s) applied")
+
+
+@kraken_cli.command("list-invites")
+@click.option("--community", default=None, help="List this community's invites instead of the instance's.")
+def list_invites(community: str | None) -> None:
+    """Print the instance invites (or one community's) as a table."""
+    from kraken.invites import service
+    from kraken.invites.schemas import InviteOut
+    if community is not None and not is_object_id(community):
+        raise click.BadParameter(f"not a community id: {community}", param_hint="--community")
+    invites = service.list_community_invites(community) if community else service.list_instance_invites()
+    rows = [InviteOut.of(i) for i in invites]
+    if not rows:
+        click.echo("no invites")
+        return
+    click.echo(f"{'CODE':<20} {'SCOPE':<9} {'USES':>9}  {'VALID UNTIL':<24}  DISABLED")
+    for row in rows:
+        uses = f"{row['uses']}/{row['maxUses'] or '-'}"
+        click.echo(f"{row['code']:<20} {row['scope']:<9} {uses:>9}  {row['validUntil'] or 'never':<24}  "
+                   f"{'yes' if row['disabled'] else 'no'}")
+
+
+@kraken_cli.command("disable-user")
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable an account and end its sessions (the owner cannot be disabled)."""
+    from kraken.users import service
+    try:
+        user = service.set_disabled(str(service.get_by_username(username).id), True)
+    except KrakenError as exc:
+        _fail(exc)
+    click.echo(f"user {user.username} disabled; their sessions are revoked")
+
+
+@kraken_cli.command("grant-instance-role")
+@click.argument("username")
+@click.option("--role", "role_name", default="Instance Admin", show_default=True, help="Instance role name.")
+def grant_instance_role(username: str, role_name: str) -> None:
+    """Give a user an instance-wide role."""
+    from kraken.roles import service as roles
+    from kraken.users import service as users
+    try:
+        user = users.get_by_username(username)
+        roles.ensure_instance_roles()
+        by_name = {role.name: role for role in roles.instance_roles()}
+        if role_name not in by_name:
+            raise click.ClickException(f"no instance role {role_name!r}; there are: {', '.join(sorted(by_name))}")
+        roles.assign_instance(str(by_name[role_name].id), str(user.id))
+    except KrakenError as exc:
+        _fail(exc)
+    click.echo(f"{user.username} now has the instance role {role_name!r}")
+
+
+@kraken_cli.command("check")
+def check() -> None:
+    """Check the configuration and every dependency; exits 1 when anything FAILs."""
+    from flask import current_app
+    settings = current_app.extensions["kraken.settings"]
+    results = [("settings", True, f"env={settings.env}, MONGODB_URL={_redact(settings.mongodb_url)}, "
+                                  f"REDIS_URL={_redact(settings.redis_url)}")]
+    for name, probe in (("database", _check_database), ("redis", _check_redis), ("livekit", _check_livekit),
+                        ("uploads", lambda: _check_upload_dir(settings)), ("migrations", _check_migrations)):
+        try:
+            results.append((name, *probe()))
+        except Exception as exc:  # a probe that breaks is a failed check, with its reason
+            results.append((name, False, _reason(exc)))
+    for name, ok, detail in results:
+        click.echo(f"{'OK' if ok else 'FAIL':<5} {name:<11} {detail}")
+    failed = [name for name, ok, _ in results if not ok]
+    if failed:
+        click.echo(f"{len(failed)} check(s) failed: {', '.join(failed)}", err=True)
+        raise SystemExit(1)
+    click.echo("all checks passed")
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"(//[^:/@]*:)[^@/]+@", r"\1***@", url)
+
+
+def _reason(exc: Exception) -> str:
+    """The first, useful part of a driver's error (pymongo's runs on with its topology)."""
+    text = str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0].strip()
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+def _check_database() -> tuple[bool, str]:
+    import mongoengine
+    db = mongoengine.get_db()
+    db.command("ping")
+    return True, f"database {db.name!r} answers ping"
+
+
+def _check_redis() -> tuple[bool, str]:
+    from kraken.extensions import redis
+    redis.ping()
+    return True, "answers PING"
+
+
+def _check_livekit() -> tuple[bool, str]:
+    from flask import current_app
+    from kraken.livekit.rooms import ping
+    settings = current_app.extensions["kraken.settings"]
+    alive = ping()
+    if alive is None:
+        return True, "not configured: voice is off"
+    url = settings.livekit_api_url
+    return (True, f"{url} answers its API") if alive else (False, f"no answer from LiveKit's API at {url}")
+
+
+def _check_upload_dir(settings) -> tuple[bool, str]:
+    directory = settings.resolved_upload_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    probe = directory / f".kraken-check-{os.getpid()}"
+    probe.write_bytes(b"ok")
+    probe.unlink()
+    return True, f"{directory} is writable"
+
+
+def _check_migrations() -> tuple[bool, str]:
+    from kraken.migrations import pending
+    waiting = pending()
+    if waiting:
+        return False, f"pending: {', '.join(waiting)} (run `flask --app wsgi kraken migrate`)"
+    return True, "none pending"

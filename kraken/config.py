@@ -32,6 +32,8 @@ class Settings(BaseModel):
     env: Literal["development", "production", "test"] = "development"
     port: int = Field(3000, ge=1, le=65535)
     bind_host: str = "0.0.0.0"
+    # gunicorn workers per process; keep 1 (gunicorn.conf.py says why), scale out with processes
+    workers: int = Field(1, ge=1, le=32)
     data_dir: Path = PROJECT_ROOT / ".data"
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/kraken"
@@ -47,8 +49,12 @@ class Settings(BaseModel):
     trusted_proxies: int = Field(0, ge=0, le=5)
 
     livekit_url: str | None = None
+    # where this server reaches LiveKit's API when that differs from the browsers' LIVEKIT_URL (compose)
+    livekit_internal_url: str | None = None
     livekit_api_key: str | None = None
     livekit_api_secret: str | None = None
+    # seconds a voice-presence entry lives without a refresh (decisions §7)
+    voice_presence_ttl: int = Field(90, ge=2, le=3600)
 
     registration: Literal["invite", "open", "closed"] = "invite"
     community_creation: Literal["everyone", "admins"] = "everyone"
@@ -88,6 +94,11 @@ class Settings(BaseModel):
         return self.voice == "on" and bool(self.livekit_api_key and self.livekit_api_secret)
 
     @property
+    def livekit_api_url(self) -> str | None:
+        """The URL this server calls LiveKit's API on."""
+        return self.livekit_internal_url or self.livekit_url
+
+    @property
     def resolved_upload_dir(self) -> Path:
         return self.upload_dir or self.data_dir / "uploads"
 
@@ -97,6 +108,7 @@ _ENV_NAMES = {
     "KRAKEN_ENV": "env",
     "PORT": "port",
     "KRAKEN_BIND_HOST": "bind_host",
+    "KRAKEN_WORKERS": "workers",
     "KRAKEN_DATA_DIR": "data_dir",
     "MONGODB_URL": "mongodb_url",
     "JWT_SECRET": "jwt_secret",
@@ -106,6 +118,7 @@ _ENV_NAMES = {
     "KRAKEN_REFRESH_GRACE_SECONDS": "refresh_grace_seconds",
     "KRAKEN_TRUSTED_PROXIES": "trusted_proxies",
     "LIVEKIT_URL": "livekit_url",
+    "LIVEKIT_INTERNAL_URL": "livekit_internal_url",
     "LIVEKIT_API_KEY": "livekit_api_key",
     "LIVEKIT_API_SECRET": "livekit_api_secret",
     "KRAKEN_REGISTRATION": "registration",
@@ -117,10 +130,14 @@ _ENV_NAMES = {
     "KRAKEN_LOG_LEVEL": "log_level",
     "KRAKEN_RATE_LIMITS": "rate_limits",
     "KRAKEN_PRESENCE_TTL": "presence_ttl",
+    "KRAKEN_VOICE_PRESENCE_TTL": "voice_presence_ttl",
     "KRAKEN_ARGON2_MEMORY_KIB": "argon2_memory_kib",
     "KRAKEN_ARGON2_TIME_COST": "argon2_time_cost",
 }
 _SECRETS = ("jwt_secret", "jwt_refresh_secret")
+_LIVEKIT = ("livekit_url", "livekit_internal_url", "livekit_api_key", "livekit_api_secret")
+# `livekit-server --dev` (what `make services` runs): public development values, not secrets.
+DEV_LIVEKIT = {"livekit_url": "ws://127.0.0.1:7880", "livekit_api_key": "devkey", "livekit_api_secret": "secret"}
 
 
 def _redis_url_from_parts(environ: Mapping[str, str]) -> str | None:
@@ -180,6 +197,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Sett
         data_dir = Path(str(values.get("data_dir", Settings.model_fields["data_dir"].default)))
         for field, value in _dev_secrets(data_dir).items():
             values.setdefault(field, value)
+        if not any(values.get(field) for field in _LIVEKIT):
+            values.update(DEV_LIVEKIT)  # voice works out of the box with `make services`
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:

@@ -76,6 +76,10 @@ class ServiceUnavailableError(KrakenError):
     status, code, default_message = 503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable"
 
 
+class VoiceNotConfiguredError(ServiceUnavailableError):
+    code, default_message = "VOICE_NOT_CONFIGURED", "Voice is not configured on this instance"
+
+
 class InvalidObjectIdInPath(BadRequest):
     """Raised by the `oid` URL converter; Werkzeug keeps HTTPExceptions from routing."""
 

@@ -36,6 +36,12 @@ def _load(path: Path):
     return module
 
 
+def pending() -> list[str]:
+    """Names of the scripts not applied yet, in the order `migrate` would run them."""
+    done = set(Migration.objects.scalar("id"))
+    return [path.stem for path in discover() if path.stem not in done]
+
+
 def migrate(echo: Callable[[str], None] = print) -> list[str]:
     """Apply every pending script in order; returns the names applied."""
     done = set(Migration.objects.scalar("id"))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from kraken.common.ids import ObjectIdStr
 from kraken.common.time import iso
 from kraken.common.validation import RequestModel
@@ -28,3 +30,14 @@ def with_users(memberships: list) -> list[dict[str, Any]]:
     from kraken.users.models import User
     users = {u.id: u for u in User.objects(id__in=[m.user_id for m in memberships])}
     return [channel_membership_out(m, users.get(m.user_id)) for m in memberships if m.user_id in users]
+
+
+class ChannelMembershipOut(BaseModel):
+    """The shape channel_membership_out() builds (for the OpenAPI document)."""
+
+    id: str
+    userId: str
+    channelId: str
+    joinedAt: str
+    addedBy: str | None = Field(None, description="Only present when someone added the member")
+    user: UserOut | None = Field(None, description="Only present in channel member lists")

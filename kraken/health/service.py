@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import mongoengine
-from flask import current_app
 
 from kraken.extensions import redis
 
@@ -24,10 +23,10 @@ def _redis() -> dict:
 
 
 def _livekit() -> dict:
-    settings = current_app.extensions["kraken.settings"]
-    if not settings.voice_enabled:
-        return {"status": "disabled"}
-    return {"status": "configured"}
+    """Informational only: voice being down does not make the instance unhealthy."""
+    from kraken.livekit.rooms import ping
+    alive = ping(timeout=1.5)
+    return {"status": "disabled" if alive is None else "up" if alive else "down"}
 
 
 def check() -> tuple[bool, dict]:

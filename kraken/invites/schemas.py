@@ -58,3 +58,9 @@ class PublicInviteOut(BaseModel):
     valid: bool
     validUntil: IsoDateTime | None
     communities: list[dict]
+
+
+class RedeemOut(BaseModel):
+    """The communities an existing user joined by redeeming an invite."""
+
+    joinedCommunityIds: list[str]

@@ -134,8 +134,16 @@ def sweep() -> int:
             user = User.objects(id=uid).first()
             if user is not None:
                 _went_offline(user)
+                _after_crash(user)
                 gone += 1
     return gone
+
+
+def _after_crash(user) -> None:
+    """The disconnect hooks never ran for sockets of a process that died; run them now."""
+    from kraken.realtime.connection import DISCONNECT_HOOKS
+    for hook in DISCONNECT_HOOKS:
+        hook(user, None)
 
 
 def _loop() -> None:

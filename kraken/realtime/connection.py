@@ -10,6 +10,9 @@ from flask_socketio import ConnectionRefusedError, join_room
 from kraken.realtime.rooms import user_room
 
 log = logging.getLogger("kraken.realtime")
+# Features with per-socket state (voice presence) register here: fn(user, sid), called after
+# presence has forgotten the socket, so kraken.presence tells whether another one keeps the user.
+DISCONNECT_HOOKS: list = []
 
 
 def _token(auth: object) -> str | None:
@@ -58,5 +61,7 @@ def on_disconnect(reason=None):
     user = session.get("user")
     if user is not None:
         presence.disconnected(user, request.sid)
+        for hook in DISCONNECT_HOOKS:
+            hook(user, request.sid)
     log.info("socket disconnected", extra={"event": "disconnect", "user_id": session.get("user_id"),
                                              "sid": request.sid, "reason": str(reason)})

@@ -95,6 +95,7 @@ def register_all() -> None:
     """Attach every event handler (and connect/disconnect) to the current Socket.IO server."""
     from kraken.messages import events as _message_events  # noqa: F401 - registers handlers
     from kraken.realtime import connection, events as _room_events  # noqa: F401
+    from kraken.voice import events as _voice_events  # noqa: F401
     socketio.on("connect")(connection.on_connect)
     socketio.on("disconnect")(connection.on_disconnect)
     for name, handler in _REGISTRY:

@@ -1,7 +1,7 @@
 """Role request models, Role JSON and UserRoles JSON."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictStr, field_validator
 
@@ -52,3 +52,25 @@ def user_roles_out(user_id: object, resource_id: object | None, resource_type: s
     """UserRoles JSON (contract §3.12) with hex-string ids."""
     return {"userId": str(user_id), "resourceId": str(resource_id) if resource_id is not None else None,
             "resourceType": resource_type, "roles": [RoleOut.of(r) for r in roles]}
+
+
+class UserRolesOut(BaseModel):
+    """The shape user_roles_out() builds (for the OpenAPI document)."""
+
+    userId: str
+    resourceId: str | None
+    resourceType: Literal["COMMUNITY", "CHANNEL", "INSTANCE"]
+    roles: list[RoleOut]
+
+
+class CommunityRolesOut(BaseModel):
+    communityId: str
+    roles: list[RoleOut]
+
+
+class RoleHolderOut(BaseModel):
+    """A user holding a role."""
+
+    userId: str
+    username: str
+    displayName: str | None

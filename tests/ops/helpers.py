@@ -1,11 +1,13 @@
-"""Shared bits of the deployment-file tests: paths and a small Dockerfile reader."""
+"""Shared bits of the ops tests: paths, a small Dockerfile reader, the admin CLI as a subprocess."""
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
-from tests.live import ROOT
+from tests.live import ROOT, VENV_BIN
 
 DOCKER = ROOT / "docker"
 
@@ -39,3 +41,19 @@ def dockerfile_env() -> dict[str, str]:
     """The image's ENV settings (values without $-expansion)."""
     pairs = [w.split("=", 1) for k, a in dockerfile_instructions() if k == "ENV" for w in shlex.split(a)]
     return dict(pairs)
+
+
+def cli_env(tmp_dir: Path, mongodb_url: str, **extra: str) -> dict[str, str]:
+    """The environment of an admin-CLI subprocess: a database of the test's own, a Redis DB number
+    other than the test session's, development secrets in `tmp_dir`."""
+    redis_db = 1 + (os.getpid() + 7) % 15  # tests/conftest.py uses 1 + pid % 15
+    return {**os.environ, "KRAKEN_ENV": "test", "MONGODB_URL": mongodb_url,
+            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}", "KRAKEN_DATA_DIR": str(tmp_dir),
+            "KRAKEN_LOG_LEVEL": "WARNING", **extra}
+
+
+def kraken_cli(env: dict[str, str], *args: str, stdin: str | None = None,
+               timeout: float = 60) -> subprocess.CompletedProcess:
+    """`flask --app wsgi kraken ARGS` as an operator runs it, from the repository root."""
+    return subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "kraken", *args], cwd=ROOT, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=timeout)

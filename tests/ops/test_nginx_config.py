@@ -71,7 +71,7 @@ def test_shipped_config_is_sticky_and_passes_websocket_upgrades():
     assert re.search(r"map \$http_upgrade \$connection_upgrade \{\s*default upgrade;", SHIPPED)
     api = SHIPPED.split("location /api/ {")[1].split("}")[0]
     for line in ("client_max_body_size 26m;", "X-Forwarded-For $proxy_add_x_forwarded_for;",
-                 "X-Forwarded-Proto $scheme;", "X-Forwarded-Host $host;"):
+                 "X-Forwarded-Proto $scheme;", "X-Forwarded-Host $http_host;"):
         assert line in api, line
 
 

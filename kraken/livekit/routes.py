@@ -1,0 +1,60 @@
+"""LiveKit routes (contract §5.11, decisions §7): tokens, connection info, health, webhook, muting."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+
+from kraken.common.validation import parse_body
+from kraken.extensions import limiter
+from kraken.livekit import rooms, tokens, webhook
+from kraken.livekit.schemas import ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn, WebhookOut
+from kraken.rbac import Action, Resource, authorized_resource, current_user, require_actions, require_auth
+
+bp = Blueprint("livekit", __name__, url_prefix="/api/livekit")
+
+
+@bp.record_once
+def _quiet_dev_secret(state) -> None:
+    """PyJWT warns on every token signed with `livekit-server --dev`'s public 6-byte secret."""
+    import warnings
+    from jwt.warnings import InsecureKeyLengthWarning
+    from kraken.config import DEV_LIVEKIT
+    if state.app.extensions["kraken.settings"].livekit_api_secret == DEV_LIVEKIT["livekit_api_secret"]:
+        warnings.filterwarnings("ignore", message="The HMAC key is 6 bytes long", category=InsecureKeyLengthWarning)
+
+
+@bp.post("/token")
+@require_auth
+def create_token():
+    body = parse_body(TokenIn)
+    return tokens.issue(current_user(), body.roomId, body.name, body.ttl).model_dump(exclude_none=True), 201
+
+
+@bp.get("/connection-info")
+@require_auth
+def connection_info():
+    settings = current_app.extensions["kraken.settings"]
+    url = settings.livekit_url if settings.voice_enabled else None
+    return ConnectionInfoOut(url=url).model_dump(exclude_none=True)
+
+
+@bp.get("/health")
+@require_auth
+def livekit_health():
+    alive = rooms.ping()
+    return LiveKitHealthOut(status="healthy" if alive else "unhealthy", configured=alive is not None).model_dump()
+
+
+@bp.post("/webhook")
+@limiter.exempt  # LiveKit sends bursts (every join and leave of a busy room); the signature guards it
+def receive_webhook():
+    event = webhook.verify(request.get_data(cache=True), request.headers.get("Authorization"))
+    return WebhookOut(success=True, applied=webhook.apply(event)).model_dump()
+
+
+@bp.post("/channels/<oid:channel_id>/mute-participant")
+@require_actions(Action.MANAGE_VOICE, resource=Resource.CHANNEL, id_from="path.channel_id")
+def mute_participant(channel_id: str):
+    body = parse_body(MuteIn)
+    tracks = rooms.mute_participant(authorized_resource(), body.userId, body.trackSid, body.muted)
+    return MuteOut(success=True, channelId=channel_id, userId=body.userId, muted=body.muted,
+                   trackSids=tracks).model_dump(), 201

@@ -1,0 +1,92 @@
+"""LiveKit's webhook (decisions §7): verified over the raw body, authoritative for voice presence.
+
+LiveKit signs each delivery with a JWT (issuer = the API key, HS256 with its
+secret) whose `sha256` claim is the base64 SHA-256 of the exact body bytes,
+sent as the `Authorization` header. Room name = channel id, participant
+identity = user id; events about anything else are acknowledged and ignored.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from livekit import api
+
+from kraken.common.ids import is_object_id
+from kraken.errors import KrakenError, UnauthorizedError, ValidationError, VoiceNotConfiguredError
+
+log = logging.getLogger("kraken.livekit")
+HANDLED = ("participant_joined", "participant_left", "room_finished")
+
+
+def verify(body: bytes, authorization: str | None):
+    """The WebhookEvent in `body`, if LiveKit signed exactly these bytes with our key.
+
+    Raises VoiceNotConfiguredError (503), UnauthorizedError (401: no, bad or foreign
+    signature, or a body that does not match it), ValidationError (400: signed but unreadable).
+    """
+    from google.protobuf.json_format import ParseError
+    settings = current_app.extensions["kraken.settings"]
+    if not settings.voice_enabled:
+        raise VoiceNotConfiguredError()
+    token = (authorization or "").strip()
+    token = token[7:].strip() if token.lower().startswith("bearer ") else token
+    if not token:
+        raise UnauthorizedError("Missing webhook signature", code="INVALID_WEBHOOK_SIGNATURE")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnauthorizedError("Invalid webhook signature", code="INVALID_WEBHOOK_SIGNATURE") from None
+    receiver = api.WebhookReceiver(api.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret))
+    try:
+        return receiver.receive(text, token)
+    except ParseError:
+        raise ValidationError(["Webhook body is not a LiveKit event"]) from None
+    except Exception as exc:  # bad JWT, wrong key or secret, expired, hash mismatch
+        log.warning("webhook refused", extra={"detail": f"{type(exc).__name__}: {exc}"[:200]})
+        raise UnauthorizedError("Invalid webhook signature", code="INVALID_WEBHOOK_SIGNATURE") from None
+
+
+def _voice_channel(room_name: str):
+    from kraken.channels.models import Channel
+    if not is_object_id(room_name):
+        return None
+    return Channel.objects(id=room_name, type="VOICE").first()
+
+
+def _user(identity: str):
+    from kraken.users.models import User
+    if not is_object_id(identity):
+        return None
+    return User.objects(id=identity, disabled__ne=True).first()
+
+
+def apply(event) -> bool:
+    """Make voice presence follow LiveKit; True when the event concerned one of our voice channels."""
+    from kraken.livekit import rooms
+    from kraken.rbac import Action, access_channel
+    from kraken.voice import service as voice
+    if event.event not in HANDLED:
+        return False
+    channel = _voice_channel(event.room.name)
+    if channel is None:
+        return False
+    if event.event == "room_finished":
+        voice.clear_channel(channel.id)
+        return True
+    identity = event.participant.identity
+    if event.event == "participant_left":
+        if is_object_id(identity):
+            voice.unregister(identity, channel.id)
+        return True
+    user = _user(identity)
+    if user is None:
+        return False
+    try:
+        access_channel(user, channel.id, Action.JOIN_CHANNEL, enter=True)
+    except KrakenError:
+        # a token minted before they lost access: they do not stay
+        rooms.remove_participant([channel.id], user.id)
+        return True
+    voice.register(user, channel.id)
+    return True

@@ -1,0 +1,276 @@
+"""The one table behind `/api/openapi.json`: endpoint name -> request and response schemas.
+
+`kraken.openapi` walks the app's URL map and looks every `/api` route up here by its
+Flask endpoint name (`"<blueprint>.<view>"`). A route missing from this table is
+missing from the document, and `tests/ops/test_openapi.py` fails until it is added.
+The schemas are the pydantic models the routes already validate and serialise with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from kraken.auth.schemas import LoginIn, MessageOut as InfoOut, TokenOut
+from kraken.channel_memberships.schemas import ChannelMembershipIn, ChannelMembershipOut
+from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
+from kraken.communities.schemas import CommunityIn, CommunityOut, CommunityPatch
+from kraken.files.schemas import FileMetadataOut, FileOut, UploadFields
+from kraken.invites.schemas import CommunityInviteIn, InviteIn, InviteOut, PublicInviteOut, RedeemOut
+from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn,
+                                    TokenOut as VoiceTokenOut, WebhookOut)
+from kraken.memberships.schemas import MembershipIn, MembershipOut
+from kraken.messages.schemas import (HistoryQuery, MessageEditIn, MessageIn, MessagePageOut, MessageOut,
+                                     ReactionIn)
+from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
+                                  RolePatch, UserRolesOut)
+from kraken.users.schemas import (PasswordChangeIn, PreferencesIn, ProfileOut, ProfileUpdateIn, RegisterIn,
+                                  UserListQuery, UserOut, UserPageOut, UserSearchQuery)
+from kraken.voice.schemas import MyVoiceChannelsOut, VoiceActionOut, VoicePresenceOut, VoiceStateIn, VoiceStateOut
+
+
+# Response bodies of routes that have no schemas module of their own --------------------------
+
+class ErrorOut(BaseModel):
+    """The one error envelope (decisions §1), built only by kraken.errors."""
+
+    statusCode: int
+    error: str
+    message: str | list[str]
+    code: str
+
+
+class HealthPart(BaseModel):
+    status: str
+    message: str | None = None
+
+
+class HealthOut(BaseModel):
+    """`GET /api/health`: `error` lists the failing parts (503 only)."""
+
+    status: Literal["ok", "error"]
+    info: dict[str, HealthPart]
+    error: dict[str, HealthPart] | None = None
+
+
+class LiveOut(BaseModel):
+    status: Literal["ok"]
+
+
+class UploadsFeature(BaseModel):
+    enabled: bool
+    maxBytes: int
+
+
+class FeaturesOut(BaseModel):
+    """What this instance allows (decisions §8), for clients to adapt their UI."""
+
+    registration: Literal["invite", "open", "closed"]
+    communityCreation: Literal["everyone", "admins"]
+    voice: bool
+    uploads: UploadsFeature
+
+
+class PresenceOut(BaseModel):
+    userId: str
+    isOnline: bool
+
+
+class PresencesOut(BaseModel):
+    """Online state by user id."""
+
+    presence: dict[str, bool]
+
+
+class OpenApiOut(BaseModel):
+    """This document (an OpenAPI 3.1 object)."""
+
+    openapi: str
+    info: dict
+    paths: dict
+
+
+# Bodies that are not a pydantic model -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Many:
+    """A JSON array of `model`."""
+
+    model: type[BaseModel]
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A non-JSON body: `media_type` with a plain JSON-schema `schema`."""
+
+    media_type: str
+    schema: dict
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """A multipart/form-data body: `fields` (a model of the text fields) plus the file parts."""
+
+    fields: type[BaseModel]
+    files: tuple[str, ...] = ("file",)
+
+
+EMPTY = None  # no body (204, 304)
+HTML = Raw("text/html", {"type": "string"})
+BYTES = Raw("*/*", {"type": "string", "format": "binary"})
+WEBHOOK_EVENT = Raw("application/webhook+json", {"type": "object", "description": "A LiveKit WebhookEvent"})
+Body = type[BaseModel] | Many | Raw | None
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: its success responses by status, what it reads, and who may call it.
+
+    auth: "bearer" (an access token), "public" (`security: []`), "cookie" (the refresh-token
+    cookie), "optional" (works without credentials, uses either when sent) or "webhook"
+    (LiveKit's signature over the raw body in `Authorization`).
+    """
+
+    responses: dict[int, Body]
+    body: type[BaseModel] | Multipart | Raw | None = None
+    query: type[BaseModel] | None = None
+    auth: Literal["bearer", "public", "cookie", "optional", "webhook"] = "bearer"
+    summary: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # request header -> description
+
+
+def ok(model: Body) -> dict[int, Body]:
+    return {200: model}
+
+
+def created(model: Body) -> dict[int, Body]:
+    return {201: model}
+
+
+NO_CONTENT = {204: EMPTY}
+
+OPERATIONS: dict[str, Op] = {
+    # health, instance, this document
+    "health.hello": Op(ok(HTML), auth="public", summary="Liveness greeting (`Hello World!`)"),
+    "health.health": Op({200: HealthOut, 503: HealthOut}, auth="public",
+                        summary="Database, Redis and LiveKit status; 503 when a dependency is down"),
+    "health.live": Op(ok(LiveOut), auth="public", summary="200 while the process runs"),
+    "instance.get_features": Op(ok(FeaturesOut), auth="public", summary="What this instance allows"),
+    "openapi.get_openapi": Op(ok(OpenApiOut), auth="public", summary="This OpenAPI 3.1 document"),
+    "openapi.get_docs": Op(ok(HTML), auth="public", summary="Human-readable API documentation"),
+    # auth
+    "auth.login": Op(ok(TokenOut), body=LoginIn, auth="public",
+                     summary="Log in; sets the refresh_token cookie"),
+    "auth.refresh": Op(ok(TokenOut), auth="cookie", summary="Rotate the refresh cookie, get a new access token"),
+    "auth.logout": Op(created(InfoOut), auth="optional", summary="Revoke the session and clear the cookie"),
+    # users
+    "users.register_user": Op(created(UserOut), body=RegisterIn, auth="public",
+                              summary="Register (with an invite code unless registration is open)"),
+    "users.get_profile": Op(ok(ProfileOut)),
+    "users.update_profile": Op(ok(ProfileOut), body=ProfileUpdateIn),
+    "users.change_password": Op(ok(InfoOut), body=PasswordChangeIn,
+                                summary="Change the password; other sessions are signed out"),
+    "users.get_preferences": Op(ok(PreferencesIn)),
+    "users.put_preferences": Op(ok(PreferencesIn), body=PreferencesIn),
+    "users.get_user_by_username": Op(ok(UserOut)),
+    "users.search_users": Op(ok(Many(UserOut)), query=UserSearchQuery),
+    "users.get_user": Op(ok(UserOut)),
+    "users.list_users": Op(ok(UserPageOut), query=UserListQuery),
+    "users.disable_user": Op(ok(UserOut), summary="Disable a user (instance owner only)"),
+    "users.enable_user": Op(ok(UserOut), summary="Re-enable a user (instance owner only)"),
+    # communities and their invites
+    "communities.create_community": Op(created(CommunityOut), body=CommunityIn),
+    "communities.list_communities": Op(ok(Many(CommunityOut)), summary="Every community (READ_ALL_COMMUNITIES)"),
+    "communities.my_communities": Op(ok(Many(CommunityOut))),
+    "communities.get_community": Op(ok(CommunityOut)),
+    "communities.update_community": Op(ok(CommunityOut), body=CommunityPatch),
+    "communities.delete_community": Op(NO_CONTENT),
+    "communities.list_community_invites": Op(ok(Many(InviteOut))),
+    "communities.create_community_invite": Op(created(InviteOut), body=CommunityInviteIn),
+    # channels
+    "channels.create_channel": Op(created(ChannelOut), body=ChannelIn),
+    "channels.list_channels": Op(ok(Many(ChannelOut))),
+    "channels.get_channel": Op(ok(ChannelOut)),
+    "channels.update_channel": Op(ok(ChannelOut), body=ChannelPatch),
+    "channels.delete_channel": Op(NO_CONTENT),
+    # memberships
+    "memberships.create_membership": Op(created(MembershipOut), body=MembershipIn),
+    "memberships.list_members": Op(ok(Many(MembershipOut))),
+    "memberships.my_memberships": Op(ok(Many(MembershipOut))),
+    "memberships.user_memberships": Op(ok(Many(MembershipOut))),
+    "memberships.get_membership": Op(ok(MembershipOut)),
+    "memberships.remove_member": Op(NO_CONTENT),
+    "memberships.leave_community": Op(NO_CONTENT),
+    # channel memberships (private channels)
+    "channel_memberships.create_channel_membership": Op(created(ChannelMembershipOut), body=ChannelMembershipIn),
+    "channel_memberships.list_channel_members": Op(ok(Many(ChannelMembershipOut))),
+    "channel_memberships.my_channel_memberships": Op(ok(Many(ChannelMembershipOut))),
+    "channel_memberships.user_channel_memberships": Op(ok(Many(ChannelMembershipOut))),
+    "channel_memberships.get_channel_membership": Op(ok(ChannelMembershipOut)),
+    "channel_memberships.remove_channel_member": Op(NO_CONTENT),
+    "channel_memberships.leave_channel": Op(NO_CONTENT),
+    # roles
+    "roles.my_community_roles": Op(ok(UserRolesOut)),
+    "roles.my_channel_roles": Op(ok(UserRolesOut)),
+    "roles.my_instance_roles": Op(ok(UserRolesOut)),
+    "roles.user_community_roles": Op(ok(UserRolesOut)),
+    "roles.user_channel_roles": Op(ok(UserRolesOut)),
+    "roles.user_instance_roles": Op(ok(UserRolesOut)),
+    "roles.list_community_roles": Op(ok(CommunityRolesOut)),
+    "roles.create_role": Op(created(RoleOut), body=RoleIn),
+    "roles.update_role": Op(ok(RoleOut), body=RolePatch),
+    "roles.delete_role": Op(NO_CONTENT),
+    "roles.assign_role": Op(NO_CONTENT, body=AssignIn),
+    "roles.unassign_role": Op(NO_CONTENT),
+    "roles.role_users": Op(ok(Many(RoleHolderOut))),
+    "roles.list_instance_roles": Op(ok(Many(RoleOut))),
+    "roles.assign_instance_role": Op(NO_CONTENT, body=InstanceAssignIn, summary="Instance owner only"),
+    "roles.unassign_instance_role": Op(NO_CONTENT, summary="Instance owner only"),
+    "roles.instance_role_users": Op(ok(Many(RoleHolderOut))),
+    # invites
+    "invites.create_invite": Op(created(InviteOut), body=InviteIn,
+                                summary="An instance invite, or a community invite for one communityId"),
+    "invites.list_invites": Op(ok(Many(InviteOut)), summary="Instance invites (READ_INSTANCE_INVITE)"),
+    "invites.get_public_invite": Op(ok(PublicInviteOut), auth="public",
+                                    summary="Whether a code works and where it leads"),
+    "invites.delete_invite": Op(ok(InviteOut), summary="Disable an invite"),
+    "invites.redeem_invite": Op(ok(RedeemOut), summary="An existing user joins the invite's communities"),
+    # messages
+    "messages.create_message": Op(created(MessageOut), body=MessageIn),
+    "messages.channel_history": Op(ok(MessagePageOut), query=HistoryQuery,
+                                   summary="Newest first; pass continuationToken for the next page"),
+    "messages.group_history": Op(ok(MessagePageOut), summary="Direct messages (not on this server: 404)"),
+    "messages.add_reaction": Op(created(MessageOut), body=ReactionIn),
+    "messages.remove_reaction": Op(ok(MessageOut), body=ReactionIn),
+    "messages.get_message": Op(ok(MessageOut)),
+    "messages.edit_message": Op(ok(MessageOut), body=MessageEditIn),
+    "messages.delete_message": Op(NO_CONTENT),
+    # presence
+    "presence.get_user_presence": Op(ok(PresenceOut)),
+    "presence.get_users_presence": Op(ok(PresencesOut), summary="`ids`: up to 100 comma-separated user ids"),
+    # files
+    "files.upload_file": Op(created(FileOut), body=Multipart(UploadFields)),
+    "files.delete_file": Op(ok(FileOut)),
+    "files.get_file": Op({200: BYTES, 206: BYTES, 304: EMPTY},
+                         summary="The stored bytes, with single byte ranges",
+                         headers={"Range": "bytes=START-END (one range)", "If-Range": "an ETag",
+                                  "If-None-Match": "ETags; 304 when one matches"}),
+    "files.get_file_metadata": Op(ok(FileMetadataOut)),
+    # voice presence
+    "voice.get_voice_presence": Op(ok(VoicePresenceOut)),
+    "voice.join_voice_channel": Op(created(VoiceActionOut)),
+    "voice.leave_voice_channel": Op(ok(VoiceActionOut)),
+    "voice.leave_voice_channel_by_post": Op(created(VoiceActionOut), summary="Leave (the later versions' POST)"),
+    "voice.update_voice_state": Op(ok(VoiceStateOut), body=VoiceStateIn),
+    "voice.refresh_voice_presence": Op(created(VoiceActionOut)),
+    "voice.my_voice_channels": Op(ok(MyVoiceChannelsOut)),
+    # LiveKit
+    "livekit.create_token": Op(created(VoiceTokenOut), body=TokenIn,
+                               summary="A LiveKit token for a readable voice channel (503 when voice is off)"),
+    "livekit.connection_info": Op(ok(ConnectionInfoOut)),
+    "livekit.livekit_health": Op(ok(LiveKitHealthOut)),
+    "livekit.receive_webhook": Op(ok(WebhookOut), body=WEBHOOK_EVENT, auth="webhook",
+                                  summary="LiveKit's webhook, signed over the raw body"),
+    "livekit.mute_participant": Op(created(MuteOut), body=MuteIn, summary="Mute a participant (MANAGE_VOICE)"),
+}

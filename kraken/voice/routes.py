@@ -1,0 +1,74 @@
+"""Voice presence REST (contract §5.12, decisions §7): list, join, leave, state, refresh, mine."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from kraken import ratelimits
+from kraken.common.validation import parse_body
+from kraken.rbac import current_user, require_auth
+from kraken.voice import service
+from kraken.voice.schemas import MyVoiceChannelsOut, VoiceActionOut, VoicePresenceOut, VoiceStateIn, VoiceStateOut
+
+bp = Blueprint("voice", __name__, url_prefix="/api")
+PRESENCE = "/channels/<oid:channel_id>/voice-presence"
+# The web client polls every voice channel's list at once every 10 s: the default 3/s burst would
+# answer 429 from the fourth voice channel on (contract §16.13), so the burst is one poll of 20 channels.
+PRESENCE_POLLING = "20 per 1 second;100 per 10 seconds;400 per 1 minute"
+
+
+@bp.record_once
+def _configure(state) -> None:
+    service.configure(state.app.extensions["kraken.settings"].voice_presence_ttl)
+
+
+@bp.get(PRESENCE)
+@ratelimits.limit(PRESENCE_POLLING)
+@require_auth
+def get_voice_presence(channel_id: str):
+    return VoicePresenceOut.of(channel_id, service.channel_presence(current_user(), channel_id))
+
+
+@bp.post(PRESENCE + "/join")
+@require_auth
+def join_voice_channel(channel_id: str):
+    service.join(current_user(), channel_id)
+    return VoiceActionOut.of(channel_id, "Successfully joined voice channel"), 201
+
+
+def _leave(channel_id: str) -> dict:
+    service.leave(current_user(), channel_id)
+    return VoiceActionOut.of(channel_id, "Successfully left voice channel")
+
+
+@bp.delete(PRESENCE + "/leave")
+@require_auth
+def leave_voice_channel(channel_id: str):
+    return _leave(channel_id)
+
+
+@bp.post(PRESENCE + "/leave")  # the later versions' spelling (decisions §7)
+@require_auth
+def leave_voice_channel_by_post(channel_id: str):
+    return _leave(channel_id), 201
+
+
+@bp.put(PRESENCE + "/state")
+@require_auth
+def update_voice_state(channel_id: str):
+    updates = service.update_state(current_user(), channel_id, parse_body(VoiceStateIn).updates())
+    return VoiceStateOut(success=True, message="Voice state updated successfully", channelId=channel_id,
+                         updates=updates).model_dump()
+
+
+@bp.post(PRESENCE + "/refresh")
+@require_auth
+def refresh_voice_presence(channel_id: str):
+    service.refresh(current_user(), channel_id)
+    return VoiceActionOut.of(channel_id, "Presence refreshed successfully"), 201
+
+
+@bp.get("/voice-presence/me")
+@require_auth
+def my_voice_channels():
+    user = current_user()
+    return MyVoiceChannelsOut(userId=str(user.id), voiceChannels=service.my_channels(user.id)).model_dump()

@@ -1,0 +1,217 @@
+"""Voice presence: who is in which voice channel, for REST, Socket.IO and LiveKit's webhook.
+
+Authorise, write to Redis (kraken.voice.store), then publish as the last step:
+`voiceChannelUserJoined` / `voiceChannelUserLeft` / `voiceChannelUserUpdated` to the
+`<channelId>` room that `joinAll` joins (decisions §7, contract §6.5). Entries live
+TTL seconds (90 by default) unless refreshed; expired ones are announced as left by
+whoever notices first (a reader or the sweeper).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterable
+
+from redis.exceptions import RedisError
+
+from kraken.common.time import iso, utcnow
+from kraken.errors import ValidationError
+from kraken.extensions import socketio
+from kraken.rbac import Action, access_channel
+from kraken.realtime import names
+from kraken.realtime.publish import publish
+from kraken.realtime.rooms import channel_room
+from kraken.voice import store
+
+log = logging.getLogger("kraken.voice")
+TTL = 90  # replaced by settings.voice_presence_ttl in configure()
+_sweeper_started = False
+
+
+def configure(ttl: int) -> None:
+    global TTL
+    TTL = ttl
+
+
+def require_voice(channel) -> None:
+    """Raises ValidationError (400) unless `channel` is a VOICE channel."""
+    if channel.type != "VOICE":
+        raise ValidationError(["Channel is not a voice channel"], code="NOT_A_VOICE_CHANNEL")
+
+
+def voice_user(user) -> dict:
+    """A fresh VoicePresenceUser (contract §3.12): flags false, displayName/avatarUrl omitted when null."""
+    entry: dict = {"id": str(user.id), "username": user.username}
+    if user.display_name:
+        entry["displayName"] = user.display_name
+    if user.avatar_url:
+        entry["avatarUrl"] = user.avatar_url
+    entry.update(joinedAt=iso(utcnow()), **{flag: False for flag in store.FLAGS})
+    return entry
+
+
+# --- announcing ---------------------------------------------------------------------------
+
+def _joined(cid: str, entry: dict) -> None:
+    publish(names.VOICE_CHANNEL_USER_JOINED, {"channelId": cid, "user": entry}, channel_room(cid))
+
+
+def _left(cid: str, entry: dict) -> None:
+    publish(names.VOICE_CHANNEL_USER_LEFT, {"channelId": cid, "userId": entry["id"], "user": entry},
+            channel_room(cid))
+
+
+def _updated(cid: str, entry: dict, updates: dict) -> None:
+    publish(names.VOICE_CHANNEL_USER_UPDATED, {"channelId": cid, "userId": entry["id"], "user": entry,
+                                               "updates": updates}, channel_room(cid))
+
+
+# --- without authorisation: LiveKit's webhook and clean-up hooks --------------------------
+
+def register(user, channel_id: object) -> bool:
+    """Record `user` in the channel (TTL refreshed if already there); True and
+    `voiceChannelUserJoined` when they were not present."""
+    _ensure_sweeper()
+    cid = str(channel_id)
+    entry = voice_user(user)
+    if not store.add(cid, str(user.id), entry, TTL):
+        return False
+    _joined(cid, entry)
+    return True
+
+
+def unregister(user_id: object, channel_id: object) -> bool:
+    """Remove a user's entry; True and `voiceChannelUserLeft` when there was one."""
+    cid = str(channel_id)
+    entry = store.remove(cid, str(user_id))
+    if entry is None:
+        return False
+    _left(cid, entry)
+    return True
+
+
+def set_flags(user_id: object, channel_id: object, updates: dict[str, bool]) -> dict | None:
+    """Merge flags into a present user's entry and refresh its TTL; publishes
+    `voiceChannelUserUpdated`. Returns the entry, or None when the user is not present."""
+    cid = str(channel_id)
+    entry = store.update(cid, str(user_id), updates, TTL)
+    if entry is not None and updates:
+        _updated(cid, entry, updates)
+    return entry
+
+
+def clear_channel(channel_id: object) -> int:
+    """Remove everyone from a channel (room finished, channel deleted); returns how many left."""
+    return sum(unregister(uid, channel_id) for uid in store.user_ids(str(channel_id)))
+
+
+def leave_all(user_id: object, channel_ids: Iterable[object] | None = None) -> int:
+    """Remove a user from every voice channel (or only from `channel_ids`); returns how many."""
+    uid = str(user_id)
+    live, stale = store.channels_of(uid)
+    wanted = None if channel_ids is None else {str(c) for c in channel_ids}
+    return sum(unregister(uid, cid) for cid in live + stale if wanted is None or cid in wanted)
+
+
+def _drop_stale(cid: str, user_ids: Iterable[str]) -> int:
+    """Remove and announce the entries that expired; returns how many this call removed."""
+    removed = 0
+    for uid in user_ids:
+        if (entry := store.prune(cid, uid)) is not None:
+            _left(cid, entry)
+            removed += 1
+    return removed
+
+
+def prune_channel(channel_id: object) -> list[dict]:
+    """The channel's live entries, sorted by joinedAt; stale ones are removed and announced."""
+    cid = str(channel_id)
+    live, stale = store.entries(cid)
+    _drop_stale(cid, stale)
+    return sorted(live, key=lambda e: (e.get("joinedAt", ""), e["id"]))
+
+
+# --- the caller's own presence (REST and Socket.IO) ---------------------------------------
+
+def _channel(actor, channel_id: object, action: Action):
+    return access_channel(actor, channel_id, action, enter=True)
+
+
+def channel_presence(actor, channel_id: object) -> list[dict]:
+    """Who is in a channel the caller can read. Raises NotFoundError, ForbiddenError."""
+    channel = _channel(actor, channel_id, Action.READ_CHANNEL)
+    return prune_channel(channel.id)
+
+
+def join(actor, channel_id: object) -> str:
+    """The caller joins a VOICE channel (idempotent: a second join only refreshes the TTL).
+    Raises NotFoundError, ForbiddenError, ValidationError (not a voice channel)."""
+    channel = _channel(actor, channel_id, Action.JOIN_CHANNEL)
+    require_voice(channel)
+    register(actor, channel.id)
+    return str(channel.id)
+
+
+def leave(actor, channel_id: object) -> str:
+    """The caller leaves (succeeds when absent too). Raises NotFoundError, ForbiddenError."""
+    channel = _channel(actor, channel_id, Action.JOIN_CHANNEL)
+    unregister(actor.id, channel.id)
+    return str(channel.id)
+
+
+def update_state(actor, channel_id: object, updates: dict[str, bool]) -> dict[str, bool]:
+    """The caller's media flags; a no-op when absent. Returns the applied `updates`.
+    Raises NotFoundError, ForbiddenError."""
+    channel = _channel(actor, channel_id, Action.JOIN_CHANNEL)
+    set_flags(actor.id, channel.id, updates)
+    return updates
+
+
+def refresh(actor, channel_id: object) -> bool:
+    """Extend the caller's entry by TTL; False when they are not present.
+    Raises NotFoundError, ForbiddenError."""
+    channel = _channel(actor, channel_id, Action.JOIN_CHANNEL)
+    _ensure_sweeper()
+    return store.refresh(str(channel.id), str(actor.id), TTL)
+
+
+def my_channels(user_id: object) -> list[str]:
+    """Channel ids where the user is present; stale entries are removed and announced."""
+    uid = str(user_id)
+    live, stale = store.channels_of(uid)
+    for cid in stale:
+        _drop_stale(cid, [uid])
+    return live
+
+
+# --- expiry -------------------------------------------------------------------------------
+
+def sweep() -> int:
+    """Announce and remove expired entries in every channel (one process per interval)."""
+    if not store.take_sweep_lock(TTL, max(1, TTL // 3)):
+        return 0
+    removed = 0
+    for cid in store.channels_with_entries():
+        removed += _drop_stale(cid, store.entries(cid)[1])
+        store.forget_if_empty(cid)
+    return removed
+
+
+def _loop() -> None:
+    while True:
+        socketio.sleep(max(1, TTL // 3))
+        try:
+            sweep()
+        except RedisError:
+            log.warning("voice presence sweep failed")
+            time.sleep(1)
+        except Exception:  # keep sweeping whatever happens
+            log.exception("voice presence sweep failed")
+            time.sleep(1)
+
+
+def _ensure_sweeper() -> None:
+    global _sweeper_started
+    if not _sweeper_started:
+        _sweeper_started = True
+        socketio.start_background_task(_loop)

@@ -1,0 +1,1 @@
+"""Voice presence and LiveKit, against the real LiveKit dev server and live Kraken processes."""

@@ -1,0 +1,121 @@
+"""`POST /api/livekit/token` against the real LiveKit dev server: what LiveKit accepts and refuses."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import jwt
+import pytest
+from livekit import rtc
+
+from kraken.users.models import User
+from tests.voice.livekit_helpers import DEV_SECRET, DEV_WS, Participant, participants, rtc_validate
+
+
+def token_for_room(api, channel, **body) -> dict:
+    response = api.post("/api/livekit/token", json={"roomId": str(channel.id), **body})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def claims(token: str) -> dict:
+    return jwt.decode(token, DEV_SECRET, algorithms=["HS256"], issuer="devkey")
+
+
+def resigned(token: str, secret: str = DEV_SECRET, **changes) -> str:
+    return jwt.encode({**claims(token), **changes}, secret, algorithm="HS256")
+
+
+def test_the_token_is_the_callers_for_one_room_with_explicit_grants(voice_world, api_as):
+    w = voice_world
+    User.objects(id=w.bob.id).update_one(set__display_name="Bobby")
+    before = int(time.time())
+    out = token_for_room(api_as("bob"), w.voice, identity=str(w.alice.id))  # tries to be alice
+    assert set(out) == {"token", "identity", "roomId", "url", "expiresAt"}
+    assert out["identity"] == str(w.bob.id) and out["roomId"] == str(w.voice.id) and out["url"] == DEV_WS
+    c = claims(out["token"])
+    assert c["sub"] == str(w.bob.id) and c["name"] == "Bobby"
+    assert c["video"] == {"roomJoin": True, "room": str(w.voice.id), "canPublish": True, "canSubscribe": True,
+                          "canPublishData": True, "roomCreate": False, "roomList": False, "roomAdmin": False,
+                          "roomRecord": False}
+    assert before + 3600 <= c["exp"] <= int(time.time()) + 3600  # default 1 h, not livekit-api's 6 h
+    assert out["expiresAt"] == datetime.fromtimestamp(c["exp"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def test_name_and_ttl(voice_world, api_as):
+    w = voice_world
+    User.objects(id=w.carol.id).update_one(unset__display_name=True)
+    c = claims(token_for_room(api_as("carol"), w.voice)["token"])
+    assert c["name"] == "carol"  # username when there is no display name
+    c = claims(token_for_room(api_as("carol"), w.voice, name="Caz", ttl=21600)["token"])
+    assert c["name"] == "Caz" and 21590 <= c["exp"] - int(time.time()) <= 21600
+    for ttl in (21601, 0, -5, "60", 1.5, True):
+        response = api_as("carol").post("/api/livekit/token", json={"roomId": str(w.voice.id), "ttl": ttl})
+        assert response.status_code == 400, ttl
+        assert response.get_json()["code"] == "VALIDATION_FAILED"
+
+
+@pytest.mark.parametrize("principal, channel, expected", [
+    ("bob", "private_voice", 201),
+    ("alice", "voice", 201),
+    ("carol", "private_voice", 404),  # private voice channel of others
+    ("dave", "voice", 403),           # outsider
+    (None, "voice", 401),             # anonymous
+    ("bob", "text", 400),             # not a voice channel
+    ("bob", "malformed", 400),
+    ("bob", "missing", 404),
+])
+def test_token_route_answers_each_principal(voice_world, api_as, principal, channel, expected):
+    room = {"malformed": "zz", "missing": "0123456789abcdef01234567"}.get(channel)
+    room = room or str(getattr(voice_world, channel).id)
+    response = api_as(principal).post("/api/livekit/token", json={"roomId": room})
+    assert response.status_code == expected, response.get_json()
+    if expected >= 400:
+        assert "token" not in response.get_json()
+        assert response.get_json()["statusCode"] == expected
+    if channel == "text":
+        assert response.get_json()["code"] == "NOT_A_VOICE_CHANNEL"
+
+
+def test_livekit_lets_the_token_join_its_room_only(voice_world, api_as):
+    w = voice_world
+    out = token_for_room(api_as("bob"), w.private_voice, name="Bob")
+    assert rtc_validate(out["token"]) == 200  # LiveKit's own check of a join token
+    participant = Participant()
+    try:
+        participant.connect(DEV_WS, out["token"])
+        assert participants(w.private_voice.id) == [str(w.bob.id)]   # a real participant, as the user
+        assert participants(w.voice.id) == []                       # and nowhere else
+        assert participant.room.name == str(w.private_voice.id)
+        assert participant.room.local_participant.identity == str(w.bob.id)
+    finally:
+        participant.close()
+
+
+def test_livekit_refuses_what_the_api_did_not_sign(voice_world, api_as):
+    """Another secret, an expired token, a token without a join grant, and a participant
+    token used for the server API: LiveKit itself says no."""
+    import requests
+    w = voice_world
+    good = token_for_room(api_as("bob"), w.voice)["token"]
+    now = int(time.time())
+    forged = resigned(good, secret="x" * 32)
+    expired = resigned(good, exp=now - 300, nbf=now - 4000)  # past LiveKit's leeway
+    no_join = resigned(good, video={"room": str(w.voice.id), "roomJoin": False})
+    for token in (forged, expired):
+        assert rtc_validate(token) == 401
+    assert rtc_validate(no_join) in (401, 403)
+    # the token grants joining one room, not administering any
+    for room in (str(w.voice.id), str(w.private_voice.id)):
+        refused = requests.post("http://127.0.0.1:7880/twirp/livekit.RoomService/ListParticipants",
+                                json={"room": room}, headers={"Authorization": f"Bearer {good}"}, timeout=5)
+        assert refused.status_code == 401
+    # and a real client cannot connect with the forged or expired one
+    for token in (forged, expired):
+        participant = Participant()
+        try:
+            with pytest.raises(rtc.ConnectError):
+                participant.connect(DEV_WS, token)
+        finally:
+            participant.close()
+    assert participants(w.voice.id) == []
