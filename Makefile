@@ -36,7 +36,7 @@ test: services node-deps
 	KRAKEN_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Performance against baselines measured in the same run (bench/run.py; ~15 min, loopback only).
-# `make bench ARGS=--quick` is a ~4-minute smoke run; `ARGS="--only fanout"` runs one workload.
+# `make bench ARGS=--quick` is a ~3-minute smoke run; `ARGS="--only fanout"` runs one workload.
 bench: services
 	@bench/install.sh
 	$(PY) bench/run.py $(ARGS)

@@ -21,10 +21,10 @@ def configure_jwt(app: Flask, settings: Settings) -> None:
 
     @jwt.user_lookup_loader
     def _load_user(_header, claims):
-        from kraken.users.models import User
         if not ObjectId.is_valid(claims.get("sub", "")):
             return None
-        return User.objects(id=claims["sub"], disabled__ne=True).first()
+        from kraken.users.service import active_user
+        return active_user(claims["sub"])
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, claims) -> bool:

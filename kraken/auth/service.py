@@ -7,6 +7,7 @@ with the database as the fallback when Redis is away.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from flask_jwt_extended import create_access_token
 
 from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.auth.passwords import hash_password, hasher, verify_password
-from kraken.auth.tokens import family_id_from_cookie, new_secret, token_hash
+from kraken.auth.tokens import family_id_from_cookie, new_secret, token_hash, token_id_from_cookie
 from kraken.common.time import utcnow
 from kraken.errors import UnauthorizedError, ValidationError
 from kraken.extensions import redis
@@ -45,10 +46,21 @@ def access_token_for(user: User, family_id: ObjectId) -> str:
 
 
 def _issue_refresh(family: RefreshFamily) -> str:
-    secret = new_secret(str(family.id))
-    RefreshToken(token_hash=token_hash(secret, _settings().jwt_refresh_secret),
+    token_id = ObjectId()
+    secret = new_secret(str(family.id), str(token_id))
+    RefreshToken(id=token_id, token_hash=token_hash(secret, _settings().jwt_refresh_secret),
                  family_id=family.id, user_id=family.user_id).save(force_insert=True)
     return secret
+
+
+def _presented(cookie: str | None) -> RefreshToken | None:
+    """The token record a refresh cookie proves possession of, else None."""
+    token_id = token_id_from_cookie(cookie)
+    token = RefreshToken.objects(id=token_id).first() if token_id else None
+    if token is None or str(token.family_id) != family_id_from_cookie(cookie):
+        return None
+    expected = token_hash(cookie, _settings().jwt_refresh_secret)
+    return token if hmac.compare_digest(token.token_hash, expected) else None
 
 
 def start_session(user: User, user_agent: str | None = None) -> Session:
@@ -80,10 +92,8 @@ def refresh(cookie: str | None) -> Session:
     """
     if not cookie:
         raise UnauthorizedError("No refresh token provided")
-    family_id = family_id_from_cookie(cookie)
-    token = family_id and RefreshToken.objects(
-        token_hash=token_hash(cookie, _settings().jwt_refresh_secret)).first()
-    if not token or str(token.family_id) != family_id:
+    token = _presented(cookie)
+    if token is None:
         raise UnauthorizedError("Invalid refresh token")
     now = utcnow()
     family = RefreshFamily.objects(id=token.family_id).first()
@@ -145,11 +155,9 @@ def logout(cookie: str | None, claims: dict | None) -> None:
         revoke_access_token(claims["jti"], datetime.fromtimestamp(claims["exp"], tz=utcnow().tzinfo))
         if claims.get("sid"):
             revoke_family(claims["sid"], "logout")
-    family_id = family_id_from_cookie(cookie)
-    if family_id:
-        token = RefreshToken.objects(token_hash=token_hash(cookie, _settings().jwt_refresh_secret)).first()
-        if token and str(token.family_id) == family_id:
-            revoke_family(family_id, "logout")
+    token = _presented(cookie)
+    if token is not None:
+        revoke_family(token.family_id, "logout")
 
 
 def is_revoked(claims: dict) -> bool:

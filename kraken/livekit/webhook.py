@@ -55,10 +55,10 @@ def _voice_channel(room_name: str):
 
 
 def _user(identity: str):
-    from kraken.users.models import User
     if not is_object_id(identity):
         return None
-    return User.objects(id=identity, disabled__ne=True).first()
+    from kraken.users.service import active_user
+    return active_user(identity)
 
 
 def apply(event) -> bool:

@@ -36,8 +36,8 @@ def join_if_needed(user_id: ObjectId, community_id: ObjectId) -> bool:
 
 def add_member(user_id: str, community_id: ObjectId) -> Membership:
     """Add an existing user (CREATE_MEMBER); raises 404 (user), 409 (already a member)."""
-    from kraken.users.models import User
-    if not User.objects(id=user_id, disabled__ne=True).count():
+    from kraken.users.service import active_user
+    if active_user(user_id) is None:
         raise NotFoundError("User or community not found")
     return join(ObjectId(user_id), community_id)
 

@@ -28,11 +28,19 @@ def _origin_checker(allowed: tuple[str, ...]):
     return check
 
 
+def queue_channel(redis_url: str) -> str:
+    """The pub/sub channel of the Socket.IO queue. Pub/sub ignores Redis DB numbers, so the DB is part
+    of the name: instances sharing a Redis server on different DBs must not hear each other."""
+    from redis.connection import parse_url
+    return f"kraken-socketio:{parse_url(redis_url).get('db', 0)}"
+
+
 def init_realtime(app: Flask, settings: Settings) -> None:
     from kraken.realtime.handlers import register_all
     from kraken.realtime.limits import socket_limiter
     from kraken.realtime.queue import ReliableRedisManager
-    socketio.init_app(app, client_manager=ReliableRedisManager(settings.redis_url, channel="kraken-socketio"),
+    manager = ReliableRedisManager(settings.redis_url, channel=queue_channel(settings.redis_url))
+    socketio.init_app(app, client_manager=manager,
                       cors_allowed_origins=_origin_checker(settings.cors_origins), cors_credentials=True,
                       async_mode=_async_mode(), max_http_buffer_size=1_000_000,
                       ping_interval=25, ping_timeout=20)

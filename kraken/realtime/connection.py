@@ -27,7 +27,6 @@ def _token(auth: object) -> str | None:
 def authenticate(auth: object):
     """(claims, user) for a valid, unrevoked access token of an active user, else None."""
     from kraken.auth.service import is_revoked
-    from kraken.users.models import User
     token = _token(auth)
     if not token:
         return None
@@ -37,7 +36,8 @@ def authenticate(auth: object):
         return None
     if claims.get("type") != "access" or is_revoked(claims):
         return None
-    user = User.objects(id=claims["sub"], disabled__ne=True).first()
+    from kraken.users.service import active_user
+    user = active_user(claims["sub"])
     return (claims, user) if user is not None else None
 
 

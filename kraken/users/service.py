@@ -155,3 +155,10 @@ def set_disabled(user_id: str, disabled: bool) -> User:
         revoke_user_sessions(user.id, "disabled")
     user.reload()
     return user
+
+
+def active_user(user_id: object) -> User | None:
+    """The user with this id unless disabled. Looked up by `_id` alone: the only filter FerretDB 1.x
+    answers without scanning the collection (`{_id, disabled}` scanned: 866 ms vs 50 ms at 10k users)."""
+    user = User.objects(id=user_id).first()
+    return user if user is not None and not user.disabled else None

@@ -75,7 +75,7 @@ def test_a_spent_token_inside_the_window_still_rotates(app, alice, login_as):
     assert refresh_with(app, cookie)[0].status_code == 200
 
 
-@pytest.mark.parametrize("cookie", [None, "", "garbage", "a" * 24 + ".bad", "x" * 500,
+@pytest.mark.parametrize("cookie", [None, "", "garbage", "a" * 24 + ".bad", "a" * 24 + "." + "b" * 24 + ".bad", "x" * 500,
                                     "000000000000000000000000.token"])
 def test_missing_or_invalid_refresh_cookie_is_401(app, alice, cookie):
     client = app.test_client()

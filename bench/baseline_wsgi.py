@@ -1,0 +1,55 @@
+"""Baseline servers for `make bench`, served by gunicorn + the gevent-websocket worker like Kraken.
+
+- `b0`: a bare python-socketio server under gevent (B0): `join` (a room) and `send`
+  ({room, message}) re-broadcast as `newMessage` {message} to the room. No auth, no database.
+  With BENCH_B0_REDIS set it uses python-socketio's stock RedisManager on that URL ("B0r",
+  informational: the transport plus the same Redis hop Kraken's queue adds).
+- `b1`: a trivial Flask JSON endpoint, GET /json (B1, the ceiling for REST).
+
+Run by bench/harness.py: `gunicorn -c gunicorn_baseline.py baseline_wsgi:b0` (cwd bench/).
+"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import os  # noqa: E402
+
+import socketio  # noqa: E402
+from flask import Flask  # noqa: E402
+
+_redis_url = os.environ.get("BENCH_B0_REDIS")
+_manager = (socketio.RedisManager(_redis_url, channel=f"kraken-bench-b0r-{os.getpid()}") if _redis_url else None)
+sio = socketio.Server(async_mode="gevent", client_manager=_manager, cors_allowed_origins="*",
+                      max_http_buffer_size=1_000_000, ping_interval=25, ping_timeout=20)
+
+
+@sio.on("join")
+def _join(sid, room):
+    sio.enter_room(sid, str(room))
+    return "ok"
+
+
+@sio.on("send")
+def _send(sid, data):
+    sio.emit("newMessage", {"message": data["message"]}, to=str(data["room"]))
+    return data["message"]["id"]
+
+
+def _health(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"status":"ok"}']
+
+
+b0 = socketio.WSGIApp(sio, _health)
+
+b1 = Flask(__name__)
+
+
+@b1.get("/json")
+def _json():
+    return {"status": "ok", "message": "Hello World!"}
+
+
+@b1.get("/health")
+def _b1_health():
+    return {"status": "ok"}
