@@ -65,6 +65,27 @@ def factory(app) -> Factory:
 
 
 @pytest.fixture
+def owner(factory):
+    """The instance owner (created first, so the users below are plain users)."""
+    return factory.owner("root")
+
+
+@pytest.fixture
+def alice(factory, owner):
+    return factory.user("alice")
+
+
+@pytest.fixture
+def bob(factory, owner):
+    return factory.user("bob")
+
+
+@pytest.fixture
+def carol(factory, owner):
+    return factory.user("carol")
+
+
+@pytest.fixture
 def login_as(app, factory):
     """login_as(user, password=...) -> an ApiClient carrying that user's access token and cookie."""
     def _login(user, password: str = Factory.PASSWORD) -> ApiClient:

@@ -54,26 +54,6 @@ def empty_upload_dir(app):
 
 
 @pytest.fixture
-def owner(factory):
-    return factory.owner("root")
-
-
-@pytest.fixture
-def alice(factory, owner):
-    return factory.user("alice")
-
-
-@pytest.fixture
-def bob(factory, owner):
-    return factory.user("bob")
-
-
-@pytest.fixture
-def carol(factory, owner):
-    return factory.user("carol")
-
-
-@pytest.fixture
 def club(alice, bob, login_as):
     """Alice's community `Club` with Bob as a plain member; returns ids of it and its channels."""
     api = login_as(alice)

@@ -6,21 +6,6 @@ from kraken.channels import service as channels_service
 from kraken.communities.models import Community
 
 
-@pytest.fixture
-def owner(factory):
-    return factory.owner("root")
-
-
-@pytest.fixture
-def alice(factory, owner):
-    return factory.user("alice")
-
-
-@pytest.fixture
-def bob(factory, owner):
-    return factory.user("bob")
-
-
 def create(api, name="Club"):
     response = api.post("/api/community", json={"name": name})
     assert response.status_code == 201, response.get_json()
