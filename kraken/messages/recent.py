@@ -62,12 +62,17 @@ redis.call('EXPIRE', KEYS[3], 172800)
 if not redis.call('GET', KEYS[2]) then return 0 end
 local new = ARGV[1]
 local id = string.sub(new, 8, 31)
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-local placed = false
-for i, v in ipairs(items) do
-  if {_ID} < id then redis.call('LINSERT', KEYS[1], 'BEFORE', v, new) placed = true break end
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head or string.sub(head, 8, 31) < id then
+  redis.call('LPUSH', KEYS[1], new)  -- the usual case: the newest message; no walk over the list
+else
+  local items = redis.call('LRANGE', KEYS[1], 0, -1)
+  local placed = false
+  for i, v in ipairs(items) do
+    if {_ID} < id then redis.call('LINSERT', KEYS[1], 'BEFORE', v, new) placed = true break end
+  end
+  if not placed then redis.call('RPUSH', KEYS[1], new) end
 end
-if not placed then redis.call('RPUSH', KEYS[1], new) end
 if redis.call('LLEN', KEYS[1]) > tonumber(ARGV[2]) then
   redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
   redis.call('SET', KEYS[2], 'partial', 'KEEPTTL')
