@@ -10,13 +10,13 @@ user's communities; `lastSeen` is written on going offline.
 from __future__ import annotations
 
 import logging
-import time
 
 from redis.exceptions import RedisError
 
 from kraken.common.time import utcnow
-from kraken.extensions import redis, socketio
+from kraken.extensions import redis
 from kraken.realtime import names, sockets
+from kraken.realtime.background import every
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import community_room
 
@@ -28,7 +28,6 @@ TTL = 30  # replaced by settings.presence_ttl in configure()
 HEARTBEAT = 10
 
 _local: dict[str, str] = {}  # sid -> user id, for this process's heartbeat
-_heartbeat_started = False
 
 # Atomically add a live socket; returns how many live sockets the user now has.
 _CONNECT = """
@@ -146,23 +145,15 @@ def _after_crash(user) -> None:
         hook(user, None)
 
 
-def _loop() -> None:
-    while True:
-        socketio.sleep(HEARTBEAT)
-        try:
-            if _local:
-                pipe = redis.pipeline(transaction=False)
-                for sid in list(_local):
-                    pipe.expire(SOCKET_KEY + sid, TTL)
-                pipe.execute()
-            sweep()
-        except Exception:  # keep beating whatever happens; Redis may be restarting
-            log.warning("presence heartbeat failed")
-            time.sleep(1)
+def _beat() -> None:
+    """Refresh this process's sockets, then take the users of dead processes offline."""
+    if _local:
+        pipe = redis.pipeline(transaction=False)
+        for sid in list(_local):
+            pipe.expire(SOCKET_KEY + sid, TTL)
+        pipe.execute()
+    sweep()
 
 
 def _ensure_heartbeat() -> None:
-    global _heartbeat_started
-    if not _heartbeat_started:
-        _heartbeat_started = True
-        socketio.start_background_task(_loop)
+    every("presence-heartbeat", lambda: HEARTBEAT, _beat)

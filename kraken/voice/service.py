@@ -9,23 +9,19 @@ whoever notices first (a reader or the sweeper).
 from __future__ import annotations
 
 import logging
-import time
 from typing import Iterable
-
-from redis.exceptions import RedisError
 
 from kraken.common.time import iso, utcnow
 from kraken.errors import ValidationError
-from kraken.extensions import socketio
 from kraken.rbac import Action, access_channel
 from kraken.realtime import names
+from kraken.realtime.background import every
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import channel_room
 from kraken.voice import store
 
 log = logging.getLogger("kraken.voice")
 TTL = 90  # replaced by settings.voice_presence_ttl in configure()
-_sweeper_started = False
 
 
 def configure(ttl: int) -> None:
@@ -197,21 +193,5 @@ def sweep() -> int:
     return removed
 
 
-def _loop() -> None:
-    while True:
-        socketio.sleep(max(1, TTL // 3))
-        try:
-            sweep()
-        except RedisError:
-            log.warning("voice presence sweep failed")
-            time.sleep(1)
-        except Exception:  # keep sweeping whatever happens
-            log.exception("voice presence sweep failed")
-            time.sleep(1)
-
-
 def _ensure_sweeper() -> None:
-    global _sweeper_started
-    if not _sweeper_started:
-        _sweeper_started = True
-        socketio.start_background_task(_loop)
+    every("voice-presence-sweeper", lambda: max(1, TTL // 3), sweep)
