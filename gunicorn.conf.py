@@ -43,8 +43,11 @@ proc_name = "kraken"
 
 
 def post_worker_init(worker):
-    """On an instance without users, log the one-time setup invite (decisions §9)."""
+    """On an instance without users, log the one-time setup invite (decisions §9); on SIGTERM,
+    close this worker's sockets at once so clients reconnect elsewhere without waiting."""
     from kraken.bootstrap import log_setup_invite
+    from kraken.realtime.connection import close_local_sockets_when
 
     with worker.wsgi.app_context():
         log_setup_invite()
+    close_local_sockets_when(lambda: not worker.alive)

@@ -7,11 +7,17 @@ write path bumps the generation *after* its database write. So an answer
 computed from data older than a revocation is never stored, and the next
 request after a revocation recomputes: no stale "allowed", in any process.
 Without Redis the answers are computed every time.
+
+Generations are unique tokens (never a counter that could come round again after
+its key expired): a missing key is created with a fresh token, so a value
+remembered against an older token can never match. `kraken.localcache` uses the
+same generations to trust process-local copies of a community's documents.
 """
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Callable
 
 from redis.exceptions import RedisError
@@ -21,10 +27,11 @@ from kraken.extensions import redis
 log = logging.getLogger("kraken.permcache")
 PREFIX = "kraken:cache:"
 TTL_SECONDS = 600
+GENERATION_TTL_SECONDS = 86400
 INSTANCE_SCOPE = "instance"
 
 _STORE_IF_CURRENT = """
-local gen = redis.call('GET', KEYS[1]) or '0'
+local gen = redis.call('GET', KEYS[1])
 if gen == ARGV[1] then
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[4])
@@ -38,25 +45,43 @@ def _keys(scope: str) -> tuple[str, str]:
     return f"{PREFIX}permgen:{scope}", f"{PREFIX}perm:{scope}"
 
 
-def cached(scope: str, user_id: str, compute: Callable[[], dict]) -> dict:
-    """The cached answer for (scope, user), computing and storing it on a miss."""
+def _token() -> str:
+    return uuid.uuid4().hex
+
+
+def user_scope(user_id: object) -> str:
+    """The scope of one user's own document (kraken.users keeps process-local copies under it)."""
+    return f"user:{user_id}"
+
+
+def queue_generation(pipe, scope: str) -> None:
+    """Add reading `scope`'s generation to a caller's pipeline; it is the *last* result of the two added."""
+    gen_key, _ = _keys(scope)
+    pipe.set(gen_key, _token(), nx=True, ex=GENERATION_TTL_SECONDS)
+    pipe.get(gen_key)
+
+
+def cached(scope: str, user_id: str, compute: Callable[[], dict]) -> tuple[dict, str | None]:
+    """(answer, generation) for (scope, user), computing and storing the answer on a miss.
+
+    The generation was read before any database read this call makes; None without Redis.
+    """
     gen_key, hash_key = _keys(scope)
     try:
         pipe = redis.pipeline(transaction=False)
         pipe.hget(hash_key, user_id)
-        pipe.get(gen_key)
-        hit, generation = pipe.execute()
+        queue_generation(pipe, scope)
+        hit, _, generation = pipe.execute()
     except RedisError:
-        return compute()
+        return compute(), None
     if hit is not None:
-        return json.loads(hit)
+        return json.loads(hit), generation
     value = compute()
     try:
-        redis.eval(_STORE_IF_CURRENT, 2, gen_key, hash_key, generation or "0", user_id,
-                   json.dumps(value), TTL_SECONDS)
+        redis.eval(_STORE_IF_CURRENT, 2, gen_key, hash_key, generation, user_id, json.dumps(value), TTL_SECONDS)
     except RedisError:
         pass
-    return value
+    return value, generation
 
 
 def invalidate(scope: str) -> None:
@@ -64,8 +89,7 @@ def invalidate(scope: str) -> None:
     gen_key, hash_key = _keys(scope)
     try:
         pipe = redis.pipeline(transaction=True)
-        pipe.incr(gen_key)
-        pipe.expire(gen_key, TTL_SECONDS * 2)
+        pipe.set(gen_key, _token(), ex=GENERATION_TTL_SECONDS)
         pipe.delete(hash_key)
         pipe.execute()
     except RedisError:

@@ -8,7 +8,7 @@ missing objects and for objects the caller may not see (private channels).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import wraps
 from typing import Any, Callable, TypeVar
@@ -19,6 +19,7 @@ from flask_jwt_extended import current_user as _jwt_current_user, get_jwt, verif
 from kraken import permcache
 from kraken.common.ids import parse_object_id
 from kraken.errors import ForbiddenError, NotFoundError, ValidationError
+from kraken.localcache import StampedCache
 
 F = TypeVar("F", bound=Callable)
 
@@ -166,6 +167,8 @@ class Grant:
     member: bool
     actions: frozenset[str]
     private_channels: frozenset[str] = frozenset()
+    # the scope's cache generation, read before this answer and before any later database read
+    generation: str | None = field(default=None, compare=False)
 
     def has(self, *actions: Action | str) -> bool:
         return self.owner or all(str(getattr(a, "value", a)) in self.actions for a in actions)
@@ -202,15 +205,15 @@ def _compute_instance(user_id: str) -> dict:
 def community_grant(user, community_id: object) -> Grant:
     """The user's membership, actions and private channels in a community (cached)."""
     uid, cid = str(user.id), str(community_id)
-    data = permcache.cached(cid, uid, lambda: _compute_community(uid, cid))
+    data, generation = permcache.cached(cid, uid, lambda: _compute_community(uid, cid))
     owner = is_owner(user)
     return Grant(owner=owner, member=data["member"], actions=ALL_ACTIONS if owner else frozenset(data["actions"]),
-                 private_channels=frozenset(data["channels"]))
+                 private_channels=frozenset(data["channels"]), generation=generation)
 
 
 def instance_grant(user) -> Grant:
     uid = str(user.id)
-    data = permcache.cached(permcache.INSTANCE_SCOPE, uid, lambda: _compute_instance(uid))
+    data, _ = permcache.cached(permcache.INSTANCE_SCOPE, uid, lambda: _compute_instance(uid))
     owner = is_owner(user)
     return Grant(owner=owner, member=True, actions=ALL_ACTIONS if owner else frozenset(data["actions"]))
 
@@ -230,13 +233,37 @@ def require_instance_actions(user, *actions: Action) -> Grant:
     return grant
 
 
+# Communities and channels by id, trusted while their community's generation is unchanged
+# (kraken.localcache): the permission lookup every access makes anyway validates them.
+_communities: StampedCache = StampedCache(4096)
+_channels: StampedCache = StampedCache(16384)
+
+
+def _in_community(cache: StampedCache, key: str, fetch, user) -> tuple[Any, Grant | None]:
+    """(document, the user's grant in its community); (None, None) when it does not exist."""
+    hint = cache.peek(key)
+    if hint is None:
+        doc = fetch()
+        if doc is None:
+            return None, None
+        grant = community_grant(user, _community_id(doc))
+        cache.put(key, None, doc)  # read before the generation: a hint, not yet trusted
+        return doc, grant
+    grant = community_grant(user, _community_id(hint[1]))
+    return cache.resolve(key, grant.generation, fetch), grant
+
+
+def _community_id(doc) -> str:
+    return str(getattr(doc, "community_id", None) or doc.id)
+
+
 def access_community(user, community_id: object, *actions: Action):
     """Load a community the user may act on; raises NotFoundError, ForbiddenError."""
     from kraken.communities.models import Community
-    community = Community.objects(id=community_id).first()
+    community, grant = _in_community(_communities, str(community_id),
+                                     lambda: Community.objects(id=community_id).first(), user)
     if community is None:
         raise NotFoundError("Community not found")
-    grant = community_grant(user, community.id)
     _deny(grant, actions)
     g.grant = grant
     return community
@@ -253,10 +280,9 @@ def can_see_channel(grant: Grant, channel, enter: bool) -> bool:
 def access_channel(user, channel_id: object, *actions: Action, enter: bool = False):
     """Load a channel the user may act on; raises NotFoundError (missing or invisible), ForbiddenError."""
     from kraken.channels.models import Channel
-    channel = Channel.objects(id=channel_id).first()
+    channel, grant = _in_community(_channels, str(channel_id), lambda: Channel.objects(id=channel_id).first(), user)
     if channel is None:
         raise NotFoundError("Channel not found")
-    grant = community_grant(user, channel.community_id)
     if channel.is_private and not can_see_channel(grant, channel, enter):
         raise NotFoundError("Channel not found")
     _deny(grant, actions)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bson import ObjectId
-from flask import Flask
+from flask import Flask, g
 
 from kraken.config import Settings
 from kraken.errors import error_response
@@ -19,17 +19,22 @@ def configure_jwt(app: Flask, settings: Settings) -> None:
         JWT_ERROR_MESSAGE_KEY="message",
     )
 
+    # flask-jwt-extended checks the blocklist before it loads the user: the revocation check's
+    # round trip also reads the user's cache generation, which the user lookup then uses.
+    @jwt.token_in_blocklist_loader
+    def _revoked(_header, claims) -> bool:
+        from kraken.auth.service import token_state
+        if not ObjectId.is_valid(claims.get("sub", "")):
+            return True
+        revoked, g.kraken_user_generation = token_state(claims)
+        return revoked
+
     @jwt.user_lookup_loader
     def _load_user(_header, claims):
         if not ObjectId.is_valid(claims.get("sub", "")):
             return None
         from kraken.users.service import active_user
-        return active_user(claims["sub"])
-
-    @jwt.token_in_blocklist_loader
-    def _revoked(_header, claims) -> bool:
-        from kraken.auth.service import is_revoked
-        return is_revoked(claims)
+        return active_user(claims["sub"], g.pop("kraken_user_generation", None))
 
     def _unauthorized(*_args):
         return error_response(401, "Unauthorized", "UNAUTHORIZED")

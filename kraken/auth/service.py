@@ -16,12 +16,14 @@ from bson import ObjectId
 from flask import current_app
 from flask_jwt_extended import create_access_token
 
+from kraken import permcache
 from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.auth.passwords import hash_password, hasher, verify_password
 from kraken.auth.tokens import family_id_from_cookie, new_secret, token_hash, token_id_from_cookie
 from kraken.common.time import utcnow
 from kraken.errors import UnauthorizedError, ValidationError
 from kraken.extensions import redis
+from kraken.users import service as users
 from kraken.users.models import User
 
 log = logging.getLogger("kraken.auth")
@@ -80,6 +82,7 @@ def login(username: str, password: str, user_agent: str | None = None) -> Sessio
         raise UnauthorizedError("Unauthorized")
     if hasher().check_needs_rehash(user.hashed_password):
         User.objects(id=user.id).update_one(set__hashed_password=hash_password(password))
+        users.changed(user.id)
     return start_session(user, user_agent)
 
 
@@ -160,15 +163,29 @@ def logout(cookie: str | None, claims: dict | None) -> None:
         revoke_family(token.family_id, "logout")
 
 
-def is_revoked(claims: dict) -> bool:
-    """True when the access token's jti or session was revoked (Redis, else the database)."""
+def token_state(claims: dict, user_generation: bool = True) -> tuple[bool, str | None]:
+    """(revoked, the user's cache generation) in one Redis round trip.
+
+    Revoked when the access token's jti or session was revoked (Redis, else the database); the
+    generation (None without Redis) lets users.active_user trust this process's copy of the user.
+    """
     sid = claims.get("sid")
     try:
-        return bool(redis.exists(_REVOKED_JTI + claims["jti"], *([_REVOKED_SID + sid] if sid else [])))
+        pipe = redis.pipeline(transaction=False)
+        pipe.exists(_REVOKED_JTI + claims["jti"], *([_REVOKED_SID + sid] if sid else []))
+        if user_generation:
+            permcache.queue_generation(pipe, permcache.user_scope(claims["sub"]))
+        results = pipe.execute()
+        return bool(results[0]), (results[-1] if user_generation else None)
     except Exception:
         if not sid:
-            return False
-        return RefreshFamily.objects(id=sid, revoked_at__ne=None).count() > 0
+            return False, None
+        return RefreshFamily.objects(id=sid, revoked_at__ne=None).count() > 0, None
+
+
+def is_revoked(claims: dict) -> bool:
+    """True when the access token's jti or session was revoked (Redis, else the database)."""
+    return token_state(claims, user_generation=False)[0]
 
 
 def change_password(user: User, current: str, new: str, keep_session: str | None) -> None:
@@ -176,4 +193,5 @@ def change_password(user: User, current: str, new: str, keep_session: str | None
     if not verify_password(user.hashed_password, current):
         raise ValidationError(["currentPassword: is incorrect"], code="INVALID_CURRENT_PASSWORD")
     User.objects(id=user.id).update_one(set__hashed_password=hash_password(new))
+    users.changed(user.id)
     revoke_user_sessions(user.id, "password-change", keep=keep_session)

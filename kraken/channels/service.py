@@ -6,10 +6,13 @@ from mongoengine import NotUniqueError
 from kraken import permcache
 from kraken.channels.models import Channel
 from kraken.errors import ConflictError
+from kraken.localcache import StampedCache
 from kraken.rbac import Grant, can_see_channel
 
 # Deleting a channel removes what lives in it; features with per-channel data register here.
 CHANNEL_CLEANUPS: list = []
+# Each community's channels, trusted while its generation is unchanged (every channel write bumps it).
+_lists: StampedCache = StampedCache(4096)
 
 
 def _name_taken() -> ConflictError:
@@ -24,15 +27,23 @@ def create(actor, community_id, *, name: str, type: str, is_private: bool, descr
                           is_private=is_private, description=description).save(force_insert=True)
     except NotUniqueError:
         raise _name_taken() from None
+    permcache.invalidate(str(community_id))
     if is_private:
         channel_memberships.give(channel, actor.id, added_by=actor.id)
     return channel
 
 
+def community_channels(community_id, generation: str | None) -> list[Channel]:
+    """All channels of a community, TEXT before VOICE, then by creation. `generation`: the community's
+    cache generation read before this call (Grant.generation); shared copies, do not change them."""
+    return _lists.resolve(str(community_id), generation, lambda: list(
+        Channel.objects(community_id=community_id).order_by("type", "created_at")))
+
+
 def visible_channels(community_id, grant: Grant) -> list[Channel]:
     """The community's channels this grant may see: TEXT before VOICE, then by creation."""
-    channels = Channel.objects(community_id=community_id).order_by("type", "created_at")
-    return [c for c in channels if not c.is_private or can_see_channel(grant, c, enter=False)]
+    return [c for c in community_channels(community_id, grant.generation)
+            if not c.is_private or can_see_channel(grant, c, enter=False)]
 
 
 def update(channel: Channel, changes: dict) -> Channel:
@@ -46,8 +57,7 @@ def update(channel: Channel, changes: dict) -> Channel:
             Channel.objects(id=channel.id).update_one(**update)
         except NotUniqueError:
             raise _name_taken() from None
-        if "isPrivate" in changes:
-            permcache.invalidate(str(channel.community_id))
+        permcache.invalidate(str(channel.community_id))
         channel.reload()
     return channel
 

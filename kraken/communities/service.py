@@ -81,6 +81,7 @@ def update(community: Community, changes: dict) -> Community:
             Community.objects(id=community.id).update_one(**update)
         except NotUniqueError:
             raise _name_taken() from None
+        permcache.invalidate(str(community.id))
         community.reload()
     return community
 

@@ -12,6 +12,7 @@ from bson import ObjectId
 from flask import current_app
 from mongoengine import Q
 
+from kraken import permcache
 from kraken.common.ids import is_object_id
 from kraken.errors import (ConflictError, FeatureDisabledError, ForbiddenError, KrakenError, NotFoundError,
                            ValidationError)
@@ -137,6 +138,7 @@ def _point_resource_at(record: File) -> None:
         old_url = getattr(before, field) if before else None
     if before is None:
         raise NotFoundError("The resource of this upload no longer exists")
+    _changed(record)
     old_id = _file_id_from_url(old_url)
     if old_id is not None and old_id != record.id:
         _purge(File.objects(id=old_id, resource_type=record.resource_type, resource_id=record.resource_id))
@@ -192,6 +194,16 @@ def _forget_resource(record: File) -> None:
     elif record.resource_type in _COMMUNITY_FIELDS:
         field = _COMMUNITY_FIELDS[record.resource_type]
         Community.objects(id=record.resource_id, **{field: record.url}).update_one(**{f"unset__{field}": 1})
+    _changed(record)
+
+
+def _changed(record: File) -> None:
+    """Processes' copies of the user or community this file belongs to are out of date."""
+    if record.resource_type == USER_AVATAR:
+        from kraken.users.service import changed
+        changed(record.resource_id)
+    elif record.resource_type in _COMMUNITY_FIELDS:
+        permcache.invalidate(str(record.resource_id))
 
 
 def _ref_id(ref: Any, where: str) -> ObjectId:

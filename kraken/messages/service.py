@@ -103,7 +103,9 @@ def send(actor, body: MessageIn) -> Message:
     message = Message(id=message_id, channel_id=channel.id, author_id=actor.id, spans=_span_docs(body.spans),
                       attachments=attachments, nonce=body.nonce)
     try:
-        message.save(force_insert=True)
+        # validated above (schemas, mentions, claimed attachments): insert without Document.save()'s
+        # second validation and change tracking, a third of the insert's cost in this process
+        Message._get_collection().insert_one(message.to_mongo())
         if attachments:
             files.attach([a["id"] for a in attachments], message.id)
     except Exception:

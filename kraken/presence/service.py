@@ -102,6 +102,8 @@ def disconnected(user, sid: str) -> None:
 def _went_offline(user) -> None:
     from kraken.users.models import User
     User.objects(id=user.id).update_one(set__last_seen=utcnow())
+    from kraken.users.service import changed
+    changed(user.id)
     _announce(user, names.USER_OFFLINE)
 
 

@@ -26,7 +26,8 @@ def _token(auth: object) -> str | None:
 
 def authenticate(auth: object):
     """(claims, user) for a valid, unrevoked access token of an active user, else None."""
-    from kraken.auth.service import is_revoked
+    from kraken.auth.service import token_state
+    from kraken.common.ids import is_object_id
     token = _token(auth)
     if not token:
         return None
@@ -34,10 +35,13 @@ def authenticate(auth: object):
         claims = decode_token(token)
     except Exception:
         return None
-    if claims.get("type") != "access" or is_revoked(claims):
+    if claims.get("type") != "access" or not is_object_id(claims.get("sub")):
+        return None
+    revoked, generation = token_state(claims)
+    if revoked:
         return None
     from kraken.users.service import active_user
-    user = active_user(claims["sub"])
+    user = active_user(claims["sub"], generation)
     return (claims, user) if user is not None else None
 
 
@@ -65,3 +69,25 @@ def on_disconnect(reason=None):
             hook(user, request.sid)
     log.info("socket disconnected", extra={"event": "disconnect", "user_id": session.get("user_id"),
                                              "sid": request.sid, "reason": str(reason)})
+
+
+def close_local_sockets_when(stopping, poll_seconds: float = 0.2) -> None:
+    """Once `stopping()` is true (the worker got SIGTERM), close every Socket.IO transport this process
+    holds instead of letting gunicorn wait out its graceful timeout: clients see the transport close
+    and reconnect at once (to another process behind the proxy, or to this one's replacement).
+    Each socket goes through on_disconnect, so presence and voice state stay right."""
+    from kraken.extensions import socketio
+
+    def watch() -> None:
+        while not stopping():
+            socketio.sleep(poll_seconds)
+        eio = socketio.server.eio
+        closing = list(eio.sockets.values())
+        log.info("closing sockets for shutdown", extra={"event": "shutdown", "count": len(closing)})
+        for sock in closing:
+            try:
+                sock.close(wait=False, abort=True)
+            except Exception:  # already closing, or a handler failed: the process is exiting anyway
+                log.debug("closing a socket failed", exc_info=True)
+
+    socketio.start_background_task(watch)

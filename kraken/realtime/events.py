@@ -21,10 +21,10 @@ def _id_from(payload, key: str) -> str:
 
 
 def join_community_rooms(actor, community) -> list[str]:
-    from kraken.channels.models import Channel
+    from kraken.channels.service import community_channels
     grant = community_grant(actor, community.id)
     rooms = [community_room(community.id)]
-    for channel in Channel.objects(community_id=community.id).only("id", "is_private", "community_id"):
+    for channel in community_channels(community.id, grant.generation):
         if not channel.is_private or can_see_channel(grant, channel, enter=True):
             rooms.append(channel_room(channel.id))
     for room in rooms:

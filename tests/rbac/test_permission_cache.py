@@ -16,11 +16,12 @@ def test_an_answer_computed_before_a_change_is_not_stored():
         permcache.invalidate("c1")  # the revocation lands while we compute from old data
         return {"member": True, "actions": ["OLD"], "channels": []}
 
-    assert permcache.cached("c1", "u1", compute_while_someone_revokes)["actions"] == ["OLD"]
+    assert permcache.cached("c1", "u1", compute_while_someone_revokes)[0]["actions"] == ["OLD"]
     assert redis.hget(permcache.PREFIX + "perm:c1", "u1") is None
-    fresh = permcache.cached("c1", "u1", lambda: {"member": True, "actions": ["NEW"], "channels": []})
+    fresh, generation = permcache.cached("c1", "u1", lambda: {"member": True, "actions": ["NEW"], "channels": []})
+    assert generation == redis.get(permcache.PREFIX + "permgen:c1")
     assert fresh["actions"] == ["NEW"]
-    assert permcache.cached("c1", "u1", lambda: pytest.fail("should be cached"))["actions"] == ["NEW"]
+    assert permcache.cached("c1", "u1", lambda: pytest.fail("should be cached"))[0]["actions"] == ["NEW"]
 
 
 @pytest.fixture(scope="module")

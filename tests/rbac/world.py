@@ -79,8 +79,10 @@ def _all_seeing():
 
 def dump() -> dict[str, list]:
     db = mongoengine.get_db()
-    return {name: list(db[name].find().sort("_id", 1)) for name in sorted(db.list_collection_names())
-            if name != "migrations"}
+    collections = {name: list(db[name].find().sort("_id", 1)) for name in sorted(db.list_collection_names())
+                   if name != "migrations"}
+    # an empty collection is no data (a clean-up query may create one): the same as a missing one
+    return {name: docs for name, docs in collections.items() if docs}
 
 
 def restore(snapshot: dict[str, list]) -> None:

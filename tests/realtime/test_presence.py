@@ -6,7 +6,7 @@ import time
 import pytest
 
 from kraken.users.models import User
-from tests.live import LiveServer
+from tests.live import LiveServer, wait_for
 from tests.realtime.conftest import live_env
 from tests.realtime.test_messaging_sockets import world  # noqa: F401
 
@@ -68,6 +68,29 @@ def test_a_killed_process_s_sockets_go_offline_within_the_heartbeat_window(live,
         assert time.monotonic() - killed_at < 20  # TTL 6 s + one 2 s sweep, with room for a loaded machine
     finally:
         doomed.stop()
+
+
+def test_sigterm_closes_the_process_s_sockets_at_once_and_they_go_offline(live, settings, tmp_path_factory,
+                                                                         sockets, world):
+    """gunicorn would wait its 20 s graceful timeout for open WebSockets: the worker closes them instead,
+    so clients reconnect elsewhere at once, the process exits, and presence follows without the TTL."""
+    stopping = LiveServer(live_env(settings, tmp_path_factory, KRAKEN_PRESENCE_TTL="30"),
+                          tmp_path_factory.mktemp("logs") / "stopping.log").start()
+    try:
+        watcher = sockets(live.url, world.tokens["alice"])
+        watcher.emit("joinAll", str(world.club.id))
+        time.sleep(0.3)
+        carol = sockets(stopping.url, world.tokens["carol"])
+        assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.carol.id))
+        stopping.proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert wait_for(lambda: not carol.connected, timeout=5), "the server closed the socket"
+        assert stopping.proc.wait(timeout=10) == 0
+        assert time.monotonic() - signalled < 10  # not graceful_timeout (20 s)
+        # offline through the socket's own disconnect, not the 30 s presence TTL
+        assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.carol.id), timeout=5)
+    finally:
+        stopping.stop()
 
 
 def _children(pid: int) -> list[int]:

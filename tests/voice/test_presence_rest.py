@@ -6,6 +6,7 @@ import time
 import pytest
 
 from kraken.extensions import redis
+from kraken.users import service as users
 from kraken.users.models import User
 
 
@@ -18,6 +19,7 @@ def presence(api, channel) -> dict:
 def test_join_lists_the_user_and_tells_the_channel_room(live, voice_world, api_as, in_rooms):
     w = voice_world
     User.objects(id=w.bob.id).update_one(set__display_name="Bobby", unset__avatar_url=True)
+    users.changed(w.bob.id)  # as every write path of a user does
     carol, dave = in_rooms("carol", "dave")
     bob = api_as("bob")
 

@@ -8,6 +8,7 @@ import jwt
 import pytest
 from livekit import rtc
 
+from kraken.users import service as users
 from kraken.users.models import User
 from tests.voice.livekit_helpers import DEV_SECRET, DEV_WS, Participant, participants, rtc_validate
 
@@ -29,6 +30,7 @@ def resigned(token: str, secret: str = DEV_SECRET, **changes) -> str:
 def test_the_token_is_the_callers_for_one_room_with_explicit_grants(voice_world, api_as):
     w = voice_world
     User.objects(id=w.bob.id).update_one(set__display_name="Bobby")
+    users.changed(w.bob.id)  # as every write path of a user does
     before = int(time.time())
     out = token_for_room(api_as("bob"), w.voice, identity=str(w.alice.id))  # tries to be alice
     assert set(out) == {"token", "identity", "roomId", "url", "expiresAt"}
@@ -45,6 +47,7 @@ def test_the_token_is_the_callers_for_one_room_with_explicit_grants(voice_world,
 def test_name_and_ttl(voice_world, api_as):
     w = voice_world
     User.objects(id=w.carol.id).update_one(unset__display_name=True)
+    users.changed(w.carol.id)
     c = claims(token_for_room(api_as("carol"), w.voice)["token"])
     assert c["name"] == "carol"  # username when there is no display name
     c = claims(token_for_room(api_as("carol"), w.voice, name="Caz", ttl=21600)["token"])
