@@ -87,3 +87,39 @@ def test_grant_then_revoke_is_seen_by_the_other_process_on_the_next_request(two_
     assert admin_a.delete(a.url + f"/api/membership/community/{cid}/user/{bob_id}").status_code == 204
     assert bob_b.get(b.url + f"/api/community/{cid}").status_code == 403
     assert bob_b.get(b.url + f"/api/channels/community/{cid}").status_code == 403
+
+
+def test_each_process_s_copies_of_users_communities_and_channels_follow_writes_on_the_other(two_processes):
+    """kraken.localcache: B keeps copies of what it served; writes on A are seen on B's very next request."""
+    a, b = two_processes
+    a.flask_cli("create-owner", "root", extra_env={"KRAKEN_OWNER_PASSWORD": "root password"})  # or exists
+    root = _session(a, "root", "root password")
+    code = root.post(a.url + "/api/invite", json={}).json()["code"]
+    assert requests.post(a.url + "/api/users", json={"username": "carol", "password": "longenough",
+                                                     "code": code}).status_code == 201
+    carol_a, carol_b = _session(a, "carol", "longenough"), _session(b, "carol", "longenough")
+    cid = carol_a.post(a.url + "/api/community", json={"name": "Copies"}).json()["id"]
+
+    def names_on_b():
+        return sorted(c["name"] for c in carol_b.get(b.url + f"/api/channels/community/{cid}").json())
+
+    first = names_on_b()
+    channel = carol_a.post(a.url + "/api/channels", json={"name": "news", "communityId": cid, "type": "TEXT"}).json()
+    assert names_on_b() == sorted([*first, "news"])  # created on A
+    assert carol_b.get(b.url + f"/api/channels/{channel['id']}").json()["name"] == "news"
+    assert carol_a.patch(a.url + f"/api/channels/{channel['id']}", json={"name": "updates"}).status_code == 200
+    assert carol_b.get(b.url + f"/api/channels/{channel['id']}").json()["name"] == "updates"
+    assert names_on_b() == sorted([*first, "updates"])
+    assert carol_a.delete(a.url + f"/api/channels/{channel['id']}").status_code == 204
+    assert carol_b.get(b.url + f"/api/channels/{channel['id']}").status_code == 404
+    assert names_on_b() == first
+
+    assert carol_b.get(b.url + f"/api/community/{cid}").json()["name"] == "Copies"
+    assert carol_a.patch(a.url + f"/api/community/{cid}", json={"name": "Renamed"}).status_code == 200
+    assert carol_b.get(b.url + f"/api/community/{cid}").json()["name"] == "Renamed"
+
+    assert carol_b.get(b.url + "/api/users/profile").json()["displayName"] == "carol"
+    assert carol_a.patch(a.url + "/api/users/profile", json={"displayName": "Carol C."}).status_code == 200
+    assert carol_b.get(b.url + "/api/users/profile").json()["displayName"] == "Carol C."
+    assert carol_a.delete(a.url + f"/api/community/{cid}").status_code == 204
+    assert carol_b.get(b.url + f"/api/community/{cid}").status_code == 404
