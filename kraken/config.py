@@ -67,6 +67,9 @@ class Settings(BaseModel):
     rate_limits: bool = True
     # seconds a socket stays "online" without a heartbeat (a crashed process's users go offline after it)
     presence_ttl: int = Field(30, ge=3, le=600)
+    # seconds a user whose last socket closed stays "online": a reconnection within it (a network
+    # blip, a server restart) announces nothing, instead of userOffline then userOnline to every room
+    presence_grace: float = Field(10, ge=0, le=600)
     # Argon2id cost; the default meets OWASP's minimum (m=19 MiB, t=2, p=1).
     argon2_memory_kib: int = Field(19456, ge=1024)
     argon2_time_cost: int = Field(2, ge=1)
@@ -130,6 +133,7 @@ _ENV_NAMES = {
     "KRAKEN_LOG_LEVEL": "log_level",
     "KRAKEN_RATE_LIMITS": "rate_limits",
     "KRAKEN_PRESENCE_TTL": "presence_ttl",
+    "KRAKEN_PRESENCE_GRACE": "presence_grace",
     "KRAKEN_VOICE_PRESENCE_TTL": "voice_presence_ttl",
     "KRAKEN_ARGON2_MEMORY_KIB": "argon2_memory_kib",
     "KRAKEN_ARGON2_TIME_COST": "argon2_time_cost",

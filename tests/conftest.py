@@ -21,7 +21,9 @@ def make_settings(tmp_path_factory=None, **overrides):
     values = dict(env="test", mongodb_url=MONGODB_URL, redis_url=REDIS_URL, rate_limits=False,
                   log_level="WARNING",
                   # cheap argon2 in tests; test_passwords checks the production parameters
-                  argon2_memory_kib=1024, argon2_time_cost=1)
+                  argon2_memory_kib=1024, argon2_time_cost=1,
+                  # presence changes at once (test_presence checks the grace on its own server)
+                  presence_grace=0)
     values.update(overrides)
     return load_settings({}, **values)
 

@@ -6,10 +6,18 @@ process go away by themselves. A user is online while they have a live socket:
 `userOnline` goes out on the first, `userOffline` after the last (from the
 disconnect, or from the sweeper for a crashed process), to the rooms of the
 user's communities; `lastSeen` is written on going offline.
+
+The last socket closing does not take the user offline at once: they are
+"leaving" for GRACE seconds (a sorted set scored by deadline), and any process's
+`settle` step takes them offline after it unless a socket came back. So a
+network blip or a server restart (every socket reconnecting) announces nothing,
+instead of a userOffline and a userOnline per user to every member of their
+communities.
 """
 from __future__ import annotations
 
 import logging
+import time
 
 from redis.exceptions import RedisError
 
@@ -23,35 +31,55 @@ from kraken.realtime.rooms import community_room
 log = logging.getLogger("kraken.presence")
 SOCKET_KEY = "kraken:presence:socket:"
 ONLINE = "kraken:presence:online"
+LEAVING = "kraken:presence:leaving"
 SWEEP_LOCK = "kraken:presence:sweep-lock"
 TTL = 30  # replaced by settings.presence_ttl in configure()
 HEARTBEAT = 10
+GRACE = 10.0  # replaced by settings.presence_grace in configure()
+SETTLE_SECONDS = 0.5
 
 _local: dict[str, str] = {}  # sid -> user id, for this process's heartbeat
 
-# Atomically add a live socket; returns how many live sockets the user now has.
+# Atomically add a live socket; returns 1 when the user was not online (announce it), else 0.
 _CONNECT = """
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
 redis.call('EXPIRE', KEYS[2], 86400)
-redis.call('SADD', KEYS[3], ARGV[1])
-return redis.call('HLEN', KEYS[2])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return redis.call('SADD', KEYS[3], ARGV[1])
 """
-# Remove a socket; returns how many remain (the user goes offline at 0, exactly once).
+# Remove a socket; returns how many remain. At 0 the user starts leaving (deadline ARGV[3]), or, with
+# no grace (ARGV[3] empty), goes offline now: -1 tells the caller it already happened elsewhere.
 _DISCONNECT = """
 redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[2], ARGV[2])
 local left = redis.call('HLEN', KEYS[2])
 if left == 0 then
+  if ARGV[3] ~= '' then
+    redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+    return -1
+  end
   if redis.call('SREM', KEYS[3], ARGV[1]) == 0 then return -1 end
 end
 return left
 """
+# A leaving user whose grace is over goes offline (1) unless a socket came back (0); exactly once.
+_SETTLE = """
+if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then return 0 end
+if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
+return redis.call('SREM', KEYS[2], ARGV[1])
+"""
+# A user with no live socket left who is not leaving (their process died) goes offline (1); exactly once.
+_SWEEP_ONE = """
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
+if redis.call('HLEN', KEYS[1]) > 0 then return 0 end
+return redis.call('SREM', KEYS[2], ARGV[1])
+"""
 
 
-def configure(ttl: int) -> None:
-    global TTL, HEARTBEAT
-    TTL, HEARTBEAT = ttl, max(1, ttl // 3)
+def configure(ttl: int, grace: float = 0) -> None:
+    global TTL, HEARTBEAT, GRACE
+    TTL, HEARTBEAT, GRACE = ttl, max(1, ttl // 3), grace
 
 
 def _prune(user_id: str) -> None:
@@ -79,24 +107,39 @@ def connected(user, sid: str, session_id: str | None) -> None:
     _ensure_heartbeat()
     try:
         _prune(uid)
-        count = redis.eval(_CONNECT, 3, SOCKET_KEY + sid, sockets.USER_SOCKETS + uid, ONLINE, uid, sid, TTL,
-                           session_id or "")
+        came_online = redis.eval(_CONNECT, 4, SOCKET_KEY + sid, sockets.USER_SOCKETS + uid, ONLINE, LEAVING,
+                                 uid, sid, TTL, session_id or "")
     except RedisError:
         log.warning("presence unavailable", extra={"user_id": uid})
         return
-    if count == 1:
+    if came_online == 1:
         _announce(user, names.USER_ONLINE)
 
 
 def disconnected(user, sid: str) -> None:
     uid = str(user.id)
     _local.pop(sid, None)
+    deadline = f"{time.time() + GRACE:.3f}" if GRACE > 0 else ""
     try:
-        left = redis.eval(_DISCONNECT, 3, SOCKET_KEY + sid, sockets.USER_SOCKETS + uid, ONLINE, uid, sid)
+        left = redis.eval(_DISCONNECT, 4, SOCKET_KEY + sid, sockets.USER_SOCKETS + uid, ONLINE, LEAVING,
+                          uid, sid, deadline)
     except RedisError:
         return
     if left == 0:
         _went_offline(user)
+
+
+def settle() -> int:
+    """Take offline the leaving users whose grace is over and who did not come back; returns how many."""
+    from kraken.users.models import User
+    gone = 0
+    for uid in redis.zrangebyscore(LEAVING, "-inf", time.time()):
+        if redis.eval(_SETTLE, 3, sockets.USER_SOCKETS + uid, ONLINE, LEAVING, uid) == 1:
+            user = User.objects(id=uid).first()
+            if user is not None:
+                _went_offline(user)
+                gone += 1
+    return gone
 
 
 def _went_offline(user) -> None:
@@ -116,9 +159,10 @@ def heartbeat(sid: str) -> None:
 
 
 def is_online(user_id: str) -> bool:
+    """A live socket, or leaving within the grace (no userOffline was announced yet)."""
     try:
         _prune(user_id)
-        return bool(redis.hlen(sockets.USER_SOCKETS + user_id))
+        return bool(redis.hlen(sockets.USER_SOCKETS + user_id)) or redis.zscore(LEAVING, user_id) is not None
     except RedisError:
         return False
 
@@ -131,7 +175,7 @@ def sweep() -> int:
     gone = 0
     for uid in redis.smembers(ONLINE):
         _prune(uid)
-        if redis.hlen(sockets.USER_SOCKETS + uid) == 0 and redis.srem(ONLINE, uid):
+        if redis.eval(_SWEEP_ONE, 3, sockets.USER_SOCKETS + uid, ONLINE, LEAVING, uid) == 1:
             user = User.objects(id=uid).first()
             if user is not None:
                 _went_offline(user)
@@ -159,3 +203,4 @@ def _beat() -> None:
 
 def _ensure_heartbeat() -> None:
     every("presence-heartbeat", lambda: HEARTBEAT, _beat)
+    every("presence-settle", lambda: SETTLE_SECONDS, settle)

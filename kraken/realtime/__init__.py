@@ -46,5 +46,5 @@ def init_realtime(app: Flask, settings: Settings) -> None:
                       ping_interval=25, ping_timeout=20)
     socket_limiter.init(settings.redis_url, enabled=settings.rate_limits)
     from kraken.presence.service import configure as configure_presence
-    configure_presence(settings.presence_ttl)
+    configure_presence(settings.presence_ttl, settings.presence_grace)
     register_all()

@@ -71,16 +71,20 @@ def on_disconnect(reason=None):
                                              "sid": request.sid, "reason": str(reason)})
 
 
-def close_local_sockets_when(stopping, poll_seconds: float = 0.2) -> None:
+def close_local_sockets_when(stopping, after_seconds: float = 1.2, poll_seconds: float = 0.2) -> None:
     """Once `stopping()` is true (the worker got SIGTERM), close every Socket.IO transport this process
     holds instead of letting gunicorn wait out its graceful timeout: clients see the transport close
     and reconnect at once (to another process behind the proxy, or to this one's replacement).
-    Each socket goes through on_disconnect, so presence and voice state stay right."""
+    Each socket goes through on_disconnect, so presence and voice state stay right.
+
+    `after_seconds`: gunicorn's gevent worker checks its flag once a second before it stops accepting;
+    closing earlier would let clients reconnect to this dying worker and hold it open."""
     from kraken.extensions import socketio
 
     def watch() -> None:
         while not stopping():
             socketio.sleep(poll_seconds)
+        socketio.sleep(after_seconds)
         eio = socketio.server.eio
         closing = list(eio.sockets.values())
         log.info("closing sockets for shutdown", extra={"event": "shutdown", "count": len(closing)})

@@ -12,6 +12,7 @@ def live_env(settings, tmp_path_factory, **extra) -> dict[str, str]:
             "KRAKEN_DATA_DIR": str(tmp_path_factory.mktemp("live")), "KRAKEN_ARGON2_MEMORY_KIB": "1024",
             "KRAKEN_ARGON2_TIME_COST": "1", "JWT_SECRET": settings.jwt_secret,
             "JWT_REFRESH_SECRET": settings.jwt_refresh_secret, "KRAKEN_PRESENCE_TTL": "6",
+            "KRAKEN_PRESENCE_GRACE": "0",
             "CORS_ORIGINS": "http://localhost:5173", **extra}
 
 

@@ -70,6 +70,37 @@ def test_a_killed_process_s_sockets_go_offline_within_the_heartbeat_window(live,
         doomed.stop()
 
 
+def test_a_reconnection_within_the_grace_announces_nothing(live, settings, tmp_path_factory, sockets, world,
+                                                           login_as):
+    graceful = LiveServer(live_env(settings, tmp_path_factory, KRAKEN_PRESENCE_GRACE="2"),
+                          tmp_path_factory.mktemp("logs") / "grace.log").start()
+    try:
+        watcher = sockets(live.url, world.tokens["alice"])
+        watcher.emit("joinAll", str(world.club.id))
+        time.sleep(0.3)
+        bob = sockets(graceful.url, world.tokens["bob"])
+        assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.bob.id))
+        api = login_as(world.alice)
+        for _ in range(3):  # blips: the socket closes and a new one comes within the grace
+            bob.close()
+            time.sleep(0.5)
+            assert api.get(f"/api/presence/user/{world.bob.id}").get_json()["isOnline"] is True
+            bob = sockets(graceful.url, world.tokens["bob"])
+        time.sleep(2.5)  # past the grace
+        assert not online_events(watcher, world.bob.id, "userOffline")
+        assert len(online_events(watcher, world.bob.id, "userOnline")) == 1
+
+        bob.close()
+        closed = time.monotonic()
+        assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.bob.id), timeout=6)
+        assert 1.5 < time.monotonic() - closed < 5  # the grace (2 s) plus one settle step
+        assert api.get(f"/api/presence/user/{world.bob.id}").get_json()["isOnline"] is False
+        time.sleep(1)
+        assert len(online_events(watcher, world.bob.id, "userOffline")) == 1
+    finally:
+        graceful.stop()
+
+
 def test_sigterm_closes_the_process_s_sockets_at_once_and_they_go_offline(live, settings, tmp_path_factory,
                                                                          sockets, world):
     """gunicorn would wait its 20 s graceful timeout for open WebSockets: the worker closes them instead,
