@@ -11,6 +11,9 @@ from flask_socketio import SocketIO
 from kraken.config import Settings
 
 
+REDIS_MAX_CONNECTIONS = 256  # per process
+
+
 class RedisClient:
     """The app's Redis connection pool, created by `init_app`; attribute access is delegated."""
 
@@ -18,9 +21,12 @@ class RedisClient:
         self._client: redis_lib.Redis | None = None
 
     def init_app(self, settings: Settings) -> None:
-        self._client = redis_lib.Redis.from_url(
-            settings.redis_url, decode_responses=True,
+        # redis-py's default pool raises "Too many connections" past 100; thousands of greenlets (a
+        # reconnect storm: 5,000 sockets closing and coming back) wait for a free connection instead.
+        pool = redis_lib.BlockingConnectionPool.from_url(
+            settings.redis_url, decode_responses=True, max_connections=REDIS_MAX_CONNECTIONS, timeout=5,
             socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=30)
+        self._client = redis_lib.Redis(connection_pool=pool)
 
     @property
     def client(self) -> redis_lib.Redis:

@@ -98,7 +98,7 @@ def init_rate_limits(app: Flask, settings: Settings) -> None:
     app.config.update(
         RATELIMIT_DEFAULTS_EXEMPT_WHEN=limits_disabled,
         RATELIMIT_STORAGE_URI=settings.redis_url,
-        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 2},
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 2, "max_connections": 1024},
         RATELIMIT_STRATEGY="fixed-window",
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_DEFAULT=DEFAULT_TIERS,

@@ -169,6 +169,8 @@ class Grant:
     private_channels: frozenset[str] = frozenset()
     # the scope's cache generation, read before this answer and before any later database read
     generation: str | None = field(default=None, compare=False)
+    # ids of the user's roles in the community (None: an answer cached before they were recorded)
+    role_ids: frozenset[str] | None = field(default=None, compare=False)
 
     def has(self, *actions: Action | str) -> bool:
         return self.owner or all(str(getattr(a, "value", a)) in self.actions for a in actions)
@@ -183,14 +185,14 @@ def _compute_community(user_id: str, community_id: str) -> dict:
     from kraken.memberships.models import Membership
     from kraken.roles.models import Role, UserRole
     if not Membership.objects(user_id=user_id, community_id=community_id).count():
-        return {"member": False, "actions": [], "channels": []}
+        return {"member": False, "actions": [], "channels": [], "roles": []}
     role_ids = list(UserRole.objects(user_id=user_id, community_id=community_id).scalar("role_id"))
     actions = set()
     for role_actions in Role.objects(id__in=role_ids).scalar("actions") if role_ids else []:
         actions.update(role_actions)
     channels = [str(c) for c in ChannelMembership.objects(user_id=user_id, community_id=community_id)
                 .scalar("channel_id")]
-    return {"member": True, "actions": sorted(actions), "channels": channels}
+    return {"member": True, "actions": sorted(actions), "channels": channels, "roles": [str(r) for r in role_ids]}
 
 
 def _compute_instance(user_id: str) -> dict:
@@ -208,7 +210,8 @@ def community_grant(user, community_id: object) -> Grant:
     data, generation = permcache.cached(cid, uid, lambda: _compute_community(uid, cid))
     owner = is_owner(user)
     return Grant(owner=owner, member=data["member"], actions=ALL_ACTIONS if owner else frozenset(data["actions"]),
-                 private_channels=frozenset(data["channels"]), generation=generation)
+                 private_channels=frozenset(data["channels"]), generation=generation,
+                 role_ids=frozenset(data["roles"]) if "roles" in data else None)
 
 
 def instance_grant(user) -> Grant:

@@ -30,7 +30,7 @@ class SocketLimiter:
 
     def init(self, redis_url: str, enabled: bool) -> None:
         self._redis = FixedWindowRateLimiter(storage_from_string(
-            redis_url, socket_connect_timeout=1, socket_timeout=2))
+            redis_url, socket_connect_timeout=1, socket_timeout=2, max_connections=1024))
         self.enabled = enabled
 
     def hit(self, tier: str, event: str, user_id: str) -> bool:

@@ -18,7 +18,7 @@ COMMUNITY = dict(resource=Resource.COMMUNITY, id_from="path.community_id")
 @require_auth
 def my_community_roles(community_id: str):
     user = current_user()
-    return user_roles_out(user.id, community_id, "COMMUNITY", service.roles_of(user.id, community_id))
+    return user_roles_out(user.id, community_id, "COMMUNITY", service.my_roles(user, community_id))
 
 
 @bp.get("/my/channel/<oid:channel_id>")
@@ -61,7 +61,8 @@ def user_instance_roles(user_id: str):
 @bp.get("/community/<oid:community_id>")
 @require_actions(Action.READ_ROLE, **COMMUNITY)
 def list_community_roles(community_id: str):
-    return {"communityId": community_id, "roles": [RoleOut.of(r) for r in service.list_roles(community_id)]}
+    roles = service.list_roles(community_id, current_grant().generation)
+    return {"communityId": community_id, "roles": [RoleOut.of(r) for r in roles]}
 
 
 @bp.post("/community/<oid:community_id>")

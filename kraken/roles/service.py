@@ -6,9 +6,13 @@ from mongoengine import NotUniqueError
 
 from kraken import permcache
 from kraken.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from kraken.localcache import StampedCache
 from kraken.rbac import (COMMUNITY_ADMIN, DEFAULT_COMMUNITY_ROLES, DEFAULT_INSTANCE_ROLES, MEMBER, Grant,
-                         is_owner)
+                         community_grant, is_owner)
 from kraken.roles.models import Role, UserRole
+
+# Each community's roles, trusted while its generation is unchanged (every role write bumps it).
+_lists: StampedCache = StampedCache(4096)
 
 
 def create_default_roles(community_id: ObjectId) -> dict[str, Role]:
@@ -34,6 +38,7 @@ def default_role(community_id: object, name: str) -> Role:
     if role is None:  # a default role can't be deleted, but be robust to old data
         role = Role(name=name, community_id=community_id, is_default=True,
                     actions=sorted(a.value for a in DEFAULT_COMMUNITY_ROLES[name])).save()
+        permcache.invalidate(str(community_id))
     return role
 
 
@@ -60,8 +65,19 @@ def _check_escalation(actor, grant: Grant, actions: list[str]) -> None:
                              code="ROLE_ESCALATION")
 
 
-def list_roles(community_id: object) -> list[Role]:
-    return list(Role.objects(community_id=community_id).order_by("created_at"))
+def list_roles(community_id: object, generation: str | None = None) -> list[Role]:
+    """A community's roles by creation. `generation`: the community's cache generation read before
+    this call (Grant.generation) lets this process's copy answer; shared copies, do not change them."""
+    return _lists.resolve(str(community_id), generation,
+                          lambda: list(Role.objects(community_id=community_id).order_by("created_at")))
+
+
+def my_roles(user, community_id: object) -> list[Role]:
+    """The caller's roles in a community, from the permission cache and this process's role copies."""
+    grant = community_grant(user, community_id)
+    if grant.role_ids is None:
+        return roles_of(user.id, community_id)
+    return [r for r in list_roles(community_id, grant.generation) if str(r.id) in grant.role_ids]
 
 
 def get_role(community_id: object, role_id: str) -> Role:
@@ -78,6 +94,7 @@ def create_role(actor, grant: Grant, community_id: object, name: str, actions: l
         role = Role(name=name, community_id=community_id, actions=sorted(set(actions))).save(force_insert=True)
     except NotUniqueError:
         raise ConflictError(f'Role with name "{name}" already exists in this community') from None
+    permcache.invalidate(str(community_id))
     return role
 
 

@@ -121,5 +121,22 @@ def test_each_process_s_copies_of_users_communities_and_channels_follow_writes_o
     assert carol_b.get(b.url + "/api/users/profile").json()["displayName"] == "carol"
     assert carol_a.patch(a.url + "/api/users/profile", json={"displayName": "Carol C."}).status_code == 200
     assert carol_b.get(b.url + "/api/users/profile").json()["displayName"] == "Carol C."
+    def my_roles_on_b():
+        return sorted(r["name"] for r in carol_b.get(b.url + f"/api/roles/my/community/{cid}").json()["roles"])
+
+    def roles_on_b():
+        return sorted(r["name"] for r in carol_b.get(b.url + f"/api/roles/community/{cid}").json()["roles"])
+
+    mine, listed = my_roles_on_b(), roles_on_b()
+    role = carol_a.post(a.url + f"/api/roles/community/{cid}", json={"name": "Helper", "actions": ["READ_ROLE"]}).json()
+    assert roles_on_b() == sorted([*listed, "Helper"]) and my_roles_on_b() == mine
+    user_id = carol_b.get(b.url + "/api/users/profile").json()["id"]
+    assert carol_a.post(a.url + f"/api/roles/community/{cid}/assign",
+                        json={"userId": user_id, "roleId": role["id"]}).status_code == 204
+    assert my_roles_on_b() == sorted([*mine, "Helper"])
+    assert carol_a.put(a.url + f"/api/roles/community/{cid}/{role['id']}",
+                       json={"name": "Aide"}).status_code == 200
+    assert my_roles_on_b() == sorted([*mine, "Aide"]) and "Aide" in roles_on_b()
+
     assert carol_a.delete(a.url + f"/api/community/{cid}").status_code == 204
     assert carol_b.get(b.url + f"/api/community/{cid}").status_code == 404
