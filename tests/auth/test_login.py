@@ -79,3 +79,21 @@ def test_expired_token_is_401(client, alice, app):
     expired = create_access_token(identity=str(alice.id), expires_delta=timedelta(seconds=-5),
                                   additional_claims={"sid": None})
     assert client.get("/api/users/profile", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+
+
+def test_a_token_verified_before_still_expires_and_a_changed_one_is_checked_again(client, alice, app):
+    """Verified tokens are remembered per process (kraken.extensions.VerifiedTokenCache), never past exp."""
+    import time
+    from datetime import timedelta
+    from flask_jwt_extended import create_access_token
+    short = create_access_token(identity=str(alice.id), expires_delta=timedelta(seconds=2),
+                                additional_claims={"sid": None})
+    headers = {"Authorization": f"Bearer {short}"}
+    assert client.get("/api/users/profile", headers=headers).status_code == 200
+    assert client.get("/api/users/profile", headers=headers).status_code == 200  # from the cache
+    head, payload, signature = short.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    tampered = {"Authorization": f"Bearer {head}.{payload}.{flipped}"}
+    assert client.get("/api/users/profile", headers=tampered).status_code == 401
+    time.sleep(2.2)
+    assert client.get("/api/users/profile", headers=headers).status_code == 401
