@@ -34,6 +34,7 @@ class World:
     owner_id: str = ""
     owner_token: str = ""
     tokens: list[str] = field(default_factory=list)  # one per bulk member, in insertion order
+    newest_messages: list[dict] = field(default_factory=list)  # the last 200 inserted, newest first
     user_ids: list[str] = field(default_factory=list)
     login_username: str = ""
 
@@ -120,11 +121,13 @@ def insert_messages(world: World, count: int, batch: int = 5000) -> float:
     done = 0
     while done < count:
         n = min(batch, count - done)
-        collection.insert_many([{
+        docs = [{
             "_id": ObjectId(), "channelId": channel, "authorId": author,
             "spans": [{"type": "PLAINTEXT", "text": f"history message {done + i}: lorem ipsum dolor sit amet"}],
             "attachments": [], "reactions": [], "sentAt": start_at + timedelta(seconds=done + i)}
-            for i in range(n)], ordered=False)
+            for i in range(n)]
+        collection.insert_many(docs, ordered=False)
+        world.newest_messages = (docs[::-1] + world.newest_messages)[:200]
         done += n
     return time.perf_counter() - started
 

@@ -70,28 +70,35 @@ def run(cfg, world, out_dir, details: dict) -> list[Row]:
 
 def _history(cfg, world, server, url: str, headers: dict) -> dict:
     """Grow the channel's history step by step; at each step one cold request (Redis DB 11 flushed
-    first, as after a restart: nothing cached), two warm ones, then wrk while a warm one is fast."""
+    first, as after a restart: nothing cached), three warm ones, then wrk while a warm one is fast.
+    A size whose cold request would outlast --history-max-request-s (extrapolated from the last one
+    measured) is still run warm, with the store isolated: the bench fills the cache itself."""
     from kraken.extensions import redis
-    steps, stored, cold_ms = {}, 0, None
+    steps, stored, cold_ms, cold_at = {}, 0, None, 0
     for size in sorted(cfg.history_sizes):
-        projected = cold_ms * size / stored / 1000 if cold_ms is not None else 0
-        if projected > cfg.history_max_request_s:
-            steps[size] = {"skipped": f"a cold request at {stored:,} messages took {cold_ms / 1000:.1f} s; linear "
-                                      f"extrapolation {projected:.0f} s at {size:,} > --history-max-request-s"}
-            continue
+        projected = cold_ms * size / cold_at / 1000 if cold_ms is not None else 0
         added = size - stored
         insert_s = seed.insert_messages(world, added)
         stored = size
+        step = {"insert_seconds": round(insert_s, 1), "inserts_per_s": round(added / max(insert_s, 1e-6))}
         with world.app.app_context():
             redis.flushdb()  # direct inserts bypass the app's cache bookkeeping: start cold
-        cold_ms, status = _timed_get(url, headers, max(cfg.history_max_request_s * 3, 60), check=False)
-        step = {"insert_seconds": round(insert_s, 1), "inserts_per_s": round(added / max(insert_s, 1e-6)),
-                "cold_ms": round(cold_ms, 1), "cold_status": status}
-        if status != 200:
-            step["failed"] = f"the cold request answered {status} after {cold_ms / 1000:.1f} s"
-            steps[size] = step
-            print(f"    history at {size:,} messages: {step['failed']}", flush=True)
-            break
+        if projected > cfg.history_max_request_s:
+            # FerretDB pushes down only `_id` equality (MongoDB answers from the index): the scan would
+            # outlast Kraken's MongoDB timeout, so fill the cache as a first read would, then measure.
+            step.update(cold_ms=None, cache_filled_by_bench=True, cold_skipped=(
+                f"a cold request at {cold_at:,} messages took {cold_ms / 1000:.1f} s; linear extrapolation "
+                f"{projected:.0f} s at {size:,} > --history-max-request-s; cache filled by the bench"))
+            _fill_recent(world)
+        else:
+            cold_ms, status = _timed_get(url, headers, max(cfg.history_max_request_s * 3, 60), check=False)
+            cold_at = size
+            step.update(cold_ms=round(cold_ms, 1), cold_status=status)
+            if status != 200:
+                step["failed"] = f"the cold request answered {status} after {cold_ms / 1000:.1f} s"
+                steps[size] = step
+                print(f"    history at {size:,} messages: {step['failed']}", flush=True)
+                break
         warm = [_timed_get(url, headers, 60)[0] for _ in range(3)]
         step.update(warm_ms=[round(p, 1) for p in warm], warm_median_ms=round(statistics.median(warm), 1))
         if step["warm_median_ms"] <= cfg.history_wrk_max_ms:
@@ -100,9 +107,20 @@ def _history(cfg, world, server, url: str, headers: dict) -> dict:
             step["wrk"] = None
             step["wrk_skipped"] = f"one request takes {step['warm_median_ms']:.0f} ms > {cfg.history_wrk_max_ms} ms"
         steps[size] = step
-        print(f"    history at {size:,} messages: cold {cold_ms:.0f} ms, warm {step['warm_median_ms']:.0f} ms",
+        print(f"    history at {size:,} messages: cold {step['cold_ms']} ms, warm {step['warm_median_ms']:.0f} ms",
               flush=True)
     return steps
+
+
+def _fill_recent(world) -> None:
+    """What a first history read stores: the newest messages as the app encodes them."""
+    from kraken.messages import recent
+    from kraken.messages.models import Message
+    from kraken.messages.schemas import message_out
+    with world.app.app_context():
+        seen = recent.generation(world.channel_id)
+        items = [recent.encode(message_out(Message._from_son(doc))) for doc in world.newest_messages]
+        recent.fill(world.channel_id, seen, items, complete=False)
 
 
 def _rows(cfg, out: dict) -> list[Row]:
@@ -119,16 +137,16 @@ def _rows(cfg, out: dict) -> list[Row]:
     sizes = sorted(out["history"])
     for size in sizes:
         step = out["history"][size]
-        if "skipped" in step or "failed" in step:
-            text = ("NOT RUN: " + step["skipped"]) if "skipped" in step else (
-                f"FAILED: {step['failed']} (inserted at {step['inserts_per_s']}/s)")
+        if "failed" in step:
+            text = f"FAILED: {step['failed']} (inserted at {step['inserts_per_s']}/s)"
             rows.append(Row("4 REST", f"history limit=50 @ {size:,} messages", None, "/s", "B1",
                             base["requests_per_s"], ("ratio>=", 0.5), text,
                             [("answered", "failed" not in step)]))
             continue
         res = step["wrk"]
-        note = (f"one request: cold (empty Redis) {step['cold_ms']} ms, warm {step['warm_median_ms']} ms; "
-                f"inserted at {step['inserts_per_s']}/s")
+        cold = (f"cold (empty Redis) {step['cold_ms']} ms" if step["cold_ms"] is not None
+                else f"cold NOT RUN ({step['cold_skipped']})")
+        note = f"one request: {cold}, warm {step['warm_median_ms']} ms; inserted at {step['inserts_per_s']}/s"
         if res is None:
             rows.append(Row("4 REST", f"history limit=50 @ {size:,} messages req/s", None, "/s", "B1",
                             base["requests_per_s"], ("ratio>=", 0.5), note + "; wrk skipped: " + step["wrk_skipped"]))
@@ -148,9 +166,13 @@ def _rows(cfg, out: dict) -> list[Row]:
         if first.get("wrk") and last.get("wrk"):
             rows.append(Row("4 REST", f"history p50 @ c={cfg.wrk_connections}, {span}", last["wrk"]["p50_ms"], "ms",
                             f"at {run[0]:,}", first["wrk"]["p50_ms"], ("ratio<=", 1.5), "flat means ratio ~1"))
-        rows.append(Row("4 REST", f"history cold request (empty Redis), {span}", last["cold_ms"], "ms",
-                        f"at {run[0]:,}", first["cold_ms"],
-                        note="first page after a Redis flush/restart: the database answers it"))
+        colds = [s for s in run if out["history"][s]["cold_ms"] is not None]
+        if len(colds) >= 2:
+            rows.append(Row("4 REST", f"history cold request (empty Redis), {colds[0]:,} → {colds[-1]:,} messages",
+                            out["history"][colds[-1]]["cold_ms"], "ms", f"at {colds[0]:,}",
+                            out["history"][colds[0]]["cold_ms"],
+                            note="first page after a Redis flush/restart: the database answers it (a full scan "
+                                 "on FerretDB 1.24; MongoDB's (channelId, _id) index otherwise)"))
     return rows
 
 
