@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+import secrets
 from typing import Callable
 
 from redis.exceptions import RedisError
@@ -46,7 +46,7 @@ def _keys(scope: str) -> tuple[str, str]:
 
 
 def _token() -> str:
-    return uuid.uuid4().hex
+    return secrets.token_hex(12)
 
 
 def user_scope(user_id: object) -> str:
