@@ -103,10 +103,15 @@ def refresh(cookie: str | None) -> Session:
     if family is None or family.revoked_at is not None or family.expires_at <= now:
         raise UnauthorizedError("Invalid refresh token")
 
-    claimed = token.spent_at is None and RefreshToken.objects(id=token.id, spent_at=None).update_one(
-        set__spent_at=now)
-    if not claimed:
-        spent_at = token.spent_at or RefreshToken.objects(id=token.id).scalar("spent_at").first()
+    # Claim the token atomically: `$min` sets spentAt only where it is unset (a later attempt never
+    # moves it), and the pre-image says whether this call was first. The filter is `_id` alone: with
+    # any other field FerretDB 1.x scans the collection, and it grows with every rotation.
+    before = token if token.spent_at is not None else RefreshToken.objects(id=token.id).modify(
+        min__spent_at=now)
+    if before is None:
+        raise UnauthorizedError("Invalid refresh token")
+    if before.spent_at is not None:
+        spent_at = before.spent_at
         if now - spent_at > timedelta(seconds=_settings().refresh_grace_seconds):
             revoke_family(family.id, "reuse")
             log.warning("refresh token reuse; family revoked",
