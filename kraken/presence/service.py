@@ -138,6 +138,7 @@ def settle() -> int:
             user = User.objects(id=uid).first()
             if user is not None:
                 _went_offline(user)
+                _run_disconnect_hooks(user)
                 gone += 1
     return gone
 
@@ -179,13 +180,14 @@ def sweep() -> int:
             user = User.objects(id=uid).first()
             if user is not None:
                 _went_offline(user)
-                _after_crash(user)
+                _run_disconnect_hooks(user)
                 gone += 1
     return gone
 
 
-def _after_crash(user) -> None:
-    """The disconnect hooks never ran for sockets of a process that died; run them now."""
+def _run_disconnect_hooks(user) -> None:
+    """Now that the user is offline: the hooks never ran for sockets of a process that died, and at a
+    graceful disconnect they saw the user still online (leaving) and kept their state (voice presence)."""
     from kraken.realtime.connection import DISCONNECT_HOOKS
     for hook in DISCONNECT_HOOKS:
         hook(user, None)

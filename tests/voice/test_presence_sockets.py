@@ -159,3 +159,25 @@ def test_polling_every_voice_channel_at_once_is_not_rate_limited(live, voice_wor
     assert statuses == [200] * 8
     burst = [rest(live, w.tokens["alice"], "GET", "/api/channels/" + str(w.text.id)).status_code for _ in range(25)]
     assert 429 in burst  # an ordinary route keeps the default burst limit
+
+
+def test_voice_presence_stays_through_the_presence_grace_and_goes_after_it(settings, tmp_path_factory, voice_world,
+                                                                           sockets, in_rooms, live):
+    """A socket blip keeps the user online (KRAKEN_PRESENCE_GRACE) and in their voice channel; once the
+    grace is over without a socket, both go."""
+    w = voice_world
+    graceful = LiveServer(live_env(settings, tmp_path_factory, KRAKEN_PRESENCE_GRACE="2"),
+                          tmp_path_factory.mktemp("logs") / "voice-grace.log").start()
+    try:
+        (carol,) = in_rooms("carol")
+        bob = sockets(graceful.url, w.tokens["bob"])
+        bob.call("voice_channel_join", {"channelId": str(w.voice.id)})
+        assert carol.wait_for("voiceChannelUserJoined", lambda e: e["user"]["id"] == str(w.bob.id))
+        bob.close()
+        time.sleep(1)
+        assert listed(live, w.tokens["carol"], w.voice) == [str(w.bob.id)]  # within the grace
+        assert not carol.received("voiceChannelUserLeft")
+        assert carol.wait_for("voiceChannelUserLeft", lambda e: e["userId"] == str(w.bob.id), timeout=6)
+        assert listed(live, w.tokens["carol"], w.voice) == []
+    finally:
+        graceful.stop()
