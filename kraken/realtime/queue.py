@@ -61,6 +61,40 @@ class ReliableRedisManager(socketio.RedisManager):
         self.dropped = 0
         self._flusher_running = False
         self._lost_since: float | None = None
+        self._sid_rooms: dict[tuple[str, str], set] = {}  # (namespace, sid) -> the rooms it is in
+
+    # rooms --------------------------------------------------------------------------------
+    # python-socketio finds a socket's rooms by scanning every room of the namespace (each socket
+    # has its own room, so that is O(sockets)) and copies the room table on every disconnect:
+    # closing 5,000 sockets took 10 s, 58% of it there. A reverse index makes both O(its rooms).
+
+    def basic_enter_room(self, sid, namespace, room, eio_sid=None):
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        self._sid_rooms.setdefault((namespace, sid), set()).add(room)
+
+    def basic_leave_room(self, sid, namespace, room):
+        super().basic_leave_room(sid, namespace, room)
+        rooms = self._sid_rooms.get((namespace, sid))
+        if rooms is not None:
+            rooms.discard(room)
+            if not rooms:
+                del self._sid_rooms[(namespace, sid)]
+
+    def get_rooms(self, sid, namespace):
+        return [room for room in self._sid_rooms.get((namespace, sid), ()) if room is not None]
+
+    def basic_disconnect(self, sid, namespace, **kwargs):
+        if namespace not in self.rooms:
+            return
+        for room in list(self._sid_rooms.get((namespace, sid), ())):
+            self.basic_leave_room(sid, namespace, room)
+        # the rest is the base class's bookkeeping, unchanged
+        self.callbacks.pop(sid, None)
+        for pending in (self.pending_connect, self.pending_disconnect):
+            if sid in pending.get(namespace, ()):
+                pending[namespace].remove(sid)
+                if not pending[namespace]:
+                    del pending[namespace]
 
     # publishing ---------------------------------------------------------------------------
 

@@ -60,9 +60,10 @@ def channels_deleted(channel_ids) -> None:
 
 @_logged
 def socket_disconnected(user, sid: str) -> None:
-    """The user's last live socket closed: their voice presence goes with it."""
+    """The user's last live socket closed: their voice presence goes with it. (Most users are in no
+    voice channel: that one Redis read comes first, before the presence check's several.)"""
     from kraken.presence import service as presence
-    if not presence.is_online(str(user.id)):
+    if service.in_voice(user.id) and not presence.is_online(str(user.id)):
         service.leave_all(user.id)
 
 

@@ -101,6 +101,12 @@ def clear_channel(channel_id: object) -> int:
     return sum(unregister(uid, channel_id) for uid in store.user_ids(str(channel_id)))
 
 
+def in_voice(user_id: object) -> bool:
+    """Whether the user has a voice-presence entry anywhere (live or stale)."""
+    live, stale = store.channels_of(str(user_id))
+    return bool(live or stale)
+
+
 def leave_all(user_id: object, channel_ids: Iterable[object] | None = None) -> int:
     """Remove a user from every voice channel (or only from `channel_ids`); returns how many."""
     uid = str(user_id)

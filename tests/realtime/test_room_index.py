@@ -1,0 +1,50 @@
+"""ReliableRedisManager keeps a sid -> rooms index (O(its rooms) disconnects and lookups instead of a
+scan of every room); whatever the sequence of joins, leaves and disconnects, its room table and each
+socket's rooms must be exactly what python-socketio's own manager computes."""
+from __future__ import annotations
+
+import socketio
+from hypothesis import given, settings, strategies as st
+
+from kraken.realtime.queue import ReliableRedisManager
+from tests.conftest import REDIS_URL
+
+NS = "/"
+SIDS = [f"s{i}" for i in range(6)]
+ROOMS = ["general", "voice", "community:1", "user-a"]
+
+ops = st.lists(st.tuples(st.sampled_from(["connect", "enter", "leave", "disconnect", "close"]),
+                         st.sampled_from(SIDS), st.sampled_from(ROOMS)), max_size=60)
+
+
+def _apply(manager, connected: set, op: str, sid: str, room: str) -> None:
+    if op == "connect" and sid not in connected:
+        manager.basic_enter_room(sid, NS, None, eio_sid="e" + sid)
+        manager.basic_enter_room(sid, NS, sid)
+        connected.add(sid)
+    elif op == "enter" and sid in connected:
+        manager.basic_enter_room(sid, NS, room)
+    elif op == "leave" and sid in connected:
+        manager.basic_leave_room(sid, NS, room)
+    elif op == "disconnect" and sid in connected:
+        manager.basic_disconnect(sid, NS)
+        connected.discard(sid)
+    elif op == "close":
+        manager.basic_close_room(room, NS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops)
+def test_the_room_index_matches_python_socketio(sequence):
+    ours = ReliableRedisManager(REDIS_URL, channel="kraken-test-room-index")
+    stock = socketio.Manager()
+    ours_connected, stock_connected = set(), set()
+    for op, sid, room in sequence:
+        _apply(ours, ours_connected, op, sid, room)
+        _apply(stock, stock_connected, op, sid, room)
+    assert {k: dict(v) for k, v in ours.rooms.get(NS, {}).items()} == \
+        {k: dict(v) for k, v in stock.rooms.get(NS, {}).items()}
+    for sid in SIDS:
+        assert sorted(ours.get_rooms(sid, NS)) == sorted(stock.get_rooms(sid, NS))
+    # a disconnected socket leaves nothing behind in the index
+    assert {sid for _, sid in ours._sid_rooms} <= ours_connected
