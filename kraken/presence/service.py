@@ -36,6 +36,7 @@ SWEEP_LOCK = "kraken:presence:sweep-lock"
 TTL = 30  # replaced by settings.presence_ttl in configure()
 HEARTBEAT = 10
 GRACE = 10.0  # replaced by settings.presence_grace in configure()
+SHUTDOWN_GRACE_FACTOR = 3
 SETTLE_SECONDS = 0.5
 
 _local: dict[str, str] = {}  # sid -> user id, for this process's heartbeat
@@ -116,10 +117,14 @@ def connected(user, sid: str, session_id: str | None) -> None:
         _announce(user, names.USER_ONLINE)
 
 
-def disconnected(user, sid: str) -> None:
+def disconnected(user, sid: str, shutting_down: bool = False) -> None:
+    """A socket closed. `shutting_down`: this process closed it on SIGTERM, and its clients are
+    reconnecting in a crowd; the grace is SHUTDOWN_GRACE_FACTOR times longer so a restart
+    announces nothing."""
     uid = str(user.id)
     _local.pop(sid, None)
-    deadline = f"{time.time() + GRACE:.3f}" if GRACE > 0 else ""
+    grace = GRACE * (SHUTDOWN_GRACE_FACTOR if shutting_down else 1)
+    deadline = f"{time.time() + grace:.3f}" if grace > 0 else ""
     try:
         left = redis.eval(_DISCONNECT, 4, SOCKET_KEY + sid, sockets.USER_SOCKETS + uid, ONLINE, LEAVING,
                           uid, sid, deadline)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import request, session
 from flask_jwt_extended import decode_token
@@ -10,6 +11,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from kraken.realtime.rooms import user_room
 
 log = logging.getLogger("kraken.realtime")
+_shutdown = threading.Event()  # set once this process closes its sockets for a SIGTERM
 # Features with per-socket state (voice presence) register here: fn(user, sid), called after
 # presence has forgotten the socket, so kraken.presence tells whether another one keeps the user.
 DISCONNECT_HOOKS: list = []
@@ -64,7 +66,7 @@ def on_disconnect(reason=None):
     from kraken.presence import service as presence
     user = session.get("user")
     if user is not None:
-        presence.disconnected(user, request.sid)
+        presence.disconnected(user, request.sid, shutting_down=_shutdown.is_set())
         for hook in DISCONNECT_HOOKS:
             hook(user, request.sid)
     log.info("socket disconnected", extra={"event": "disconnect", "user_id": session.get("user_id"),
@@ -85,6 +87,7 @@ def close_local_sockets_when(stopping, after_seconds: float = 1.2, poll_seconds:
         while not stopping():
             socketio.sleep(poll_seconds)
         socketio.sleep(after_seconds)
+        _shutdown.set()
         from gevent.pool import Pool  # the gunicorn worker is gevent's (gunicorn.conf.py)
         closing = list(socketio.server.eio.sockets.values())
         log.info("closing sockets for shutdown", extra={"event": "shutdown", "count": len(closing)})

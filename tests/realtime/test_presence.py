@@ -124,6 +124,27 @@ def test_sigterm_closes_the_process_s_sockets_at_once_and_they_go_offline(live, 
         stopping.stop()
 
 
+def test_sockets_closed_for_a_sigterm_get_a_longer_grace(live, settings, tmp_path_factory, sockets, world):
+    """A restart reconnects every client at once: their users stay online for 3x the grace, not 1x."""
+    stopping = LiveServer(live_env(settings, tmp_path_factory, KRAKEN_PRESENCE_GRACE="1"),
+                          tmp_path_factory.mktemp("logs") / "restart.log").start()
+    try:
+        watcher = sockets(live.url, world.tokens["alice"])
+        watcher.emit("joinAll", str(world.club.id))
+        time.sleep(0.3)
+        carol = sockets(stopping.url, world.tokens["carol"])
+        assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.carol.id))
+        stopping.proc.send_signal(signal.SIGTERM)
+        assert wait_for(lambda: not carol.connected, timeout=5)
+        closed = time.monotonic()
+        time.sleep(2)  # past the ordinary 1 s grace and a settle step
+        assert not online_events(watcher, world.carol.id, "userOffline")
+        assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.carol.id), timeout=5)
+        assert time.monotonic() - closed > 2.4
+    finally:
+        stopping.stop()
+
+
 def _children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
