@@ -106,8 +106,9 @@ def connected(user, sid: str, session_id: str | None) -> None:
     uid = str(user.id)
     _local[sid] = uid
     _ensure_heartbeat()
+    # (No pruning of a crashed process's sockets here: whether the user comes online depends on the
+    # ONLINE set alone, and the sweeper prunes; it saves two round trips per connect.)
     try:
-        _prune(uid)
         came_online = redis.eval(_CONNECT, 4, SOCKET_KEY + sid, sockets.USER_SOCKETS + uid, ONLINE, LEAVING,
                                  uid, sid, TTL, session_id or "")
     except RedisError:

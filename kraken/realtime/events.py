@@ -6,7 +6,7 @@ from flask_socketio import join_room, leave_room
 
 from kraken.common.ids import parse_object_id
 from kraken.errors import ValidationError
-from kraken.rbac import Action, access_channel, access_community, community_grant, can_see_channel
+from kraken.rbac import Action, access_channel, access_community, can_see_channel, community_grant, current_grant
 from kraken.realtime import limits, names
 from kraken.realtime.handlers import socket_event
 from kraken.realtime.rooms import channel_room, community_room
@@ -20,9 +20,9 @@ def _id_from(payload, key: str) -> str:
     return str(parse_object_id(value))
 
 
-def join_community_rooms(actor, community) -> list[str]:
+def join_community_rooms(actor, community, grant=None) -> list[str]:
     from kraken.channels.service import community_channels
-    grant = community_grant(actor, community.id)
+    grant = grant or community_grant(actor, community.id)
     rooms = [community_room(community.id)]
     for channel in community_channels(community.id, grant.generation):
         if not channel.is_private or can_see_channel(grant, channel, enter=True):
@@ -35,7 +35,7 @@ def join_community_rooms(actor, community) -> list[str]:
 @socket_event(names.JOIN_ALL, tier=limits.JOINS)
 def on_join_all(actor, payload=None):
     community = access_community(actor, _id_from(payload, "communityId"), Action.READ_COMMUNITY)
-    join_community_rooms(actor, community)
+    join_community_rooms(actor, community, current_grant())
 
 
 @socket_event(names.SUBSCRIBE_ALL, tier=limits.JOINS)
