@@ -137,16 +137,19 @@ def disconnected(user, sid: str, shutting_down: bool = False) -> None:
 
 def settle() -> int:
     """Take offline the leaving users whose grace is over and who did not come back; returns how many."""
+    return sum(_take_offline(uid) for uid in redis.zrangebyscore(LEAVING, "-inf", time.time())
+               if redis.eval(_SETTLE, 3, sockets.USER_SOCKETS + uid, ONLINE, LEAVING, uid) == 1)
+
+
+def _take_offline(uid: str) -> bool:
+    """Announce a user Redis has just taken offline, and run the disconnect hooks for them."""
     from kraken.users.models import User
-    gone = 0
-    for uid in redis.zrangebyscore(LEAVING, "-inf", time.time()):
-        if redis.eval(_SETTLE, 3, sockets.USER_SOCKETS + uid, ONLINE, LEAVING, uid) == 1:
-            user = User.objects(id=uid).first()
-            if user is not None:
-                _went_offline(user)
-                _run_disconnect_hooks(user)
-                gone += 1
-    return gone
+    user = User.objects(id=uid).first()
+    if user is None:
+        return False
+    _went_offline(user)
+    _run_disconnect_hooks(user)
+    return True
 
 
 def _went_offline(user) -> None:
@@ -176,18 +179,13 @@ def is_online(user_id: str) -> bool:
 
 def sweep() -> int:
     """Take offline the users whose sockets all expired (their process died); returns how many."""
-    from kraken.users.models import User
     if not redis.set(SWEEP_LOCK, "1", nx=True, ex=HEARTBEAT):
         return 0
     gone = 0
     for uid in redis.smembers(ONLINE):
         _prune(uid)
         if redis.eval(_SWEEP_ONE, 3, sockets.USER_SOCKETS + uid, ONLINE, LEAVING, uid) == 1:
-            user = User.objects(id=uid).first()
-            if user is not None:
-                _went_offline(user)
-                _run_disconnect_hooks(user)
-                gone += 1
+            gone += _take_offline(uid)
     return gone
 
 

@@ -2,6 +2,7 @@
 import os
 import signal
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -13,6 +14,23 @@ from tests.realtime.test_messaging_sockets import world  # noqa: F401
 
 def online_events(client, user_id, event):
     return client.received(event, lambda p: p["userId"] == str(user_id))
+
+
+@contextmanager
+def on_a_second_server(live, settings, tmp_path_factory, sockets, world, name="carol", **env):
+    """(second server, alice watching presence on `live`, `name`'s socket on the second server), once
+    alice has seen them come online; the second server is stopped afterwards."""
+    second = LiveServer(live_env(settings, tmp_path_factory, **env),
+                        tmp_path_factory.mktemp("logs") / "second.log").start()
+    try:
+        watcher = sockets(live.url, world.tokens["alice"])
+        watcher.emit("joinAll", str(world.club.id))
+        time.sleep(0.3)
+        user = sockets(second.url, world.tokens[name])
+        assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(getattr(world, name).id))
+        yield second, watcher, user
+    finally:
+        second.stop()
 
 
 def test_one_online_for_two_sockets_and_offline_after_the_last(live, sockets, world, login_as):
@@ -53,33 +71,19 @@ def test_outsiders_do_not_hear_about_presence(live, sockets, world):
 
 def test_a_killed_process_s_sockets_go_offline_within_the_heartbeat_window(live, settings, tmp_path_factory,
                                                                             sockets, world):
-    doomed = LiveServer(live_env(settings, tmp_path_factory), tmp_path_factory.mktemp("logs") / "doomed.log").start()
-    try:
-        watcher = sockets(live.url, world.tokens["alice"])
-        watcher.emit("joinAll", str(world.club.id))
-        time.sleep(0.3)
-        sockets(doomed.url, world.tokens["carol"])
-        assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.carol.id))
+    with on_a_second_server(live, settings, tmp_path_factory, sockets, world) as (doomed, watcher, _):
         for child in _children(doomed.proc.pid) + [doomed.proc.pid]:
             os.kill(child, signal.SIGKILL)
         killed_at = time.monotonic()
         # presence TTL is 6 s for these servers: expiry plus one sweep of the surviving process
         assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.carol.id), timeout=25)
         assert time.monotonic() - killed_at < 20  # TTL 6 s + one 2 s sweep, with room for a loaded machine
-    finally:
-        doomed.stop()
 
 
 def test_a_reconnection_within_the_grace_announces_nothing(live, settings, tmp_path_factory, sockets, world,
                                                            login_as):
-    graceful = LiveServer(live_env(settings, tmp_path_factory, KRAKEN_PRESENCE_GRACE="2"),
-                          tmp_path_factory.mktemp("logs") / "grace.log").start()
-    try:
-        watcher = sockets(live.url, world.tokens["alice"])
-        watcher.emit("joinAll", str(world.club.id))
-        time.sleep(0.3)
-        bob = sockets(graceful.url, world.tokens["bob"])
-        assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.bob.id))
+    with on_a_second_server(live, settings, tmp_path_factory, sockets, world, name="bob",
+                            KRAKEN_PRESENCE_GRACE="2") as (graceful, watcher, bob):
         api = login_as(world.alice)
         for _ in range(3):  # blips: the socket closes and a new one comes within the grace
             bob.close()
@@ -97,22 +101,14 @@ def test_a_reconnection_within_the_grace_announces_nothing(live, settings, tmp_p
         assert api.get(f"/api/presence/user/{world.bob.id}").get_json()["isOnline"] is False
         time.sleep(1)
         assert len(online_events(watcher, world.bob.id, "userOffline")) == 1
-    finally:
-        graceful.stop()
 
 
 def test_sigterm_closes_the_process_s_sockets_at_once_and_they_go_offline(live, settings, tmp_path_factory,
                                                                          sockets, world):
     """gunicorn would wait its 20 s graceful timeout for open WebSockets: the worker closes them instead,
     so clients reconnect elsewhere at once, the process exits, and presence follows without the TTL."""
-    stopping = LiveServer(live_env(settings, tmp_path_factory, KRAKEN_PRESENCE_TTL="30"),
-                          tmp_path_factory.mktemp("logs") / "stopping.log").start()
-    try:
-        watcher = sockets(live.url, world.tokens["alice"])
-        watcher.emit("joinAll", str(world.club.id))
-        time.sleep(0.3)
-        carol = sockets(stopping.url, world.tokens["carol"])
-        assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.carol.id))
+    with on_a_second_server(live, settings, tmp_path_factory, sockets, world,
+                                  KRAKEN_PRESENCE_TTL="30") as (stopping, watcher, carol):
         stopping.proc.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         assert wait_for(lambda: not carol.connected, timeout=5), "the server closed the socket"
@@ -120,20 +116,12 @@ def test_sigterm_closes_the_process_s_sockets_at_once_and_they_go_offline(live, 
         assert time.monotonic() - signalled < 10  # not graceful_timeout (20 s)
         # offline through the socket's own disconnect, not the 30 s presence TTL
         assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.carol.id), timeout=5)
-    finally:
-        stopping.stop()
 
 
 def test_sockets_closed_for_a_sigterm_get_a_longer_grace(live, settings, tmp_path_factory, sockets, world):
     """A restart reconnects every client at once: their users stay online for 3x the grace, not 1x."""
-    stopping = LiveServer(live_env(settings, tmp_path_factory, KRAKEN_PRESENCE_GRACE="1"),
-                          tmp_path_factory.mktemp("logs") / "restart.log").start()
-    try:
-        watcher = sockets(live.url, world.tokens["alice"])
-        watcher.emit("joinAll", str(world.club.id))
-        time.sleep(0.3)
-        carol = sockets(stopping.url, world.tokens["carol"])
-        assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(world.carol.id))
+    with on_a_second_server(live, settings, tmp_path_factory, sockets, world,
+                                  KRAKEN_PRESENCE_GRACE="1") as (stopping, watcher, carol):
         stopping.proc.send_signal(signal.SIGTERM)
         assert wait_for(lambda: not carol.connected, timeout=5)
         closed = time.monotonic()
@@ -141,8 +129,6 @@ def test_sockets_closed_for_a_sigterm_get_a_longer_grace(live, settings, tmp_pat
         assert not online_events(watcher, world.carol.id, "userOffline")
         assert watcher.wait_for("userOffline", lambda p: p["userId"] == str(world.carol.id), timeout=5)
         assert time.monotonic() - closed > 2.4
-    finally:
-        stopping.stop()
 
 
 def _children(pid: int) -> list[int]:
