@@ -19,7 +19,6 @@ from typing import Callable, Generic, Hashable, TypeVar
 from cachetools import LRUCache
 
 T = TypeVar("T")
-_ALL: list["StampedCache"] = []
 
 
 class StampedCache(Generic[T]):
@@ -27,7 +26,6 @@ class StampedCache(Generic[T]):
 
     def __init__(self, maxsize: int) -> None:
         self._items: LRUCache = LRUCache(maxsize)
-        _ALL.append(self)
 
     def peek(self, key: Hashable) -> tuple[str | None, T] | None:
         """(stamp, value) remembered for key; the value is a hint until its stamp is checked."""
@@ -57,8 +55,3 @@ class StampedCache(Generic[T]):
             self.put(key, generation, value)
         return value
 
-
-def clear_all() -> None:
-    """Forget every copy in this process (tests that rewrite the database behind the app's back)."""
-    for cache in _ALL:
-        cache._items.clear()
