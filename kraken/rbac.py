@@ -242,29 +242,26 @@ _communities: StampedCache = StampedCache(4096)
 _channels: StampedCache = StampedCache(16384)
 
 
-def _in_community(cache: StampedCache, key: str, fetch, user) -> tuple[Any, Grant | None]:
-    """(document, the user's grant in its community); (None, None) when it does not exist."""
+def _in_community(cache: StampedCache, key: str, fetch, community_of, user) -> tuple[Any, Grant | None]:
+    """(document, the user's grant in its community `community_of(document)`); (None, None) when it
+    does not exist."""
     hint = cache.peek(key)
     if hint is None:
         doc = fetch()
         if doc is None:
             return None, None
-        grant = community_grant(user, _community_id(doc))
+        grant = community_grant(user, community_of(doc))
         cache.put(key, None, doc)  # read before the generation: a hint, not yet trusted
         return doc, grant
-    grant = community_grant(user, _community_id(hint[1]))
+    grant = community_grant(user, community_of(hint[1]))
     return cache.resolve(key, grant.generation, fetch), grant
-
-
-def _community_id(doc) -> str:
-    return str(getattr(doc, "community_id", None) or doc.id)
 
 
 def access_community(user, community_id: object, *actions: Action):
     """Load a community the user may act on; raises NotFoundError, ForbiddenError."""
     from kraken.communities.models import Community
     community, grant = _in_community(_communities, str(community_id),
-                                     lambda: Community.objects(id=community_id).first(), user)
+                                     lambda: Community.objects(id=community_id).first(), lambda c: c.id, user)
     if community is None:
         raise NotFoundError("Community not found")
     _deny(grant, actions)
@@ -283,7 +280,8 @@ def can_see_channel(grant: Grant, channel, enter: bool) -> bool:
 def access_channel(user, channel_id: object, *actions: Action, enter: bool = False):
     """Load a channel the user may act on; raises NotFoundError (missing or invisible), ForbiddenError."""
     from kraken.channels.models import Channel
-    channel, grant = _in_community(_channels, str(channel_id), lambda: Channel.objects(id=channel_id).first(), user)
+    channel, grant = _in_community(_channels, str(channel_id), lambda: Channel.objects(id=channel_id).first(),
+                                   lambda c: c.community_id, user)
     if channel is None:
         raise NotFoundError("Channel not found")
     if channel.is_private and not can_see_channel(grant, channel, enter):
