@@ -36,6 +36,7 @@ def queue_channel(redis_url: str) -> str:
 
 
 def init_realtime(app: Flask, settings: Settings) -> None:
+    from kraken.realtime import frames
     from kraken.realtime.handlers import register_all
     from kraken.realtime.limits import socket_limiter
     from kraken.realtime.queue import ReliableRedisManager
@@ -44,6 +45,7 @@ def init_realtime(app: Flask, settings: Settings) -> None:
                       cors_allowed_origins=_origin_checker(settings.cors_origins), cors_credentials=True,
                       async_mode=_async_mode(), max_http_buffer_size=1_000_000,
                       ping_interval=25, ping_timeout=20)
+    frames.install(socketio.server)
     socket_limiter.init(settings.redis_url, enabled=settings.rate_limits)
     from kraken.presence.service import configure as configure_presence
     configure_presence(settings.presence_ttl, settings.presence_grace)
