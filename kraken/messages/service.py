@@ -11,6 +11,7 @@ import time
 from bson import ObjectId
 from redis.exceptions import RedisError
 
+from kraken.common.groupcommit import GroupCommit
 from kraken.common.time import utcnow
 from kraken.errors import ForbiddenError, ServiceUnavailableError, ValidationError
 from kraken.extensions import redis
@@ -26,6 +27,7 @@ from kraken.realtime.rooms import channel_room
 log = logging.getLogger("kraken.messages")
 NONCE_TTL = 600  # seconds a nonce keeps a send idempotent (decisions §5)
 _NONCE = "kraken:nonce:"
+_inserts = GroupCommit(Message._get_collection)
 
 
 def _check_mentions(channel, spans) -> None:
@@ -104,8 +106,8 @@ def send(actor, body: MessageIn) -> Message:
                       attachments=attachments, nonce=body.nonce)
     try:
         # validated above (schemas, mentions, claimed attachments): insert without Document.save()'s
-        # second validation and change tracking, a third of the insert's cost in this process
-        Message._get_collection().insert_one(message.to_mongo())
+        # second validation and change tracking, sharing the command with concurrent sends
+        _inserts.insert(message.to_mongo())
         if attachments:
             files.attach([a["id"] for a in attachments], message.id)
     except Exception:

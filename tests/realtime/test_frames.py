@@ -105,9 +105,21 @@ def test_an_idle_websocket_gets_the_frame_at_once_and_each_recipient_the_same_by
     pkt = _packet('2["newMessage",{"message":{"id":"1","text":"héllo"}}]')
     for sid in ("ea", "eb"):
         sio._send_eio_packet(sid, pkt)
-        assert sio.eio.sockets[sid].queue.empty()  # not handed to the writer: already written
-    assert _read_frames(peer_a, 1) == _read_frames(peer_b, 1) == ['42["newMessage",{"message":{"id":"1","text":"héllo"}}]']
+        assert sio.eio.sockets[sid].queue.empty()  # not handed to the writer: written this loop turn
+    expected = ['42["newMessage",{"message":{"id":"1","text":"héllo"}}]']
+    assert _read_frames(peer_a, 1) == _read_frames(peer_b, 1) == expected
     assert pkt._kraken_frame is frames._frame(pkt)  # framed once for every recipient
+
+
+def test_broadcasts_of_one_loop_turn_share_a_write_per_socket(sio):
+    sock, ws, peer, _ = _open(sio, "e1")
+    writes = []
+    real_write = ws.write_nowait
+    ws.write_nowait = lambda data: writes.append(data) or real_write(data)
+    for i in range(5):
+        sio._send_eio_packet("e1", _packet(f'2["n",{i}]'))
+    assert _read_frames(peer, 5) == [f'42["n",{i}]' for i in range(5)]
+    assert len(writes) == 1 and sock.queue.empty()
 
 
 @pytest.mark.parametrize("state", ["queued", "busy", "upgrading", "binary"])
@@ -123,7 +135,7 @@ def test_otherwise_the_packet_goes_through_the_queue_in_order(sio, state):
     else:
         pkt = eio_packet.Packet(eio_packet.MESSAGE, b"\x01\x02")
     sio._send_eio_packet("e1", pkt)
-    assert pkt in sock.queue.queue and "_kraken_frame" not in pkt.__dict__
+    assert pkt in sock.queue.queue and "_kraken_frame" not in pkt.__dict__ and not ws.pending
     ws.busy = sock.upgrading = False
     if state == "queued":
         assert _read_frames(peer, 2) == ['42["first"]', '42["x",1]']
@@ -134,7 +146,7 @@ def test_order_and_integrity_hold_when_the_kernel_takes_part_of_a_frame(sio):
     while more broadcasts arrive, engine.io pings are queued in between. Every frame arrives whole
     and in order."""
     sock, ws, peer, _ = _open(sio, "e1", small_buffers=True)
-    sent, partial_seen, direct = [], False, 0
+    sent, blocked, direct = [], 0, 0
     for round_ in range(10):
         for i in range(20):
             n = round_ * 20 + i
@@ -143,12 +155,12 @@ def test_order_and_integrity_hold_when_the_kernel_takes_part_of_a_frame(sio):
             sio._send_eio_packet("e1", _packet(text))
             sent.append("4" + text)
             direct += sock.queue.qsize() == before
-            partial_seen |= any(isinstance(p, frames._RestPacket) for p in sock.queue.queue)
             if i == 10:
                 sock.send(eio_packet.Packet(eio_packet.PING))  # engine.io's own packets keep their place
                 sent.append("2")
-        gevent.sleep(0.001)  # the writer runs, and blocks mid-write on the full buffer
-    assert direct > 0 and partial_seen
+        gevent.sleep(0.001)  # pending frames are written; the writer runs and blocks on the full buffer
+        blocked += ws.busy
+    assert direct > 0 and blocked > 0
     assert _read_frames(peer, len(sent), pause=0) == sent
     assert sock.queue.empty()
 
@@ -162,3 +174,12 @@ def test_a_dead_peer_closes_the_socket_without_an_error(sio):
     sock.close(wait=False, abort=True)
     serving.join(timeout=5)
     assert serving.dead and sock.closed
+
+
+def test_a_lone_frame_larger_than_the_buffers_arrives_whole(sio):
+    """Nothing else is queued: the writer must be woken for what the kernel did not take."""
+    sock, ws, peer, _ = _open(sio, "e1", small_buffers=True)
+    text = '2["newMessage",{"pad":"' + "y" * 300_000 + '"}]'
+    sio._send_eio_packet("e1", _packet(text))
+    assert _read_frames(peer, 1) == ["4" + text]
+    assert not ws.pending and sock.queue.empty()
