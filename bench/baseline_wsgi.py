@@ -5,6 +5,10 @@
   With BENCH_B0_REDIS set it uses python-socketio's stock RedisManager on that URL ("B0r",
   informational: the transport plus the same Redis hop Kraken's queue adds).
 - `b1`: a trivial Flask JSON endpoint, GET /json (B1, the ceiling for REST).
+- `b1r` / `b1a` (informational): B1 plus one Redis round trip per request (`b1r`), and B1 behind
+  what decisions §5 requires of every authenticated request and nothing else (`b1a`):
+  flask-jwt-extended verifying the bearer token, and one Redis round trip asking whether its jti
+  is revoked (BENCH_B1A_REDIS, BENCH_B1A_SECRET). The floors under Kraken's REST figures.
 
 Run by bench/harness.py: `gunicorn -c gunicorn_baseline.py baseline_wsgi:b0` (cwd bench/).
 """
@@ -53,3 +57,37 @@ def _json():
 @b1.get("/health")
 def _b1_health():
     return {"status": "ok"}
+
+
+b1a = Flask("b1a")
+b1r = Flask("b1r")
+if os.environ.get("BENCH_B1A_REDIS"):
+    import redis  # noqa: E402
+    from flask_jwt_extended import JWTManager, jwt_required  # noqa: E402
+
+    _revocations = redis.Redis.from_url(os.environ["BENCH_B1A_REDIS"])
+
+    @b1r.get("/json")
+    def _json_one_round_trip():
+        _revocations.exists("bench:revoked:none")
+        return {"status": "ok", "message": "Hello World!"}
+
+    @b1r.get("/health")
+    def _b1r_health():
+        return {"status": "ok"}
+
+    b1a.config["JWT_SECRET_KEY"] = os.environ.get("BENCH_B1A_SECRET", "")
+    _jwt = JWTManager(b1a)
+
+    @_jwt.token_in_blocklist_loader
+    def _revoked(_header, payload):
+        return bool(_revocations.exists(f"bench:revoked:{payload['jti']}"))
+
+    @b1a.get("/json")
+    @jwt_required()
+    def _json_authenticated():
+        return {"status": "ok", "message": "Hello World!"}
+
+    @b1a.get("/health")
+    def _b1a_health():
+        return {"status": "ok"}

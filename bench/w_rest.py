@@ -46,13 +46,14 @@ def run(cfg, world, out_dir, details: dict) -> list[Row]:
         base = harness.wrk(b1.url + "/json", cfg.wrk_seconds, cfg.wrk_connections)
     finally:
         b1.stop()
+    floors = _floors(cfg, world)
     server = harness.kraken_server(world.env).start()
     headers = {"Authorization": f"Bearer {world.tokens[0]}"}
     api = server.url + "/api"
     urls = {"channels": f"{api}/channels/community/{world.community_id}",
             "roles": f"{api}/roles/my/community/{world.community_id}",
             "history": f"{api}/messages/channel/{world.channel_id}?limit=50"}
-    out = {"b1": base, "history": {}}
+    out = {"b1": base, **floors, "history": {}}
     try:
         for name in ("channels", "roles"):
             _timed_get(urls[name], headers, 30)  # warms the permission cache
@@ -66,6 +67,24 @@ def run(cfg, world, out_dir, details: dict) -> list[Row]:
         server.stop()
     details["rest"] = out
     return _rows(cfg, out)
+
+
+def _floors(cfg, world) -> dict:
+    """B1r (B1 + one Redis round trip) and B1a (+ a verified JWT): see baseline_wsgi.py."""
+    import secrets
+    import jwt as pyjwt
+    secret, now = secrets.token_hex(32), int(time.time())
+    token = pyjwt.encode({"sub": "bench", "jti": secrets.token_hex(8), "type": "access", "fresh": False,
+                          "iat": now, "nbf": now, "exp": now + 3600}, secret, algorithm="HS256")
+    env = {"BENCH_B1A_SECRET": secret, "BENCH_B1A_REDIS": world.settings.redis_url}
+    out = {}
+    for app, headers in (("b1r", None), ("b1a", {"Authorization": f"Bearer {token}"})):
+        server = harness.baseline_server(app, env).start()
+        try:
+            out[app] = harness.wrk(server.url + "/json", cfg.wrk_seconds, cfg.wrk_connections, headers)
+        finally:
+            server.stop()
+    return out
 
 
 def _history(cfg, world, server, url: str, headers: dict) -> dict:
@@ -134,6 +153,14 @@ def _rows(cfg, out: dict) -> list[Row]:
                         f"p50/p99 {res['p50_ms']}/{res['p99_ms']} ms (B1 {base['p50_ms']}/{base['p99_ms']}); "
                         f"CPU ms/request {res['cpu_ms_per_request']}; non-2xx {res['non_2xx']}",
                         [("no errors", res["non_2xx"] == 0 and res["socket_errors"] == 0)]))
+    for app, what, note in (
+            ("b1r", "B1 + one Redis round trip", "any per-request check in Redis costs this much"),
+            ("b1a", "B1 + verified JWT + one Redis revocation check",
+             "what decisions §5 asks of every authenticated request, and nothing else")):
+        floor = out[app]
+        rows.append(Row("4 REST", f"{app.upper()}: {what}, req/s @ c={cfg.wrk_connections} (informational)",
+                        floor["requests_per_s"], "/s", "B1", base["requests_per_s"],
+                        note=f"{note}: a floor under the REST rows; non-2xx {floor['non_2xx']}"))
     sizes = sorted(out["history"])
     for size in sizes:
         step = out["history"][size]
