@@ -9,8 +9,10 @@ next write. Alone, a caller writes at once, as `insert_one` would; nobody waits 
 
 `insert()` returns only when its document is stored, or raises what stopped it: a document's own
 write error (say, a duplicate key) fails only that caller; an error of the whole command (the
-database unreachable) fails everyone in that write. Works with threads and with gevent (whose
-monkey-patching makes these locks and events cooperative).
+database unreachable) fails everyone in that write. A caller interrupted while it waits (its
+greenlet killed) leaves: its document is withdrawn if not yet taken, and a lead it was handed
+passes on. Works with threads and with gevent (whose monkey-patching makes these locks and events
+cooperative; `primitives` lets a test pass gevent's own).
 """
 from __future__ import annotations
 
@@ -24,33 +26,53 @@ from pymongo.errors import AutoReconnect, BulkWriteError, DuplicateKeyError, Wri
 class _Waiter:
     __slots__ = ("document", "done", "leads", "error")
 
-    def __init__(self, document: dict):
+    def __init__(self, document: dict, done):
         self.document = document
-        self.done = threading.Event()
+        self.done = done
         self.leads = False
         self.error: BaseException | None = None
 
 
 class GroupCommit:
-    def __init__(self, collection: Callable[[], Collection], max_batch: int = 256):
+    def __init__(self, collection: Callable[[], Collection], max_batch: int = 256, primitives=threading):
         self._collection = collection
         self.max_batch = max_batch
-        self._lock = threading.Lock()
+        self._event = primitives.Event
+        self._lock = primitives.Lock()
         self._queue: list[_Waiter] = []
         self._writing = False
 
     def insert(self, document: dict) -> None:
-        me = _Waiter(document)
+        me = _Waiter(document, self._event())
         with self._lock:
             self._queue.append(me)
             me.leads = not self._writing
             self._writing = True
         if not me.leads:
-            me.done.wait()
+            try:
+                me.done.wait()
+            except BaseException:
+                self._leave(me)
+                raise
         if me.leads:  # first in, or handed the lead by the write before
             self._lead()
         if me.error is not None:
             raise me.error
+
+    def _leave(self, me: _Waiter) -> None:
+        """An interrupted waiter: withdraw its document unless a write took it; pass on its lead."""
+        with self._lock:
+            if me not in self._queue:
+                return  # in a write already: stored or not, as that write goes
+            self._queue.remove(me)
+            successor = None
+            if me.leads:
+                successor = self._queue[0] if self._queue else None
+                self._writing = successor is not None
+                if successor is not None:
+                    successor.leads = True
+        if successor is not None:
+            successor.done.set()
 
     def _lead(self) -> None:
         with self._lock:
@@ -67,8 +89,9 @@ class GroupCommit:
             with self._lock:
                 successor = self._queue[0] if self._queue else None
                 self._writing = successor is not None
+                if successor is not None:
+                    successor.leads = True
             if successor is not None:
-                successor.leads = True
                 successor.done.set()
             for waiter in batch[1:]:  # batch[0] is the leader itself
                 waiter.done.set()

@@ -138,3 +138,54 @@ def _raises(commit):
     except PyMongoError as exc:
         return exc
     return None
+
+
+class _GeventPrimitives:
+    """gevent's own lock and event, as monkey-patching gives the app (this test process is not patched)."""
+    from gevent.event import Event
+    from gevent.lock import Semaphore as Lock
+
+
+def _slow_first(collection, gate):
+    calls = []
+
+    def get():
+        calls.append(1)
+        if len(calls) == 1:
+            gate.wait(5)  # a gevent event: the other greenlets queue up meanwhile
+        return collection
+    return get
+
+
+def test_a_waiter_killed_in_the_queue_withdraws_its_document(db):
+    import gevent
+    from gevent.event import Event
+    collection, _ = db
+    gate = Event()
+    commit = GroupCommit(_slow_first(collection, gate), primitives=_GeventPrimitives)
+    docs = [{"_id": ObjectId()} for _ in range(3)]
+    greenlets = [gevent.spawn(commit.insert, d) for d in docs]
+    gevent.sleep(0.05)  # the first leads and waits at the gate; the others queue
+    greenlets[1].kill()
+    gate.set()
+    gevent.joinall(greenlets, timeout=5)
+    assert all(g.dead for g in greenlets) and greenlets[2].successful()
+    assert {d["_id"] for d in collection.find()} == {docs[0]["_id"], docs[2]["_id"]}
+    assert not commit._writing and not commit._queue
+
+
+def test_a_waiter_killed_once_handed_the_lead_passes_it_on(db):
+    import gevent
+    from gevent.event import Event
+    collection, _ = db
+    gate = Event()
+    commit = GroupCommit(_slow_first(collection, gate), primitives=_GeventPrimitives, max_batch=1)
+    docs = [{"_id": ObjectId()} for _ in range(3)]
+    greenlets = [gevent.spawn(commit.insert, d) for d in docs]
+    gevent.sleep(0.05)
+    gate.set()  # the first write finishes and hands the lead to the second (max_batch=1) ...
+    greenlets[1].kill(block=False)  # ... which is killed before it runs
+    gevent.joinall(greenlets, timeout=5)
+    assert greenlets[0].successful() and greenlets[2].successful()  # the third was not left waiting
+    assert {d["_id"] for d in collection.find()} == {docs[0]["_id"], docs[2]["_id"]}
+    assert not commit._writing and not commit._queue
