@@ -65,12 +65,17 @@ class GroupCommit:
             if me not in self._queue:
                 return  # in a write already: stored or not, as that write goes
             self._queue.remove(me)
-            successor = None
-            if me.leads:
-                successor = self._queue[0] if self._queue else None
-                self._writing = successor is not None
-                if successor is not None:
-                    successor.leads = True
+            if not me.leads:
+                return
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The lead goes to the oldest waiter, or nobody writes until the next insert."""
+        with self._lock:
+            successor = self._queue[0] if self._queue else None
+            self._writing = successor is not None
+            if successor is not None:
+                successor.leads = True
         if successor is not None:
             successor.done.set()
 
@@ -86,13 +91,7 @@ class GroupCommit:
             if not written:  # the leader was interrupted (killed, timed out): its waiters are not stored
                 for waiter in batch[1:]:
                     waiter.error = waiter.error or AutoReconnect("the shared insert was interrupted")
-            with self._lock:
-                successor = self._queue[0] if self._queue else None
-                self._writing = successor is not None
-                if successor is not None:
-                    successor.leads = True
-            if successor is not None:
-                successor.done.set()
+            self._hand_over()
             for waiter in batch[1:]:  # batch[0] is the leader itself
                 waiter.done.set()
 
