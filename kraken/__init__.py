@@ -21,6 +21,29 @@ class _TrailingSlashes:
         return self.app(environ, start_response)
 
 
+class _TakeTurns:
+    """Under gevent, yield once per request. A warm request waits on no I/O (kraken.tracking
+    holds what it checks in the process), so without this one keep-alive connection whose next
+    request is already in the buffer is served again and again while the others wait: at
+    concurrency 20 the p99 was 130-165 ms for a 17 ms p50."""
+
+    def __init__(self, app):
+        from gevent import sleep
+        self.app, self._sleep = app, sleep
+
+    def __call__(self, environ, start_response):
+        self._sleep(0)
+        return self.app(environ, start_response)
+
+
+def _gevent_patched() -> bool:
+    import sys
+    if "gevent.monkey" not in sys.modules:
+        return False
+    from gevent import monkey
+    return monkey.is_module_patched("socket")
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; `settings` default to the environment (see kraken.config)."""
     from kraken.errors import register_error_handlers
@@ -54,6 +77,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.cli.add_command(kraken_cli)
 
     app.wsgi_app = _TrailingSlashes(app.wsgi_app)
+    if _gevent_patched():
+        app.wsgi_app = _TakeTurns(app.wsgi_app)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     init_realtime(app, settings)  # wraps wsgi_app last so /socket.io/ is served first

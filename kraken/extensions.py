@@ -12,9 +12,13 @@ from flask_limiter import Limiter
 from flask_socketio import SocketIO
 
 from kraken.config import Settings
+from kraken.tracking import TrackedKeys
 
 
 REDIS_MAX_CONNECTIONS = 256  # per process
+# Keys read by every request or event, held per process while Redis tracks them (kraken.tracking):
+# access-token and session revocation markers (kraken.auth.service), cache generations (kraken.permcache).
+TRACKED_PREFIXES = ("kraken:auth:revoked-", "kraken:cache:permgen:")
 
 
 class RedisClient:
@@ -22,6 +26,7 @@ class RedisClient:
 
     def __init__(self) -> None:
         self._client: redis_lib.Redis | None = None
+        self.tracked = TrackedKeys(TRACKED_PREFIXES)
 
     def init_app(self, settings: Settings) -> None:
         # redis-py's default pool raises "Too many connections" past 100; thousands of greenlets (a
@@ -30,6 +35,7 @@ class RedisClient:
             settings.redis_url, decode_responses=True, max_connections=REDIS_MAX_CONNECTIONS, timeout=5,
             socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=30)
         self._client = redis_lib.Redis(connection_pool=pool)
+        self.tracked.configure(settings.redis_url)
 
     @property
     def client(self) -> redis_lib.Redis:

@@ -23,6 +23,7 @@ from typing import Callable
 from redis.exceptions import RedisError
 
 from kraken.extensions import redis
+from kraken.localcache import StampedCache
 
 log = logging.getLogger("kraken.permcache")
 PREFIX = "kraken:cache:"
@@ -54,6 +55,11 @@ def user_scope(user_id: object) -> str:
     return f"user:{user_id}"
 
 
+def generation_key(scope: str) -> str:
+    """The Redis key of `scope`'s generation (kept per process while Redis tracks it)."""
+    return _keys(scope)[0]
+
+
 def queue_generation(pipe, scope: str) -> None:
     """Add reading `scope`'s generation to a caller's pipeline; it is the *last* result of the two added."""
     gen_key, _ = _keys(scope)
@@ -61,26 +67,42 @@ def queue_generation(pipe, scope: str) -> None:
     pipe.get(gen_key)
 
 
+# Answers this process read or computed, trusted while their scope's generation is the one they
+# were read under: with the generation held locally (kraken.tracking), a warm check makes no round trip.
+_answers: StampedCache = StampedCache(50000)
+
+
 def cached(scope: str, user_id: str, compute: Callable[[], dict]) -> tuple[dict, str | None]:
     """(answer, generation) for (scope, user), computing and storing the answer on a miss.
 
     The generation was read before any database read this call makes; None without Redis.
+    Callers must not change the answer in place (it is shared by the process's greenlets).
     """
     gen_key, hash_key = _keys(scope)
+    tracked = redis.tracked
+    held = tracked.get((gen_key,))
+    if held is not None:
+        answer = _answers.get((scope, user_id), held[0])
+        if answer is not None:
+            return answer, held[0]
+    ticket = tracked.ticket()
     try:
         pipe = redis.pipeline(transaction=False)
+        queue_generation(pipe, scope)  # the generation first: the answer read next is at least as new
         pipe.hget(hash_key, user_id)
-        queue_generation(pipe, scope)
-        hit, _, generation = pipe.execute()
+        _, generation, hit = pipe.execute()
     except RedisError:
         return compute(), None
+    tracked.put(ticket, {gen_key: generation})
     if hit is not None:
-        return json.loads(hit), generation
-    value = compute()
-    try:
-        redis.eval(_STORE_IF_CURRENT, 2, gen_key, hash_key, generation, user_id, json.dumps(value), TTL_SECONDS)
-    except RedisError:
-        pass
+        value = json.loads(hit)
+    else:
+        value = compute()
+        try:
+            redis.eval(_STORE_IF_CURRENT, 2, gen_key, hash_key, generation, user_id, json.dumps(value), TTL_SECONDS)
+        except RedisError:
+            pass
+    _answers.put((scope, user_id), generation, value)
     return value, generation
 
 

@@ -169,23 +169,36 @@ def logout(cookie: str | None, claims: dict | None) -> None:
 
 
 def token_state(claims: dict, user_generation: bool = True) -> tuple[bool, str | None]:
-    """(revoked, the user's cache generation) in one Redis round trip.
+    """(revoked, the user's cache generation), from this process's tracked copies of the Redis
+    keys (kraken.tracking) or else in one Redis round trip.
 
     Revoked when the access token's jti or session was revoked (Redis, else the database); the
     generation (None without Redis) lets users.active_user trust this process's copy of the user.
     """
     sid = claims.get("sid")
+    keys = [_REVOKED_JTI + claims["jti"], *([_REVOKED_SID + sid] if sid else [])]
+    gen_key = permcache.generation_key(permcache.user_scope(claims["sub"])) if user_generation else None
+    tracked = redis.tracked
+    held = tracked.get(keys + [gen_key] if gen_key else keys)
+    if held is not None:
+        return any(held[:len(keys)]), (held[-1] if gen_key else None)
+    ticket = tracked.ticket()
     try:
         pipe = redis.pipeline(transaction=False)
-        pipe.exists(_REVOKED_JTI + claims["jti"], *([_REVOKED_SID + sid] if sid else []))
-        if user_generation:
+        for key in keys:
+            pipe.exists(key)
+        if gen_key:
             permcache.queue_generation(pipe, permcache.user_scope(claims["sub"]))
         results = pipe.execute()
-        return bool(results[0]), (results[-1] if user_generation else None)
     except Exception:
         if not sid:
             return False, None
         return RefreshFamily.objects(id=sid, revoked_at__ne=None).count() > 0, None
+    found = {key: bool(results[i]) for i, key in enumerate(keys)}
+    if gen_key:
+        found[gen_key] = results[-1]
+    tracked.put(ticket, found)
+    return any(found[key] for key in keys), found.get(gen_key)
 
 
 def is_revoked(claims: dict) -> bool:

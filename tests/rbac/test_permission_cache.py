@@ -140,3 +140,29 @@ def test_each_process_s_copies_of_users_communities_and_channels_follow_writes_o
 
     assert carol_a.delete(a.url + f"/api/community/{cid}").status_code == 204
     assert carol_b.get(b.url + f"/api/community/{cid}").status_code == 404
+
+
+def test_a_logout_or_a_disable_on_one_process_is_refused_by_the_other_on_the_next_request(two_processes):
+    """B holds the token's revocation markers and the user's generation (kraken.tracking): a write on
+    A reaches B before A answers, so B's very next request is refused."""
+    a, b = two_processes
+    a.flask_cli("create-owner", "root", extra_env={"KRAKEN_OWNER_PASSWORD": "root password"})  # or exists
+    root = _session(a, "root", "root password")
+    code = root.post(a.url + "/api/invite", json={}).json()["code"]
+    assert requests.post(a.url + "/api/users", json={"username": "dave", "password": "longenough",
+                                                     "code": code}).status_code == 201
+
+    def profile_on_b(session):
+        return session.get(b.url + "/api/users/profile").status_code
+
+    for revoke in ("logout", "disable"):
+        dave_b = _session(b, "dave", "longenough")
+        assert [profile_on_b(dave_b) for _ in range(3)] == [200] * 3  # now answered from B's copies
+        if revoke == "logout":
+            assert requests.post(a.url + "/api/auth/logout",
+                                 headers={"Authorization": dave_b.headers["Authorization"]}).status_code == 201
+        else:
+            user_id = dave_b.get(b.url + "/api/users/profile").json()["id"]
+            assert root.post(a.url + f"/api/users/{user_id}/disable").status_code == 200
+        assert profile_on_b(dave_b) == 401, revoke
+        assert profile_on_b(dave_b) == 401, revoke

@@ -1,0 +1,157 @@
+"""kraken.tracking against the real Redis: what is held locally follows every write, in any client."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis as redis_lib
+
+from kraken.tracking import TrackedKeys, _parse
+from tests.conftest import REDIS_URL
+
+PREFIX = "test:tracked:"
+
+
+def _until(predicate, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture
+def other():
+    client = redis_lib.Redis.from_url(REDIS_URL, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def tracked():
+    keys = TrackedKeys((PREFIX,), ping_every=0.1, dead_after=0.5)
+    keys.configure(REDIS_URL)
+    keys.get([PREFIX + "x"])  # starts the reader
+    assert _until(lambda: keys.live)
+    yield keys
+    keys.stop()
+
+
+def _read(tracked, other, key):
+    ticket = tracked.ticket()
+    value = other.get(key)
+    tracked.put(ticket, {key: value})
+    return value
+
+
+def _tracking_clients(other):
+    return [c for c in other.client_list() if c.get("name") == "kraken-tracking"]
+
+
+def test_a_held_value_is_dropped_by_any_write_delete_or_expiry(tracked, other):
+    key = PREFIX + "a"
+    other.set(key, "1")
+    _read(tracked, other, key)
+    assert tracked.get([key]) == ["1"]
+    other.set(key, "2")  # another client writes: the next get does not answer from the copy
+    assert tracked.get([key]) is None
+    assert _read(tracked, other, key) == "2" and tracked.get([key]) == ["2"]
+    other.delete(key)
+    assert tracked.get([key]) is None
+    _read(tracked, other, key)
+    assert tracked.get([key]) == [None]  # an absent key is held too (a revocation marker not set)
+    other.set(key, "3", px=50)  # ... until it is set
+    assert tracked.get([key]) is None
+    _read(tracked, other, key)
+    assert _until(lambda: tracked.get([key]) is None)  # expiry drops it too
+    assert other.get(key) is None
+
+
+def test_a_read_overtaken_by_a_write_is_not_kept(tracked, other):
+    key = PREFIX + "raced"
+    other.set(key, "old")
+    ticket = tracked.ticket()
+    value = other.get(key)
+    other.set(key, "new")  # lands between our read and our put
+    time.sleep(0.05)
+    tracked.put(ticket, {key: value})
+    assert tracked.get([key]) is None
+    assert _read(tracked, other, key) == "new" and tracked.get([key]) == ["new"]
+
+
+def test_keys_outside_the_prefixes_are_never_held(tracked, other):
+    tracked.put(tracked.ticket(), {"test:untracked:x": "1", PREFIX + "in": "1"})
+    assert tracked.get(["test:untracked:x"]) is None
+    assert tracked.get([PREFIX + "in"]) == ["1"]
+
+
+def test_a_flush_drops_everything(tracked, other):
+    for name in "abc":
+        _read(tracked, other, PREFIX + name)
+    assert tracked.held() == 3
+    other.flushdb()
+    assert tracked.get([PREFIX + "a"]) is None and tracked.held() == 0
+
+
+def test_a_lost_connection_drops_everything_and_comes_back(tracked, other):
+    _read(tracked, other, PREFIX + "k")
+    ticket = tracked.ticket()
+    (client,) = _tracking_clients(other)
+    other.client_kill_filter(_id=client["id"])
+    assert tracked.get([PREFIX + "k"]) is None  # the next get sees the connection closed
+    assert not tracked.live and tracked.held() == 0
+    tracked.put(ticket, {PREFIX + "k": "stale"})  # a read begun on the old connection is void
+    assert _until(lambda: tracked.live)
+    assert tracked.get([PREFIX + "k"]) is None
+    other.set(PREFIX + "k", "after")
+    assert _read(tracked, other, PREFIX + "k") == "after" and tracked.get([PREFIX + "k"]) == ["after"]
+    other.set(PREFIX + "k", "again")  # the new connection tracks too
+    assert tracked.get([PREFIX + "k"]) is None
+
+
+def test_a_silent_connection_is_not_trusted(tracked, other):
+    _read(tracked, other, PREFIX + "s")
+    other.execute_command("CLIENT", "PAUSE", 1500, "ALL")  # Redis answers no one, pings included
+    try:
+        assert _until(lambda: tracked.get([PREFIX + "s"]) is None, timeout=1.4)
+    finally:
+        other.execute_command("CLIENT", "UNPAUSE")
+    assert _until(lambda: tracked.live)
+    assert tracked.get([PREFIX + "s"]) is None  # nothing from before the silence survives
+
+
+def test_redis_refusing_to_track_means_every_read_goes_to_redis(other, caplog):
+    keys = TrackedKeys(("test:overlap:", "test:overlap:a"))  # Redis refuses overlapping prefixes
+    keys.configure(REDIS_URL)
+    keys.get(["test:overlap:x"])
+    assert _until(lambda: "refused client tracking" in caplog.text)
+    keys.put(keys.ticket(), {"test:overlap:x": "1"})
+    assert keys.get(["test:overlap:x"]) is None and not keys.live
+    assert not _tracking_clients(other)
+    keys.stop()
+
+
+def test_without_redis_nothing_is_held():
+    keys = TrackedKeys((PREFIX,), ping_every=0.1, dead_after=0.5)
+    keys.configure("redis://127.0.0.1:1/0")
+    assert keys.get([PREFIX + "x"]) is None
+    time.sleep(0.3)
+    keys.put(keys.ticket(), {PREFIX + "x": "1"})
+    assert keys.get([PREFIX + "x"]) is None and keys.held() == 0
+    keys.stop()
+
+
+@pytest.mark.parametrize("wire, value", [
+    (b"+OK\r\n", "OK"),
+    (b">2\r\n$10\r\ninvalidate\r\n*2\r\n$3\r\nk:1\r\n$3\r\nk:2\r\n", ["invalidate", ["k:1", "k:2"]]),
+    (b">2\r\n$10\r\ninvalidate\r\n_\r\n", ["invalidate", None]),
+    (b"%1\r\n+a\r\n:1\r\n", ["a", 1]),
+])
+def test_the_resp_reader_parses_whole_values_and_waits_for_partial_ones(wire, value):
+    def plain(v):
+        return v.decode() if isinstance(v, bytes) else [plain(i) for i in v] if isinstance(v, list) else v
+    parsed, end = _parse(bytearray(wire), 0)
+    assert plain(parsed) == value and end == len(wire)
+    for cut in range(1, len(wire)):
+        assert _parse(bytearray(wire[:cut]), 0) is None
