@@ -19,6 +19,10 @@ REDIS_MAX_CONNECTIONS = 256  # per process
 # Keys read by every request or event, held per process while Redis tracks them (kraken.tracking):
 # access-token and session revocation markers (kraken.auth.service), cache generations (kraken.permcache).
 TRACKED_PREFIXES = ("kraken:auth:revoked-", "kraken:cache:permgen:")
+# The recent-history lists (kraken.messages.recent), bounded apart: up to 200 messages each, so 512
+# keys (a list and its marker per channel) hold the newest messages of 256 channels, ~20 MB.
+TRACKED_HISTORY_PREFIX = "kraken:cache:recent"
+TRACKED_HISTORY_KEYS = 512
 
 
 class RedisClient:
@@ -27,6 +31,7 @@ class RedisClient:
     def __init__(self) -> None:
         self._client: redis_lib.Redis | None = None
         self.tracked = TrackedKeys(TRACKED_PREFIXES)
+        self.tracked_history = TrackedKeys((TRACKED_HISTORY_PREFIX,), maxsize=TRACKED_HISTORY_KEYS)
 
     def init_app(self, settings: Settings) -> None:
         # redis-py's default pool raises "Too many connections" past 100; thousands of greenlets (a
@@ -36,6 +41,7 @@ class RedisClient:
             socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=30)
         self._client = redis_lib.Redis(connection_pool=pool)
         self.tracked.configure(settings.redis_url)
+        self.tracked_history.configure(settings.redis_url)
 
     @property
     def client(self) -> redis_lib.Redis:

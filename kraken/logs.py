@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 
 from flask import Flask, Response, g, request
 from pythonjsonlogger.json import JsonFormatter
@@ -51,13 +51,15 @@ def register_request_logging(app: Flask) -> None:
     def _start() -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(16)
 
     @app.after_request
     def _finish(response: Response) -> Response:
         request_id = g.get("request_id")
         if request_id:
             response.headers["X-Request-ID"] = request_id
+        if not access_log.isEnabledFor(logging.INFO):
+            return response
         started = g.get("started")
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
         access_log.info("request", extra={

@@ -110,8 +110,10 @@ class TrackedKeys:
     """Local copies of the Redis keys under `prefixes`; see the module docstring."""
 
     def __init__(self, prefixes: Sequence[str], maxsize: int = 200_000,
-                 ping_every: float = PING_EVERY_S, dead_after: float = DEAD_AFTER_S) -> None:
+                 ping_every: float = PING_EVERY_S, dead_after: float = DEAD_AFTER_S,
+                 name: str = "kraken-tracking") -> None:
         self.prefixes = tuple(prefixes)
+        self.name = name  # the connection's CLIENT SETNAME
         self._maxsize = maxsize
         self._ping_every, self._dead_after = ping_every, dead_after
         self._lock = threading.Lock()
@@ -233,7 +235,7 @@ class TrackedKeys:
     def _connect(self, runner: object):
         import redis as redis_lib
         pool = redis_lib.ConnectionPool.from_url(
-            self._url, protocol=3, socket_connect_timeout=1.0, socket_timeout=2.0, client_name="kraken-tracking")
+            self._url, protocol=3, socket_connect_timeout=1.0, socket_timeout=2.0, client_name=self.name)
         conn = pool.make_connection()
         conn.connect()  # HELLO 3, AUTH, SELECT: nothing is tracked yet, so nothing else can arrive
         sock = conn._sock

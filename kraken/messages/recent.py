@@ -1,7 +1,8 @@
 """The newest messages of each channel, kept in Redis as ready JSON, newest first (decisions §8).
 
 Opening a channel reads its first history page; that is the hottest read of the app. It is served
-from here in one Redis call. (MongoDB answers it from the `(channelId, _id)` index anyway, but
+from here: from this process's copy of the list while Redis tracks it (kraken.tracking), else in one
+Redis call. (MongoDB answers it from the `(channelId, _id)` index anyway, but
 FerretDB 1.x's SQLite backend pushes down only `_id` equality: every other query scans the whole
 collection, 2.3 s per page at 50k messages, so without this dev and test setups slow down as
 history grows.)
@@ -27,25 +28,6 @@ _LIST, _META, _GEN = "kraken:cache:recent:", "kraken:cache:recentmeta:", "kraken
 
 # Items are compact JSON objects whose first key is "id": the id is chars 8..31.
 _ID = "string.sub(v, 8, 31)"
-
-_READ = f"""
-local meta = redis.call('GET', KEYS[2])
-if not meta then return false end
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-local start = 1
-if ARGV[1] ~= '' then
-  start = nil
-  for i, v in ipairs(items) do
-    if {_ID} == ARGV[1] then start = i + 1 break end
-  end
-  if not start then return false end
-end
-local limit = tonumber(ARGV[2])
-local page = {{}}
-for i = start, math.min(#items, start + limit - 1) do page[#page + 1] = items[i] end
-if #page < limit and meta ~= 'complete' then return false end
-return page
-"""
 
 _FILL = """
 if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return 0 end
@@ -104,12 +86,39 @@ def encode(message_json: dict) -> str:
 
 
 def read(channel_id: object, limit: int, before: str | None) -> list[str] | None:
-    """The page as JSON strings, or None when the cache cannot answer (cold, or past its window)."""
-    try:
-        page = redis.eval(_READ, 3, *_keys(channel_id), before or "", limit)
-    except RedisError:
+    """The page as JSON strings, or None when the cache cannot answer (cold, or past its window).
+
+    The list and its marker are held by this process while Redis tracks them (kraken.tracking):
+    a channel's history is read from Redis once per change, not once per request."""
+    list_key, meta_key, _ = _keys(channel_id)
+    tracked = redis.tracked_history
+    held = tracked.get((meta_key, list_key))
+    if held is None:
+        ticket = tracked.ticket()
+        try:
+            pipe = redis.pipeline(transaction=True)  # the list and its marker as one writer left them
+            pipe.get(meta_key)
+            pipe.lrange(list_key, 0, -1)
+            meta, items = pipe.execute()
+        except RedisError:
+            return None
+        held = [meta, tuple(items)]
+        tracked.put(ticket, {meta_key: meta, list_key: held[1]})
+    return _page(held[0], held[1], limit, before)
+
+
+def _page(meta: str | None, items: tuple[str, ...], limit: int, before: str | None) -> list[str] | None:
+    if meta is None:
         return None
-    return None if page is None else list(page)
+    start = 0
+    if before:
+        start = next((i + 1 for i, item in enumerate(items) if item[7:31] == before), None)
+        if start is None:
+            return None  # older than what is kept
+    page = list(items[start:start + limit])
+    if len(page) < limit and meta != "complete":
+        return None
+    return page
 
 
 def generation(channel_id: object) -> str | None:

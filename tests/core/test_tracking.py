@@ -1,6 +1,7 @@
 """kraken.tracking against the real Redis: what is held locally follows every write, in any client."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -10,6 +11,7 @@ from kraken.tracking import TrackedKeys, _parse
 from tests.conftest import REDIS_URL
 
 PREFIX = "test:tracked:"
+NAME = f"test-tracking-{os.getpid()}"  # the app's own tracking connections are there too
 
 
 def _until(predicate, timeout=3.0):
@@ -30,7 +32,7 @@ def other():
 
 @pytest.fixture
 def tracked():
-    keys = TrackedKeys((PREFIX,), ping_every=0.1, dead_after=0.5)
+    keys = TrackedKeys((PREFIX,), ping_every=0.1, dead_after=0.5, name=NAME)
     keys.configure(REDIS_URL)
     keys.get([PREFIX + "x"])  # starts the reader
     assert _until(lambda: keys.live)
@@ -46,7 +48,7 @@ def _read(tracked, other, key):
 
 
 def _tracking_clients(other):
-    return [c for c in other.client_list() if c.get("name") == "kraken-tracking"]
+    return [c for c in other.client_list() if c.get("name") == NAME]
 
 
 def test_a_held_value_is_dropped_by_any_write_delete_or_expiry(tracked, other):
@@ -122,7 +124,7 @@ def test_a_silent_connection_is_not_trusted(tracked, other):
 
 
 def test_redis_refusing_to_track_means_every_read_goes_to_redis(other, caplog):
-    keys = TrackedKeys(("test:overlap:", "test:overlap:a"))  # Redis refuses overlapping prefixes
+    keys = TrackedKeys(("test:overlap:", "test:overlap:a"), name=NAME)  # Redis refuses overlapping prefixes
     keys.configure(REDIS_URL)
     keys.get(["test:overlap:x"])
     assert _until(lambda: "refused client tracking" in caplog.text)

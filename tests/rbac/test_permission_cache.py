@@ -166,3 +166,30 @@ def test_a_logout_or_a_disable_on_one_process_is_refused_by_the_other_on_the_nex
             assert root.post(a.url + f"/api/users/{user_id}/disable").status_code == 200
         assert profile_on_b(dave_b) == 401, revoke
         assert profile_on_b(dave_b) == 401, revoke
+
+
+def test_history_held_by_one_process_follows_sends_edits_and_deletes_on_the_other(two_processes):
+    a, b = two_processes
+    a.flask_cli("create-owner", "root", extra_env={"KRAKEN_OWNER_PASSWORD": "root password"})  # or exists
+    root_a, root_b = _session(a, "root", "root password"), _session(b, "root", "root password")
+    cid = root_a.post(a.url + "/api/community", json={"name": "Chatter"}).json()["id"]
+    channel_id = root_a.post(a.url + "/api/channels", json={"name": "talk", "communityId": cid,
+                                                            "type": "TEXT"}).json()["id"]
+
+    def send(value):
+        return root_a.post(a.url + "/api/messages", json={
+            "channelId": channel_id, "spans": [{"type": "PLAINTEXT", "text": value}], "attachments": []}).json()["id"]
+
+    def texts_on_b(limit=50):
+        page = root_b.get(b.url + f"/api/messages/channel/{channel_id}?limit={limit}").json()["messages"]
+        return [m["spans"][0]["text"] for m in page]
+
+    first = send("one")
+    assert texts_on_b() == texts_on_b() == ["one"]  # B now holds the channel's recent list
+    second = send("two")
+    assert texts_on_b() == ["two", "one"]
+    assert root_a.patch(a.url + f"/api/messages/{first}",
+                        json={"spans": [{"type": "PLAINTEXT", "text": "uno"}]}).status_code == 200
+    assert texts_on_b() == ["two", "uno"]
+    assert root_a.delete(a.url + f"/api/messages/{second}").status_code in (200, 204)
+    assert texts_on_b() == ["uno"]
