@@ -3,8 +3,9 @@
 A copy is trusted only while the Redis generation of its scope is the one it was
 stamped with (kraken.permcache: every write of a community's channels, the
 community itself or a user bumps that scope's generation after its database
-write). The generation is read in the same Redis round trip the caller makes
-anyway (the permission lookup, the token check), and it is always read *before*
+write). The generation comes from this process's tracked copy of its Redis key
+(kraken.tracking) or from the round trip the caller makes anyway (the permission
+lookup, the token check), and it is always read *before*
 the database read whose result gets stamped with it; so a copy older than a
 write is never trusted, in any process. Without Redis nothing is trusted and
 every read goes to the database.

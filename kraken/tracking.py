@@ -6,7 +6,7 @@ markers and the cache generations of the user and of the community. Reading them
 round trip per request; holding them locally costs nothing, *if* a change made by any process is
 seen at once. Redis tells: whenever a key under one of our prefixes is written, deleted, expires
 or the database is flushed, it pushes an `invalidate` message to this process's tracking
-connection, before the writer's own reply leaves Redis. So:
+connection, in the same turn of its event loop as it answers the writer. So:
 
 - `get(keys)` first reads whatever invalidations have already reached this process (one
   non-blocking `recv`), then answers from the local copies, or None when any key is not held;
@@ -210,7 +210,7 @@ class TrackedKeys:
         return self._live and time.monotonic() - self._heard <= self._dead_after
 
     def held(self) -> int:
-        """How many keys are held (for tests and health output)."""
+        """How many keys are held."""
         return len(self._values)
 
     @property

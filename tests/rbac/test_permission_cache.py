@@ -143,8 +143,8 @@ def test_each_process_s_copies_of_users_communities_and_channels_follow_writes_o
 
 
 def test_a_logout_or_a_disable_on_one_process_is_refused_by_the_other_on_the_next_request(two_processes):
-    """B holds the token's revocation markers and the user's generation (kraken.tracking): a write on
-    A reaches B before A answers, so B's very next request is refused."""
+    """B holds the token's revocation markers and the user's generation (kraken.tracking): Redis sends
+    B the invalidation as it answers A's write, so B's very next request is refused."""
     a, b = two_processes
     a.flask_cli("create-owner", "root", extra_env={"KRAKEN_OWNER_PASSWORD": "root password"})  # or exists
     root = _session(a, "root", "root password")
