@@ -8,7 +8,8 @@
 - `b1r` / `b1a` (informational): B1 plus one Redis round trip per request (`b1r`), and B1 behind
   what decisions §5 requires of every authenticated request and nothing else (`b1a`):
   flask-jwt-extended verifying the bearer token, and one Redis round trip asking whether its jti
-  is revoked (BENCH_B1A_REDIS, BENCH_B1A_SECRET). The floors under Kraken's REST figures.
+  is revoked (BENCH_B1A_REDIS, BENCH_B1A_SECRET); `b1s`: B1 behind the fixed stack's per-request
+  extensions with nothing to look up. Floors under Kraken's REST figures.
 
 Run by bench/harness.py: `gunicorn -c gunicorn_baseline.py baseline_wsgi:b0` (cwd bench/).
 """
@@ -90,4 +91,44 @@ if os.environ.get("BENCH_B1A_REDIS"):
 
     @b1a.get("/health")
     def _b1a_health():
+        return {"status": "ok"}
+
+
+# B1s: B1 behind the per-request extensions the fixed stack brings (flask-jwt-extended verifying the
+# bearer token, flask-limiter with limits switched off as in the bench's Kraken, flask-cors, a
+# request-id + timing hook pair) and nothing to look up: the floor of any Kraken request.
+b1s = Flask("b1s")
+if os.environ.get("BENCH_B1A_SECRET"):
+    import secrets  # noqa: E402
+    import time  # noqa: E402
+
+    from flask import g  # noqa: E402
+    from flask_cors import CORS  # noqa: E402
+    from flask_jwt_extended import JWTManager, jwt_required  # noqa: E402
+    from flask_limiter import Limiter  # noqa: E402
+    from flask_limiter.util import get_remote_address  # noqa: E402
+
+    b1s.config["JWT_SECRET_KEY"] = os.environ["BENCH_B1A_SECRET"]
+    JWTManager(b1s)
+    CORS(b1s, origins=["http://localhost:5173"], supports_credentials=True)
+    _limiter = Limiter(get_remote_address, app=b1s, storage_uri="memory://",
+                       default_limits=["3 per 1 second", "20 per 10 seconds", "100 per 1 minute"])
+    _limiter.request_filter(lambda: True)
+
+    @b1s.before_request
+    def _b1s_start():
+        g.started, g.request_id = time.perf_counter(), secrets.token_hex(16)
+
+    @b1s.after_request
+    def _b1s_finish(response):
+        response.headers["X-Request-ID"] = g.request_id
+        return response
+
+    @b1s.get("/json")
+    @jwt_required()
+    def _json_stack():
+        return {"status": "ok", "message": "Hello World!"}
+
+    @b1s.get("/health")
+    def _b1s_health():
         return {"status": "ok"}

@@ -70,7 +70,8 @@ def run(cfg, world, out_dir, details: dict) -> list[Row]:
 
 
 def _floors(cfg, world) -> dict:
-    """B1r (B1 + one Redis round trip) and B1a (+ a verified JWT): see baseline_wsgi.py."""
+    """B1r (B1 + one Redis round trip), B1a (+ a verified JWT) and B1s (B1 + the stack's extensions,
+    no Redis): see baseline_wsgi.py."""
     import secrets
     import jwt as pyjwt
     secret, now = secrets.token_hex(32), int(time.time())
@@ -78,7 +79,8 @@ def _floors(cfg, world) -> dict:
                           "iat": now, "nbf": now, "exp": now + 3600}, secret, algorithm="HS256")
     env = {"BENCH_B1A_SECRET": secret, "BENCH_B1A_REDIS": world.settings.redis_url}
     out = {}
-    for app, headers in (("b1r", None), ("b1a", {"Authorization": f"Bearer {token}"})):
+    bearer = {"Authorization": f"Bearer {token}"}
+    for app, headers in (("b1r", None), ("b1a", bearer), ("b1s", bearer)):
         server = harness.baseline_server(app, env).start()
         try:
             out[app] = harness.wrk(server.url + "/json", cfg.wrk_seconds, cfg.wrk_connections, headers)
@@ -157,7 +159,10 @@ def _rows(cfg, out: dict) -> list[Row]:
             ("b1r", "B1 + one Redis round trip", "what any per-request check in Redis costs"),
             ("b1a", "B1 + verified JWT + one Redis revocation check",
              "stock flask-jwt-extended with a revocation round trip per request (Kraken holds the "
-             "keys it checks while Redis tracks them: no round trip when warm)")):
+             "keys it checks while Redis tracks them: no round trip when warm)"),
+            ("b1s", "B1 + the stack's per-request extensions (JWT, limiter off, CORS, request id)",
+             "flask-jwt-extended, flask-limiter and flask-cors around B1 with nothing to look up: "
+             "the floor of any Kraken request")):
         floor = out[app]
         rows.append(Row("4 REST", f"{app.upper()}: {what}, req/s @ c={cfg.wrk_connections} (informational)",
                         floor["requests_per_s"], "/s", "B1", base["requests_per_s"],

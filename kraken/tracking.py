@@ -109,7 +109,7 @@ class Ticket:
 class TrackedKeys:
     """Local copies of the Redis keys under `prefixes`; see the module docstring."""
 
-    def __init__(self, prefixes: Sequence[str], maxsize: int = 200_000,
+    def __init__(self, prefixes: Sequence[str], maxsize: int = 100_000,
                  ping_every: float = PING_EVERY_S, dead_after: float = DEAD_AFTER_S,
                  name: str = "kraken-tracking") -> None:
         self.prefixes = tuple(prefixes)
@@ -124,7 +124,9 @@ class TrackedKeys:
 
     def _reset(self) -> None:
         self._values: LRUCache = LRUCache(self._maxsize)
-        self._stamps = _Stamps(self._maxsize)
+        # invalidations come for every key under the prefixes, held or not: remember plenty (small
+        # entries), since a put whose read may have overlapped a forgotten one is refused
+        self._stamps = _Stamps(max(self._maxsize, 16384))
         self._seq = 0
         self._flushed = 0      # seq of the last flush: nothing read before it is kept
         self._epoch = 0        # one per connection: a ticket of another one is void
