@@ -48,6 +48,16 @@ def _session(server, username, password):
     return s
 
 
+def _owner_inviting(server, username):
+    """The owner's session (the owner is created once per module) after `username` registered by invite."""
+    server.flask_cli("create-owner", "root", extra_env={"KRAKEN_OWNER_PASSWORD": "root password"})  # or exists
+    root = _session(server, "root", "root password")
+    code = root.post(server.url + "/api/invite", json={}).json()["code"]
+    assert requests.post(server.url + "/api/users", json={"username": username, "password": "longenough",
+                                                          "code": code}).status_code == 201
+    return root
+
+
 def test_grant_then_revoke_is_seen_by_the_other_process_on_the_next_request(two_processes):
     a, b = two_processes
     assert a.flask_cli("create-owner", "root", extra_env={"KRAKEN_OWNER_PASSWORD": "root password"}).returncode == 0
@@ -92,11 +102,7 @@ def test_grant_then_revoke_is_seen_by_the_other_process_on_the_next_request(two_
 def test_each_process_s_copies_of_users_communities_and_channels_follow_writes_on_the_other(two_processes):
     """kraken.localcache: B keeps copies of what it served; writes on A are seen on B's very next request."""
     a, b = two_processes
-    a.flask_cli("create-owner", "root", extra_env={"KRAKEN_OWNER_PASSWORD": "root password"})  # or exists
-    root = _session(a, "root", "root password")
-    code = root.post(a.url + "/api/invite", json={}).json()["code"]
-    assert requests.post(a.url + "/api/users", json={"username": "carol", "password": "longenough",
-                                                     "code": code}).status_code == 201
+    root = _owner_inviting(a, "carol")
     carol_a, carol_b = _session(a, "carol", "longenough"), _session(b, "carol", "longenough")
     cid = carol_a.post(a.url + "/api/community", json={"name": "Copies"}).json()["id"]
 
@@ -146,11 +152,7 @@ def test_a_logout_or_a_disable_on_one_process_is_refused_by_the_other_on_the_nex
     """B holds the token's revocation markers and the user's generation (kraken.tracking): Redis sends
     B the invalidation as it answers A's write, so B's very next request is refused."""
     a, b = two_processes
-    a.flask_cli("create-owner", "root", extra_env={"KRAKEN_OWNER_PASSWORD": "root password"})  # or exists
-    root = _session(a, "root", "root password")
-    code = root.post(a.url + "/api/invite", json={}).json()["code"]
-    assert requests.post(a.url + "/api/users", json={"username": "dave", "password": "longenough",
-                                                     "code": code}).status_code == 201
+    root = _owner_inviting(a, "dave")
 
     def profile_on_b(session):
         return session.get(b.url + "/api/users/profile").status_code
