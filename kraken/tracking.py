@@ -148,7 +148,7 @@ class TrackedKeys:
         """Stop reading and hold nothing (the reader exits within PING_EVERY_S)."""
         with self._lock:
             self._runner = None
-            self._drop_connection_locked("stopped")
+            self._drop_connection_locked(None)
 
     def _ensure_started(self) -> None:
         if self._pid == os.getpid() or self._url is None:
@@ -333,6 +333,7 @@ class TrackedKeys:
             self._epoch += 1
             self._flush_locked()
             self._live = True
+            log.info("Redis tracking connection live", extra={"prefixes": list(self.prefixes)})
 
     def _invalidate_locked(self, keys) -> None:
         self._seq += 1
@@ -350,7 +351,8 @@ class TrackedKeys:
         self._flushed = self._seq
         self._values.clear()
 
-    def _drop_connection_locked(self, why: str) -> None:
+    def _drop_connection_locked(self, why: str | None) -> None:
+        """Hold nothing and close the connection; `why` (None: we stop) is logged if it was live."""
         was_live = self._live
         self._live = False
         self._epoch += 1
@@ -361,7 +363,7 @@ class TrackedKeys:
                 sock.close()
             except OSError:
                 pass
-        if was_live:
+        if was_live and why:
             log.warning("Redis tracking connection lost (%s); reading every key from Redis until it is back", why)
 
 

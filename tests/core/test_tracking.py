@@ -157,3 +157,54 @@ def test_the_resp_reader_parses_whole_values_and_waits_for_partial_ones(wire, va
     assert plain(parsed) == value and end == len(wire)
     for cut in range(1, len(wire)):
         assert _parse(bytearray(wire[:cut]), 0) is None
+
+
+_UNDER_GEVENT = """
+from gevent import monkey; monkey.patch_all()
+import sys, time, gevent, redis
+from kraken.tracking import TrackedKeys
+url, name = sys.argv[1], sys.argv[2]
+keys = TrackedKeys(("test:gevent:",), ping_every=0.1, dead_after=0.5, name=name)
+keys.configure(url)
+other = redis.Redis.from_url(url, decode_responses=True)
+def until(predicate, seconds=3.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        gevent.sleep(0.01)
+    return False
+def read():
+    ticket = keys.ticket()
+    keys.put(ticket, {"test:gevent:a": other.get("test:gevent:a")})
+keys.get(["test:gevent:a"])
+print("live", until(lambda: keys.live))
+for n in range(3):
+    read()
+    other.set("test:gevent:a", str(n))
+    print("dropped by a write", keys.get(["test:gevent:a"]) is None)
+    read()
+    print("held", keys.get(["test:gevent:a"]) == [str(n)])
+    (client,) = [c for c in other.client_list() if c.get("name") == name]
+    other.client_kill_filter(_id=client["id"])  # the reader greenlet sits in select meanwhile
+    print("dropped with the connection", keys.get(["test:gevent:a"]) is None)
+    print("live again", until(lambda: keys.live))
+keys.stop()
+gevent.sleep(0.3)
+print("closed", not [c for c in other.client_list() if c.get("name") == name])
+"""
+
+
+def test_under_gevent_a_request_and_the_reader_greenlet_share_the_connection():
+    """The production mode: monkey-patched, the reader is a greenlet parked in select while
+    request greenlets drain the same socket without blocking; a connection killed under it comes back."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", _UNDER_GEVENT, REDIS_URL, NAME + "-gevent"], cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=60)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    assert lines and all(line.endswith("True") for line in lines), done.stdout
+    assert len(lines) == 1 + 3 * 4 + 1
