@@ -160,7 +160,11 @@ def _check_database() -> tuple[bool, str]:
 def _check_redis() -> tuple[bool, str]:
     from kraken.extensions import redis
     redis.ping()
-    return True, "answers PING"
+    tracked = redis.tracked
+    if tracked.wait_live(2.0):
+        return True, "answers PING; client tracking on (requests check revocations in per-process copies)"
+    return True, (f"answers PING; client tracking unavailable ({tracked.refused or 'no answer within 2 s'}): "
+                  "every request reads Redis")
 
 
 def _check_livekit() -> tuple[bool, str]:

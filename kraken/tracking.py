@@ -135,6 +135,7 @@ class TrackedKeys:
         self._buf = bytearray()
         self._heard = 0.0
         self._enabling = False
+        self.refused: str | None = None  # why Redis refused to track, if it did
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -217,6 +218,14 @@ class TrackedKeys:
 
     @property
     def live(self) -> bool:
+        return self._live
+
+    def wait_live(self, timeout: float) -> bool:
+        """Start tracking in this process if need be, and wait up to `timeout` for it (operator checks)."""
+        self._ensure_started()
+        deadline = time.monotonic() + timeout
+        while not self._live and self.refused is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         return self._live
 
     # --- the connection ------------------------------------------------------------------------
@@ -325,7 +334,7 @@ class TrackedKeys:
         if isinstance(frame, _Error):
             if self._enabling:  # e.g. a Redis before 6.0: track nothing, and stop trying
                 log.warning("Redis refused client tracking (%s); reading every key from Redis", frame)
-                self._runner = None
+                self._runner, self.refused = None, str(frame)
             self._drop_connection_locked(f"error reply: {frame}")
             return
         if self._enabling and frame == "OK":

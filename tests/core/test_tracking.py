@@ -130,6 +130,7 @@ def test_redis_refusing_to_track_means_every_read_goes_to_redis(other, caplog):
     assert _until(lambda: "refused client tracking" in caplog.text)
     keys.put(keys.ticket(), {"test:overlap:x": "1"})
     assert keys.get(["test:overlap:x"]) is None and not keys.live
+    assert not keys.wait_live(2.0) and "overlap" in keys.refused  # what `flask kraken check` reports
     assert not _tracking_clients(other)
     keys.stop()
 

@@ -61,6 +61,7 @@ def test_check_lists_pending_migrations_then_passes_after_migrate(env):
     assert lines["migrations"] == ("FAIL", "pending: 0001_indexes (run `flask --app wsgi kraken migrate`)")
     assert all(state == "OK" for name, (state, _) in lines.items() if name != "migrations"), before.stdout
     assert lines["database"][1] == f"database '{DB_NAME}' answers ping"
+    assert lines["redis"][1].startswith("answers PING; client tracking on"), lines["redis"]
     assert "1 check(s) failed: migrations" in before.stderr
 
     assert kraken_cli(env, "migrate").returncode == 0
