@@ -94,6 +94,9 @@ def require_redis() -> None:
         raise ServiceUnavailableError("Authentication is temporarily unavailable") from None
 
 
+_filter_registered = False
+
+
 def init_rate_limits(app: Flask, settings: Settings) -> None:
     app.config.update(
         RATELIMIT_DEFAULTS_EXEMPT_WHEN=limits_disabled,
@@ -109,9 +112,11 @@ def init_rate_limits(app: Flask, settings: Settings) -> None:
         RATELIMIT_SWALLOW_ERRORS=False,
     )
     limiter.init_app(app)
-    if limits_disabled not in limiter._request_filters:
+    global _filter_registered
+    if not _filter_registered:  # one shared limiter; the filter asks the current app
         # Checked before flask-limiter resolves a route's limits (~16% of a warm request's CPU).
         limiter.request_filter(limits_disabled)
+        _filter_registered = True
 
     @app.errorhandler(429)
     def _too_many(exc):

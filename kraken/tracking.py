@@ -307,9 +307,7 @@ class TrackedKeys:
             if not chunk:
                 self._drop_connection_locked("closed by Redis")
                 return
-            self._buf += chunk
-            if len(chunk) < 65536:
-                break
+            self._buf += chunk  # and read on until it would block (a TLS socket may hold more)
         pos, buf = 0, self._buf
         while pos < len(buf):
             try:
