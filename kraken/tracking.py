@@ -28,7 +28,7 @@ import select
 import ssl
 import threading
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from cachetools import LRUCache
 
@@ -120,6 +120,8 @@ class TrackedKeys:
         self._url: str | None = None
         self._pid = None
         self._runner: object | None = None  # the running reader's token; it stops when replaced
+        # run by the reader, outside the lock, each time the connection turns live (first time included)
+        self.on_live: Callable[[], None] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -135,6 +137,7 @@ class TrackedKeys:
         self._buf = bytearray()
         self._heard = 0.0
         self._enabling = False
+        self._went_live = False
         self.refused: str | None = None  # why Redis refused to track, if it did
 
     # --- configuration ---------------------------------------------------------------------
@@ -283,6 +286,12 @@ class TrackedKeys:
                 if self._sock is sock and now - pinged >= self._ping_every:
                     pinged = now
                     self._send_locked(["PING"])
+                went_live, self._went_live = self._went_live, False
+            if went_live and self.on_live is not None:
+                try:
+                    self.on_live()
+                except Exception:
+                    log.exception("the Redis tracking connection's on_live hook failed")
 
     def _send_locked(self, args: list[str]) -> None:
         data = f"*{len(args)}\r\n".encode() + b"".join(
@@ -339,7 +348,7 @@ class TrackedKeys:
             self._enabling = False
             self._epoch += 1
             self._flush_locked()
-            self._live = True
+            self._live = self._went_live = True
             log.info("Redis tracking connection live", extra={"prefixes": list(self.prefixes)})
 
     def _invalidate_locked(self, keys) -> None:

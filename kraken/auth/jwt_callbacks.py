@@ -6,7 +6,7 @@ from flask import Flask, g
 
 from kraken.config import Settings
 from kraken.errors import error_response
-from kraken.extensions import jwt
+from kraken.extensions import jwt, redis
 
 
 def configure_jwt(app: Flask, settings: Settings) -> None:
@@ -35,6 +35,13 @@ def configure_jwt(app: Flask, settings: Settings) -> None:
             return None
         from kraken.users.service import active_user
         return active_user(claims["sub"], g.pop("kraken_user_generation", None))
+
+    def _remirror() -> None:
+        # a session revoked while Redis was away is only in the database: write its marker again
+        from kraken.auth.service import remirror_revocations
+        remirror_revocations(settings.access_token_ttl)
+
+    redis.tracked.on_live = _remirror
 
     def _unauthorized(*_args):
         return error_response(401, "Unauthorized", "UNAUTHORIZED")

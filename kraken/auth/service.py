@@ -144,6 +144,26 @@ def revoke_family(family_id: ObjectId | str, reason: str) -> None:
         disconnect_sockets(str(user_id), session_id=str(family_id))
 
 
+def remirror_revocations(access_ttl_s: int) -> int:
+    """Write again the Redis markers of the sessions revoked within the last access-token lifetime.
+
+    A revocation made while Redis was away (its mirror write failed), or lost with Redis's data,
+    exists only in the database; the per-request check reads Redis once it is back. Run whenever a
+    process's Redis tracking connection turns live (kraken.tracking). Returns how many were written."""
+    now = utcnow()
+    pipe = redis.pipeline(transaction=False)
+    written = 0
+    for family_id, revoked_at in RefreshFamily.objects(
+            revoked_at__gte=now - timedelta(seconds=access_ttl_s)).scalar("id", "revoked_at"):
+        left = int((revoked_at + timedelta(seconds=access_ttl_s) - now).total_seconds()) + 1
+        if left > 0:
+            pipe.set(_REVOKED_SID + str(family_id), "1", ex=left)
+            written += 1
+    if written:
+        pipe.execute()
+    return written
+
+
 def revoke_access_token(jti: str, expires_at: datetime) -> None:
     _mirror(_REVOKED_JTI + jti, int((expires_at - utcnow()).total_seconds()) + 1)
 

@@ -116,3 +116,41 @@ def test_acknowledged_messages_survive_a_redis_restart(pair, redis_only, crowd):
     assert not missing_in_db
     assert all(report[f"receiver{i}_undelivered"] == 0 for i in range(4)), report
     assert all(report[f"receiver{i}_duplicates"] == 0 for i in range(4)), report
+
+
+def test_sessions_revoked_while_redis_is_down_are_still_refused_once_it_is_back(pair, redis_only, factory):
+    """A password change signs out the user's other sessions. While Redis is away their Redis markers
+    cannot be written (the database has the revocation, and answers meanwhile); when Redis is back,
+    each process writes the markers of recently revoked sessions again as its tracking connection
+    turns live (kraken.auth.service.remirror_revocations)."""
+    import requests
+    from tests.factories import Factory
+    a, b = pair
+    factory.owner("root")
+    factory.user("eve")
+
+    def login():
+        body = {"username": "eve", "password": Factory.PASSWORD}
+        return {"Authorization": "Bearer " + requests.post(a.url + "/api/auth/login", json=body,
+                                                          timeout=10).json()["accessToken"]}
+
+    here, elsewhere = login(), login()
+
+    def statuses(headers):
+        return [requests.get(s.url + "/api/users/profile", headers=headers, timeout=10).status_code for s in (a, b)]
+
+    assert statuses(elsewhere) == [200, 200]
+    redis_only.stop("redis")
+    try:
+        changed = requests.put(a.url + "/api/users/profile/password", headers=here, timeout=15,
+                               json={"currentPassword": Factory.PASSWORD, "newPassword": "another long one"})
+        assert changed.status_code == 200, changed.text
+        assert statuses(elsewhere) == [401, 401]  # Redis away: the database answers
+    finally:
+        redis_only.start("redis")
+    deadline = time.monotonic() + 10
+    while statuses(elsewhere) != [401, 401] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3.0)  # both processes are reading Redis again by now (retry back-off <= 2 s)
+    assert [statuses(elsewhere) for _ in range(5)] == [[401, 401]] * 5
+    assert statuses(here) == [200, 200]
