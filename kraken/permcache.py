@@ -106,6 +106,20 @@ def cached(scope: str, user_id: str, compute: Callable[[], dict]) -> tuple[dict,
     return value, generation
 
 
+# Scopes whose invalidation failed in this process (Redis away): invalidated again when Redis is back,
+# which may come back *with* its data (an append-only file) and would otherwise trust the old generation.
+_missed: set[str] = set()
+
+
+def invalidate_missed() -> None:
+    for scope in list(_missed):
+        _missed.discard(scope)
+        invalidate(scope)
+
+
+redis.tracked.on_live["permcache.missed"] = invalidate_missed
+
+
 def invalidate(scope: str) -> None:
     """Forget every answer of `scope`; call after the database write that changed it."""
     gen_key, hash_key = _keys(scope)
@@ -115,4 +129,5 @@ def invalidate(scope: str) -> None:
         pipe.delete(hash_key)
         pipe.execute()
     except RedisError:
-        log.warning("permission cache invalidation failed", extra={"scope": scope})
+        _missed.add(scope)
+        log.warning("permission cache invalidation failed; retried when Redis is back", extra={"scope": scope})

@@ -120,8 +120,9 @@ class TrackedKeys:
         self._url: str | None = None
         self._pid = None
         self._runner: object | None = None  # the running reader's token; it stops when replaced
-        # run by the reader, outside the lock, each time the connection turns live (first time included)
-        self.on_live: Callable[[], None] | None = None
+        # name → hook, run by the reader (outside the lock) each time the connection turns live,
+        # the first time included: work left over from a Redis outage (kraken.auth, permcache, recent)
+        self.on_live: dict[str, Callable[[], None]] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -287,11 +288,11 @@ class TrackedKeys:
                     pinged = now
                     self._send_locked(["PING"])
                 went_live, self._went_live = self._went_live, False
-            if went_live and self.on_live is not None:
+            for name, hook in list(self.on_live.items()) if went_live else ():
                 try:
-                    self.on_live()
+                    hook()
                 except Exception:
-                    log.exception("the Redis tracking connection's on_live hook failed")
+                    log.exception("on_live hook %s failed", name)
 
     def _send_locked(self, args: list[str]) -> None:
         data = f"*{len(args)}\r\n".encode() + b"".join(

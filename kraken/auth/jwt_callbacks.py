@@ -41,7 +41,7 @@ def configure_jwt(app: Flask, settings: Settings) -> None:
         from kraken.auth.service import remirror_revocations
         remirror_revocations(settings.access_token_ttl)
 
-    redis.tracked.on_live = _remirror
+    redis.tracked.on_live["auth.revocations"] = _remirror
 
     def _unauthorized(*_args):
         return error_response(401, "Unauthorized", "UNAUTHORIZED")

@@ -148,13 +148,44 @@ def removed(channel_id: object, message_id: str) -> None:
     _write(_PATCH, channel_id, message_id, "")
 
 
+# Channels whose list could not be patched or dropped (Redis away): dropped when Redis is back, which
+# may come back *with* its data (an append-only file) and would otherwise serve a stale list.
+_missed: set[str] = set()
+
+
 def forget(channel_ids) -> None:
+    """Delete the channels' entries (the channels are gone)."""
+    channel_ids = [str(cid) for cid in channel_ids]
     try:
         keys = [k for cid in channel_ids for k in _keys(cid)]
         if keys:
             redis.delete(*keys)
     except RedisError:
-        pass
+        _missed.update(channel_ids)
+
+
+def _drop(channel_ids) -> None:
+    """Make the channels' lists cold: a new generation (no fill read before now is stored) and no list."""
+    try:
+        pipe = redis.pipeline(transaction=True)
+        for cid in channel_ids:
+            list_key, meta_key, gen_key = _keys(cid)
+            pipe.incr(gen_key)
+            pipe.expire(gen_key, 2 * TTL_SECONDS)
+            pipe.delete(list_key, meta_key)
+        pipe.execute()
+    except RedisError:
+        _missed.update(str(cid) for cid in channel_ids)
+
+
+def _drop_missed() -> None:
+    missed = list(_missed)
+    _missed.difference_update(missed)
+    if missed:
+        _drop(missed)
+
+
+redis.tracked.on_live["recent.missed"] = _drop_missed  # the tracker every request starts
 
 
 def _write(script: str, channel_id: object, *args) -> None:
@@ -163,7 +194,4 @@ def _write(script: str, channel_id: object, *args) -> None:
     except RedisError:
         # the list may now be stale: drop it so the next read refills from the database
         log.warning("recent-history cache write failed; dropping it", extra={"channel_id": str(channel_id)})
-        try:
-            redis.delete(*_keys(channel_id)[:2])
-        except RedisError:
-            pass
+        _drop([channel_id])

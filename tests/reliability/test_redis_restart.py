@@ -154,3 +154,60 @@ def test_sessions_revoked_while_redis_is_down_are_still_refused_once_it_is_back(
     time.sleep(3.0)  # both processes are reading Redis again by now (retry back-off <= 2 s)
     assert [statuses(elsewhere) for _ in range(5)] == [[401, 401]] * 5
     assert statuses(here) == [200, 200]
+
+
+def test_writes_made_while_redis_is_down_are_seen_when_it_comes_back_with_its_data(pair, redis_only, factory):
+    """Redis can come back with its data (an append-only file, as in docker/compose.yaml). A role
+    removed and a message sent while it was away could not bump the caches' generations nor patch
+    the recent list; the process that made them does so when Redis is back (permcache, recent), so
+    the other process neither keeps trusting its old copies nor serves the old list."""
+    import redis as redis_lib
+    import requests
+    from tests.factories import Factory
+    a, b = pair
+    factory.owner("root")
+    for name in ("ada", "bo"):
+        factory.user(name)
+
+    def session(server, name):
+        token = requests.post(server.url + "/api/auth/login", timeout=10,
+                              json={"username": name, "password": Factory.PASSWORD}).json()["accessToken"]
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {token}"
+        return s
+
+    ada, bo = session(a, "ada"), session(b, "bo")
+    bo_id = bo.get(b.url + "/api/users/profile").json()["id"]
+    cid = ada.post(a.url + "/api/community", json={"name": "Kept"}).json()["id"]
+    assert ada.post(a.url + "/api/membership", json={"userId": bo_id, "communityId": cid}).status_code == 201
+    role = ada.post(a.url + f"/api/roles/community/{cid}",
+                    json={"name": "Builder", "actions": ["CREATE_CHANNEL", "READ_COMMUNITY"]}).json()
+    assert ada.post(a.url + f"/api/roles/community/{cid}/assign",
+                    json={"userId": bo_id, "roleId": role["id"]}).status_code == 204
+    general = [c for c in ada.get(a.url + f"/api/channels/community/{cid}").json() if c["type"] == "TEXT"][0]["id"]
+
+    def bo_is_builder_on_b():  # read-only (creating a channel would itself bump the generation)
+        return "Builder" in [r["name"] for r in bo.get(b.url + f"/api/roles/my/community/{cid}").json()["roles"]]
+
+    def texts_on_b():
+        page = bo.get(b.url + f"/api/messages/channel/{general}?limit=50").json()["messages"]
+        return [m["spans"][0]["text"] for m in page]
+
+    def send(text):
+        return ada.post(a.url + "/api/messages", json={"channelId": general, "attachments": [],
+                                                       "spans": [{"type": "PLAINTEXT", "text": text}]}).status_code
+
+    assert send("before") == 201
+    assert bo_is_builder_on_b() and bo_is_builder_on_b() and texts_on_b() == texts_on_b() == ["before"]
+    redis_lib.Redis.from_url(redis_only.redis_url).shutdown(save=True)  # its data is kept on disk
+    try:
+        assert ada.delete(a.url + f"/api/roles/community/{cid}/users/{bo_id}/roles/{role['id']}").status_code == 204
+        assert send("during") == 201
+    finally:
+        redis_only.start("redis")
+    deadline = time.monotonic() + 10
+    while (bo_is_builder_on_b() or texts_on_b() != ["during", "before"]) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not bo_is_builder_on_b()
+    assert texts_on_b() == ["during", "before"]
+    assert bo.post(b.url + "/api/channels", json={"name": "two", "communityId": cid, "type": "TEXT"}).status_code == 403
