@@ -106,18 +106,9 @@ def cached(scope: str, user_id: str, compute: Callable[[], dict]) -> tuple[dict,
     return value, generation
 
 
-# Scopes whose invalidation failed in this process (Redis away): invalidated again when Redis is back,
-# which may come back *with* its data (an append-only file) and would otherwise trust the old generation.
-_missed: set[str] = set()
-
-
-def invalidate_missed() -> None:
-    for scope in list(_missed):
-        _missed.discard(scope)
-        invalidate(scope)
-
-
-redis.tracked.on_live["permcache.missed"] = invalidate_missed
+# Scopes whose invalidation failed (Redis away), invalidated again when Redis is back: it may come
+# back *with* its data (an append-only file) and would otherwise trust the old generation.
+_missed = redis.tracked.redo_when_back("permcache", lambda scopes: [invalidate(s) for s in scopes])
 
 
 def invalidate(scope: str) -> None:

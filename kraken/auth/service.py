@@ -197,7 +197,8 @@ def token_state(claims: dict, user_generation: bool = True) -> tuple[bool, str |
     """
     sid = claims.get("sid")
     keys = [_REVOKED_JTI + claims["jti"], *([_REVOKED_SID + sid] if sid else [])]
-    gen_key = permcache.generation_key(permcache.user_scope(claims["sub"])) if user_generation else None
+    scope = permcache.user_scope(claims["sub"])
+    gen_key = permcache.generation_key(scope) if user_generation else None
     tracked = redis.tracked
     held = tracked.get(keys + [gen_key] if gen_key else keys)
     if held is not None:
@@ -208,7 +209,7 @@ def token_state(claims: dict, user_generation: bool = True) -> tuple[bool, str |
         for key in keys:
             pipe.exists(key)
         if gen_key:
-            permcache.queue_generation(pipe, permcache.user_scope(claims["sub"]))
+            permcache.queue_generation(pipe, scope)
         results = pipe.execute()
     except Exception:
         if not sid:

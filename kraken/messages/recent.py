@@ -148,9 +148,9 @@ def removed(channel_id: object, message_id: str) -> None:
     _write(_PATCH, channel_id, message_id, "")
 
 
-# Channels whose list could not be patched or dropped (Redis away): dropped when Redis is back, which
-# may come back *with* its data (an append-only file) and would otherwise serve a stale list.
-_missed: set[str] = set()
+# Channels whose list could not be patched or dropped (Redis away), dropped when Redis is back: it may
+# come back *with* its data (an append-only file) and would otherwise serve a stale list.
+_missed = redis.tracked.redo_when_back("recent", lambda channel_ids: _drop(channel_ids))
 
 
 def forget(channel_ids) -> None:
@@ -161,7 +161,7 @@ def forget(channel_ids) -> None:
         if keys:
             redis.delete(*keys)
     except RedisError:
-        _missed.update(channel_ids)
+        _missed.add(*channel_ids)
 
 
 def _drop(channel_ids) -> None:
@@ -175,17 +175,7 @@ def _drop(channel_ids) -> None:
             pipe.delete(list_key, meta_key)
         pipe.execute()
     except RedisError:
-        _missed.update(str(cid) for cid in channel_ids)
-
-
-def _drop_missed() -> None:
-    missed = list(_missed)
-    _missed.difference_update(missed)
-    if missed:
-        _drop(missed)
-
-
-redis.tracked.on_live["recent.missed"] = _drop_missed  # the tracker every request starts
+        _missed.add(*(str(cid) for cid in channel_ids))
 
 
 def _write(script: str, channel_id: object, *args) -> None:
