@@ -18,6 +18,7 @@ from flask_jwt_extended import current_user as _jwt_current_user, get_jwt, verif
 
 from kraken import permcache
 from kraken.common.ids import parse_object_id
+from kraken.common.lookups import by_ids
 from kraken.errors import ForbiddenError, NotFoundError, ValidationError
 from kraken.localcache import StampedCache
 
@@ -188,7 +189,7 @@ def _compute_community(user_id: str, community_id: str) -> dict:
         return {"member": False, "actions": [], "channels": [], "roles": []}
     role_ids = list(UserRole.objects(user_id=user_id, community_id=community_id).scalar("role_id"))
     actions = set()
-    for role_actions in Role.objects(id__in=role_ids).scalar("actions") if role_ids else []:
+    for role_actions in by_ids(Role, role_ids, "actions"):
         actions.update(role_actions)
     channels = [str(c) for c in ChannelMembership.objects(user_id=user_id, community_id=community_id)
                 .scalar("channel_id")]
@@ -199,7 +200,7 @@ def _compute_instance(user_id: str) -> dict:
     from kraken.roles.models import Role, UserRole
     role_ids = list(UserRole.objects(user_id=user_id, is_instance_role=True).scalar("role_id"))
     actions = set()
-    for role_actions in Role.objects(id__in=role_ids).scalar("actions") if role_ids else []:
+    for role_actions in by_ids(Role, role_ids, "actions"):
         actions.update(role_actions)
     return {"actions": sorted(actions)}
 

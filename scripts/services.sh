@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Development and test services, real and local, on loopback:
-#   FerretDB 1.24 (SQLite) as the MongoDB-wire server, Redis, LiveKit (--dev).
+#   PostgreSQL (Debian's), FerretDB 1.24 on it as the MongoDB-wire server, Redis, LiveKit (--dev).
 # Usage: scripts/services.sh start|stop|status|build
 # Idempotent: a service that already answers is left running. Binaries are
 # built once into ~/.cache/kraken (outside the repo); data lives in .data/.
@@ -11,10 +11,13 @@ CACHE="${KRAKEN_CACHE:-$HOME/.cache/kraken}"
 DATA="${KRAKEN_SERVICES_DIR:-$ROOT/.data/services}"
 FERRETDB_PORT="${KRAKEN_FERRETDB_PORT:-27017}"
 REDIS_PORT="${KRAKEN_REDIS_PORT:-6379}"
+POSTGRES_PORT="${KRAKEN_POSTGRES_PORT:-5433}"
+# postgresql (the default store, README "Storage") or sqlite (the store before it, for comparison)
+FERRETDB_HANDLER="${KRAKEN_FERRETDB_HANDLER:-postgresql}"
 LIVEKIT_PORT="${KRAKEN_LIVEKIT_PORT:-7880}"
 LIVEKIT_VERSION="v1.13.5"
 LIVEKIT_BIN="$CACHE/livekit-$LIVEKIT_VERSION/server"
-SERVICES="${KRAKEN_SERVICES:-ferretdb redis livekit}"
+SERVICES="${KRAKEN_SERVICES:-postgres ferretdb redis livekit}"
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -60,11 +63,59 @@ ensure_redis() {
   else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null; fi
 }
 
+pg_bin() {
+  local dir; dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$dir" ] && echo "$dir/$1"
+}
+
+ensure_postgres() {
+  [ -x "$(pg_bin postgres)" ] && return 0
+  say "installing Debian's postgresql ..."
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq postgresql >/dev/null; fi
+}
+
+# The cluster lives in $DATA/postgres, unless the postgres user cannot reach $DATA (as root, under a
+# private temporary folder, say): then under /var/tmp, named after $DATA.
+pg_data_dir() {
+  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$DATA" 2>/dev/null; then echo "$DATA/postgres"
+  else echo "/var/tmp/kraken-postgres-$(echo "$DATA" | sha256sum | cut -c1-16)"; fi
+}
+
+as_pg() { # PostgreSQL refuses to run as root: run its commands as the postgres user then
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  [ "$FERRETDB_HANDLER" = postgresql ] || return 0
+  ensure_postgres
+  if port_open "$POSTGRES_PORT"; then say "postgres: already answering on $POSTGRES_PORT"; return 0; fi
+  local pgdata; pgdata=$(pg_data_dir)
+  if [ ! -f "$pgdata/PG_VERSION" ]; then
+    mkdir -p "$pgdata"
+    [ "$(id -u)" = 0 ] && chown postgres: "$pgdata"
+    chmod 700 "$pgdata"
+    # loopback only, trusted: a development store (production runs MongoDB 7, docker/)
+    as_pg "$(pg_bin initdb)" -D "$pgdata" -U postgres --auth=trust -E UTF8 --locale=C >"$DATA/postgres-init.log"
+    cat >>"$pgdata/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+shared_buffers = 512MB
+max_connections = 300
+CONF
+  fi
+  as_pg "$(pg_bin pg_ctl)" -D "$pgdata" -o "-p $POSTGRES_PORT" -l "$pgdata/postgres.log" -w -t 60 start >/dev/null
+  head -n 1 "$pgdata/postmaster.pid" >"$DATA/postgres.pid"
+  psql -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ferretdb'" \
+    | grep -q 1 || psql -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -qc "CREATE DATABASE ferretdb"
+}
+
 start_ferretdb() {
   build_ferretdb
   if port_open "$FERRETDB_PORT"; then say "ferretdb: already answering on $FERRETDB_PORT"; return 0; fi
   mkdir -p "$DATA/ferretdb"
-  nohup "$(ferretdb_bin)" -listen "127.0.0.1:$FERRETDB_PORT" -data "$DATA/ferretdb" \
+  nohup "$(ferretdb_bin)" -listen "127.0.0.1:$FERRETDB_PORT" -handler "$FERRETDB_HANDLER" \
+    -postgresql-url "postgres://postgres@127.0.0.1:$POSTGRES_PORT/ferretdb" -data "$DATA/ferretdb" \
     >"$DATA/ferretdb.log" 2>&1 &
   echo $! >"$DATA/ferretdb.pid"
   wait_port ferretdb "$FERRETDB_PORT" "$DATA/ferretdb.pid"
@@ -91,9 +142,12 @@ start_livekit() {
 stop_one() {
   local pidfile="$DATA/$1.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    kill "$(cat "$pidfile")"
-    for _ in $(seq 1 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+    # PostgreSQL: SIGINT is its "fast" shutdown (SIGTERM would wait for every client to leave)
+    if [ "$1" = postgres ]; then kill -INT "$(cat "$pidfile")"; else kill "$(cat "$pidfile")"; fi
+    for _ in $(seq 1 100); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
     say "$1: stopped"
+    # a test's private cluster goes with it
+    if [ "$1" = postgres ] && [ -n "${KRAKEN_POSTGRES_EPHEMERAL:-}" ]; then rm -rf "$(pg_data_dir)"; fi
   else
     say "$1: not running (from $DATA)"
   fi
@@ -103,7 +157,8 @@ stop_one() {
 urls() {
   for s in $SERVICES; do
     case $s in
-      ferretdb) echo "MongoDB wire (FerretDB): mongodb://127.0.0.1:$FERRETDB_PORT/kraken";;
+      postgres) [ "$FERRETDB_HANDLER" = postgresql ] && echo "PostgreSQL (FerretDB's): postgres://postgres@127.0.0.1:$POSTGRES_PORT/ferretdb";;
+      ferretdb) echo "MongoDB wire (FerretDB $FERRETDB_HANDLER): mongodb://127.0.0.1:$FERRETDB_PORT/kraken";;
       redis) echo "Redis:                   redis://127.0.0.1:$REDIS_PORT/0";;
       livekit) echo "LiveKit (dev keys):      ws://127.0.0.1:$LIVEKIT_PORT";;
     esac
@@ -114,7 +169,7 @@ mkdir -p "$DATA"
 case "${1:-}" in
   build) build_ferretdb; build_livekit;;
   start) for s in $SERVICES; do "start_$s"; done; urls;;
-  stop) for s in $SERVICES; do stop_one "$s"; done;;
+  stop) for s in $(echo "$SERVICES" | tr ' ' '\n' | tac); do stop_one "$s"; done;;
   status) urls; for s in $SERVICES; do
             f="$DATA/$s.pid"; if [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then echo "$s: running"; else echo "$s: stopped"; fi
           done;;

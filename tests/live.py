@@ -25,14 +25,17 @@ class PrivateServices:
 
     def __init__(self, workdir: Path, services: str = "ferretdb redis"):
         self.dir = workdir
-        self.services = services
+        # FerretDB stores in a PostgreSQL of its own (stopping FerretDB alone leaves it running)
+        self.services = f"postgres {services}" if "ferretdb" in services.split() else services
         self.ferretdb_port = free_port()
         self.redis_port = free_port()
+        self.postgres_port = free_port()
 
     def _run(self, action: str, services: str | None = None) -> None:
         env = {**os.environ, "KRAKEN_SERVICES": services or self.services,
                "KRAKEN_SERVICES_DIR": str(self.dir), "KRAKEN_FERRETDB_PORT": str(self.ferretdb_port),
-               "KRAKEN_REDIS_PORT": str(self.redis_port)}
+               "KRAKEN_REDIS_PORT": str(self.redis_port), "KRAKEN_POSTGRES_PORT": str(self.postgres_port),
+               "KRAKEN_POSTGRES_EPHEMERAL": "1"}
         subprocess.run([str(ROOT / "scripts/services.sh"), action], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
 

@@ -11,7 +11,8 @@ next write. Alone, a caller writes at once, as `insert_one` would; nobody waits 
 write error (say, a duplicate key) fails only that caller; an error of the whole command (the
 database unreachable) fails everyone in that write. A caller interrupted while it waits (its
 greenlet killed) leaves: its document is withdrawn if not yet taken, and a lead it was handed
-passes on. Works with threads and with gevent (whose monkey-patching makes these locks and events
+passes on. `prepare`, if given, sees each batch's documents just before they are written (the
+messages number theirs there: one counter update per batch). Works with threads and with gevent (whose monkey-patching makes these locks and events
 cooperative; `primitives` lets a test pass gevent's own).
 """
 from __future__ import annotations
@@ -34,8 +35,10 @@ class _Waiter:
 
 
 class GroupCommit:
-    def __init__(self, collection: Callable[[], Collection], max_batch: int = 256, primitives=threading):
+    def __init__(self, collection: Callable[[], Collection], max_batch: int = 256, primitives=threading,
+                 prepare: Callable[[list[dict]], None] | None = None):
         self._collection = collection
+        self._prepare = prepare
         self.max_batch = max_batch
         self._event = primitives.Event
         self._lock = primitives.Lock()
@@ -97,6 +100,8 @@ class GroupCommit:
 
     def _write(self, batch: list[_Waiter]) -> None:
         try:
+            if self._prepare is not None:
+                self._prepare([w.document for w in batch])
             if len(batch) == 1:
                 self._collection().insert_one(batch[0].document)
             else:

@@ -1,15 +1,21 @@
 """The Message document."""
 from __future__ import annotations
 
-from mongoengine import DateTimeField, DictField, Document, ListField, ObjectIdField, StringField
+from mongoengine import DateTimeField, DictField, Document, IntField, ListField, ObjectIdField, StringField
 
 from kraken.common.time import utcnow
 
 
 class Message(Document):
     meta = {"collection": "messages",
-            # history: newest first within a channel, cursor on _id
-            "indexes": [{"fields": ["channel_id", "-id"]}]}
+            "indexes": [
+                # history, one bucket at a time, newest first (kraken.messages.timeline)
+                {"fields": ["bucket", "-seq"]},
+                # a channel's clean-up
+                {"fields": ["channel_id"]},
+                # a resent nonce while Redis is away
+                {"fields": ["nonce"], "sparse": True},
+            ]}
 
     channel_id = ObjectIdField(required=True, db_field="channelId")
     author_id = ObjectIdField(required=True, db_field="authorId")
@@ -21,3 +27,6 @@ class Message(Document):
     sent_at = DateTimeField(default=utcnow, db_field="sentAt")
     edited_at = DateTimeField(db_field="editedAt")
     nonce = StringField(max_length=64)
+    # the message's place in its channel (kraken.messages.timeline): number and bucket key
+    seq = IntField()
+    bucket = StringField()

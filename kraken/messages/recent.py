@@ -1,11 +1,13 @@
 """The newest messages of each channel, kept in Redis as ready JSON, newest first (decisions §8).
 
+Each item is the message's 12-digit number in its channel (kraken.messages.timeline: the order of
+history) followed by its JSON, whose first key is "id"; `body()` and `item_id()` read them.
+
 Opening a channel reads its first history page; that is the hottest read of the app. It is served
 from here: from this process's copy of the list while Redis tracks it (kraken.tracking), else in one
 Redis call. (MongoDB answers it from the `(channelId, _id)` index anyway, but
-FerretDB 1.x's SQLite backend pushes down only `_id` equality: every other query scans the whole
-collection, 2.3 s per page at 50k messages, so without this dev and test setups slow down as
-history grows.)
+the store reads a page from one or two buckets of 64 messages (kraken.messages.timeline), a few ms;
+this cache makes it a memory read.)
 
 Correctness, as in kraken.permcache: a reader notes the channel's generation before reading the
 database and stores its fill only if the generation is unchanged; every writer bumps it after its
@@ -26,8 +28,9 @@ KEEP = 200
 TTL_SECONDS = 24 * 3600
 _LIST, _META, _GEN = "kraken:cache:recent:", "kraken:cache:recentmeta:", "kraken:cache:recentgen:"
 
-# Items are compact JSON objects whose first key is "id": the id is chars 8..31.
-_ID = "string.sub(v, 8, 31)"
+# Items are a 12-digit number then a compact JSON object whose first key is "id": the id is chars 20..43.
+_SEQ_WIDTH = 12
+_ID = "string.sub(v, 20, 43)"
 
 _FILL = """
 if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[1] then return 0 end
@@ -43,15 +46,15 @@ redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], 172800)
 if not redis.call('GET', KEYS[2]) then return 0 end
 local new = ARGV[1]
-local id = string.sub(new, 8, 31)
+local seq = string.sub(new, 1, 12)
 local head = redis.call('LINDEX', KEYS[1], 0)
-if not head or string.sub(head, 8, 31) < id then
+if not head or string.sub(head, 1, 12) < seq then
   redis.call('LPUSH', KEYS[1], new)  -- the usual case: the newest message; no walk over the list
 else
   local items = redis.call('LRANGE', KEYS[1], 0, -1)
   local placed = false
   for i, v in ipairs(items) do
-    if {_ID} < id then redis.call('LINSERT', KEYS[1], 'BEFORE', v, new) placed = true break end
+    if string.sub(v, 1, 12) < seq then redis.call('LINSERT', KEYS[1], 'BEFORE', v, new) placed = true break end
   end
   if not placed then redis.call('RPUSH', KEYS[1], new) end
 end
@@ -81,8 +84,18 @@ def _keys(channel_id: object) -> list[str]:
     return [_LIST + cid, _META + cid, _GEN + cid]
 
 
-def encode(message_json: dict) -> str:
-    return json.dumps(message_json, separators=(",", ":"), ensure_ascii=False)
+def encode(message_json: dict, seq: int) -> str:
+    """The cached item of a message: its number in the channel, then its JSON."""
+    return f"{seq:0{_SEQ_WIDTH}d}" + json.dumps(message_json, separators=(",", ":"), ensure_ascii=False)
+
+
+def body(item: str) -> str:
+    """The message JSON of an item."""
+    return item[_SEQ_WIDTH:]
+
+
+def item_id(item: str) -> str:
+    return item[_SEQ_WIDTH + 7:_SEQ_WIDTH + 31]
 
 
 def read(channel_id: object, limit: int, before: str | None) -> list[str] | None:
@@ -112,7 +125,7 @@ def _page(meta: str | None, items: tuple[str, ...], limit: int, before: str | No
         return None
     start = 0
     if before:
-        start = next((i + 1 for i, item in enumerate(items) if item[7:31] == before), None)
+        start = next((i + 1 for i, item in enumerate(items) if item_id(item) == before), None)
         if start is None:
             return None  # older than what is kept
     page = list(items[start:start + limit])

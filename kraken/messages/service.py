@@ -15,7 +15,7 @@ from kraken.common.groupcommit import GroupCommit
 from kraken.common.time import utcnow
 from kraken.errors import ForbiddenError, ServiceUnavailableError, ValidationError
 from kraken.extensions import redis
-from kraken.messages import recent
+from kraken.messages import recent, timeline
 from kraken.messages.access import access_message
 from kraken.messages.models import Message
 from kraken.messages.schemas import MessageEditIn, MessageIn, message_out
@@ -27,7 +27,8 @@ from kraken.realtime.rooms import channel_room
 log = logging.getLogger("kraken.messages")
 NONCE_TTL = 600  # seconds a nonce keeps a send idempotent (decisions §5)
 _NONCE = "kraken:nonce:"
-_inserts = GroupCommit(Message._get_collection)
+# each batch is numbered in its channels just before it is written (one counter update per channel)
+_inserts = GroupCommit(Message._get_collection, prepare=timeline.number)
 
 
 def _check_mentions(channel, spans) -> None:
@@ -37,9 +38,10 @@ def _check_mentions(channel, spans) -> None:
     community_id = channel.community_id
     users = {s.userId for s in spans if s.type == "USER_MENTION"}
     channels = {s.channelId for s in spans if s.type == "CHANNEL_MENTION"}
-    if users and Membership.objects(community_id=community_id, user_id__in=list(users)).count() != len(users):
+    # one equality look-up each: the default store reads an `$in` by scanning (README "Storage")
+    if not all(Membership.objects(community_id=community_id, user_id=u).count() for u in users):
         raise ValidationError(["spans: a mentioned user is not a member of this community"])
-    if channels and Channel.objects(community_id=community_id, id__in=list(channels)).count() != len(channels):
+    if not all(Channel.objects(community_id=community_id, id=c).count() for c in channels):
         raise ValidationError(["spans: a mentioned channel is not in this community"])
     if any(s.type == "COMMUNITY_MENTION" and s.communityId != str(community_id) for s in spans):
         raise ValidationError(["spans: only this community can be mentioned"])
@@ -107,7 +109,9 @@ def send(actor, body: MessageIn) -> Message:
     try:
         # validated above (schemas, mentions, claimed attachments): insert without Document.save()'s
         # second validation and change tracking, sharing the command with concurrent sends
-        _inserts.insert(message.to_mongo())
+        document = message.to_mongo()
+        _inserts.insert(document)
+        message.seq, message.bucket = document["seq"], document["bucket"]
         if attachments:
             files.attach([a["id"] for a in attachments], message.id)
     except Exception:
@@ -116,29 +120,32 @@ def send(actor, body: MessageIn) -> Message:
             _release_nonce(str(actor.id), body.nonce)
         raise
     out = message_out(message)
-    recent.added(channel.id, recent.encode(out))
+    recent.added(channel.id, recent.encode(out, message.seq))
     publish(names.NEW_MESSAGE, {"message": out}, channel_room(channel.id))
     return message
 
 
 def history(channel, limit: int, before: str | None) -> tuple[list[str], str | None]:
-    """A page of Message JSON strings, newest first; `before` is an exclusive cursor (a message id).
+    """A page of Message JSON strings, newest first; `before` is an exclusive cursor (a message id,
+    also of a message deleted since; an id that is not of this channel gives an empty page).
 
     The continuation token (the oldest id of the page) is given only for a full page. Served from
-    the recent-history cache when it can answer; a cold first page fills it.
+    the recent-history cache when it can answer; a cold first page fills it with what it read.
     """
     page = recent.read(channel.id, limit, before)
     if page is None:
         seen = recent.generation(channel.id) if before is None else None
-        query = Message.objects(channel_id=channel.id)
+        below = None
         if before:
-            query = query.filter(id__lt=ObjectId(before))
-        fetch = max(limit, recent.KEEP) if seen is not None else limit
-        items = [recent.encode(message_out(m)) for m in query.order_by("-id").limit(fetch)]
+            below = timeline.position(channel.id, before)
+            if below is None:
+                return [], None
+        found, complete = timeline.older(channel.id, limit, below)
+        items = [recent.encode(message_out(m), m.seq) for m in found]
         if seen is not None:
-            recent.fill(channel.id, seen, items, complete=len(items) < fetch)
+            recent.fill(channel.id, seen, items[:recent.KEEP], complete=complete and len(items) <= recent.KEEP)
         page = items[:limit]
-    return page, (page[-1][7:31] if len(page) == limit else None)
+    return [recent.body(item) for item in page], (recent.item_id(page[-1]) if len(page) == limit else None)
 
 
 def edit(actor, message_id: str, body: MessageEditIn) -> Message:
@@ -151,7 +158,7 @@ def edit(actor, message_id: str, body: MessageEditIn) -> Message:
     Message.objects(id=message.id).update_one(set__spans=_span_docs(body.spans), set__edited_at=utcnow())
     message.reload()
     out = message_out(message)
-    recent.replaced(message.channel_id, out["id"], recent.encode(out))
+    recent.replaced(message.channel_id, out["id"], recent.encode(out, message.seq))
     publish(names.UPDATE_MESSAGE, {"message": out}, channel_room(message.channel_id))
     return message
 
@@ -162,6 +169,7 @@ def delete(actor, message_id: str) -> None:
     if message.author_id != actor.id and not community_grant(actor, _community_of(message)).has(
             Action.DELETE_MESSAGE):
         raise ForbiddenError("Missing permission: DELETE_MESSAGE")
+    timeline.bury(message)  # first: a continuation token naming it keeps its place
     message.delete()
     recent.removed(message.channel_id, str(message.id))
     file_ids = [a["id"] for a in message.attachments if a.get("id")]
@@ -188,7 +196,7 @@ def react(actor, message_id: str, emoji: str, add: bool) -> Message:
         Message.objects(id=message.id).update_one(pull__reactions=pair)
     message.reload()
     out = message_out(message)
-    recent.replaced(message.channel_id, out["id"], recent.encode(out))
+    recent.replaced(message.channel_id, out["id"], recent.encode(out, message.seq))
     common = {"messageId": str(message.id), "channelId": str(message.channel_id), "directMessageGroupId": None,
               "parentMessageId": None}
     if add:
@@ -202,5 +210,7 @@ def react(actor, message_id: str, emoji: str, add: bool) -> Message:
 
 def delete_for_channels(channel_ids) -> None:
     if channel_ids:
-        Message.objects(channel_id__in=list(channel_ids)).delete()
+        for channel_id in channel_ids:  # one equality each: the default store scans an `$in`
+            Message.objects(channel_id=channel_id).delete()
+        timeline.forget_channels(channel_ids)
         recent.forget(channel_ids)

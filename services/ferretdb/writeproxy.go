@@ -30,7 +30,7 @@ var writeCommands = map[string]bool{
 
 var writeLock sync.Mutex
 
-func serveProxy(ctx context.Context, addr, backend string, logger *slog.Logger) error {
+func serveProxy(ctx context.Context, addr, backend string, keeper *ginKeeper, logger *slog.Logger) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -58,7 +58,7 @@ func serveProxy(ctx context.Context, addr, backend string, logger *slog.Logger) 
 			tcp.SetNoDelay(true)
 		}
 		go func() {
-			if err := proxyConn(client, backend); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			if err := proxyConn(client, backend, keeper); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				logger.Debug("proxy connection closed", "error", err)
 			}
 		}()
@@ -116,7 +116,7 @@ func commandName(msg []byte) (name string, noReply bool) {
 	return "", noReply
 }
 
-func proxyConn(client net.Conn, backendPath string) error {
+func proxyConn(client net.Conn, backendPath string, keeper *ginKeeper) error {
 	defer client.Close()
 	backend, err := net.Dial("unix", backendPath)
 	if err != nil {
@@ -175,6 +175,10 @@ func proxyConn(client net.Conn, backendPath string) error {
 			case <-time.After(60 * time.Second):
 				err = errors.New("no reply to write command")
 			}
+		}
+		if err == nil && keeper != nil && (name == "createIndexes" || name == "create") {
+			// before the next write: a collection's GIN indexes exist once its indexes were declared
+			keeper.sync(context.Background())
 		}
 		writeLock.Unlock()
 		if err != nil {

@@ -3,7 +3,7 @@ reactions, deletes, Redis losing it, and histories longer than its window."""
 import mongoengine
 
 from kraken.extensions import redis
-from kraken.messages import recent
+from kraken.messages import recent, timeline
 from kraken.messages.models import Message
 from tests.realtime.test_messaging_sockets import text, world  # noqa: F401
 
@@ -20,8 +20,13 @@ def all_pages(api, channel_id, limit):
 
 
 def from_db(channel_id):
+    """The channel's history as stored: newest first by its number in the channel (kraken.messages.timeline)."""
     from kraken.messages.schemas import message_out
-    return [message_out(m) for m in Message.objects(channel_id=channel_id).order_by("-id")]
+    return [message_out(m) for m in stored(channel_id)]
+
+
+def stored(channel_id):
+    return list(Message.objects(channel_id=channel_id).order_by("-seq"))
 
 
 def test_cache_follows_every_write(world, login_as):
@@ -52,7 +57,8 @@ def test_a_fill_that_raced_a_write_is_not_stored(world, login_as):
     api = login_as(world.alice)
     api.post("/api/messages", json=text("old", world.general.id))
     seen = recent.generation(world.general.id)
-    stale = [recent.encode(m) for m in from_db(world.general.id)]
+    from kraken.messages.schemas import message_out
+    stale = [recent.encode(message_out(m), m.seq) for m in stored(world.general.id)]
     api.post("/api/messages", json=text("new", world.general.id))  # a writer comes in between
     recent.fill(world.general.id, seen, stale, complete=True)
     assert not redis.exists(recent._LIST + str(world.general.id))
@@ -65,6 +71,7 @@ def test_history_longer_than_the_window_pages_past_it(world, login_as):
     now = utcnow()
     docs = [{"channelId": world.general.id, "authorId": world.alice.id, "spans": [{"type": "PLAINTEXT", "text": f"h{i}"}],
              "attachments": [], "reactions": [], "sentAt": now} for i in range(recent.KEEP + 30)]
+    timeline.number(docs)  # as the app's inserts do
     db.messages.insert_many(docs)
     api = login_as(world.alice)
     pages = all_pages(api, world.general.id, 40)
