@@ -58,4 +58,5 @@ def parse_body(model: type[M]) -> M:
 
 
 def parse_query(model: type[M]) -> M:
-    return validate(model, request.args.to_dict(flat=True))
+    """An empty value counts as absent: the web client sends `continuationToken=` for the first page."""
+    return validate(model, {k: v for k, v in request.args.to_dict(flat=True).items() if v != ""})

@@ -40,6 +40,23 @@ def test_history_is_newest_first_with_an_exclusive_cursor(world, login_as):
         assert api.get(f"/api/messages/channel/{world.general.id}?{bad}").status_code == 400
 
 
+def test_an_empty_continuation_token_asks_for_the_first_page(world, login_as):
+    """The current web client asks for its first page with `continuationToken=` (kraken-head-features §9)."""
+    api = login_as(world.bob)
+    ids = [api.post("/api/messages", json=text(f"m{i}", world.general.id)).get_json()["id"] for i in range(30)]
+    first = api.get(f"/api/messages/channel/{world.general.id}?limit=25&continuationToken=")
+    assert first.status_code == 200
+    page = first.get_json()
+    assert [m["id"] for m in page["messages"]] == list(reversed(ids))[:25]
+    assert page["continuationToken"] == ids[5]
+    assert page == api.get(f"/api/messages/channel/{world.general.id}?limit=25").get_json()
+    # every empty optional query value counts as absent: the default limit (50) here
+    everything = api.get(f"/api/messages/channel/{world.general.id}?limit=&continuationToken=").get_json()
+    assert len(everything["messages"]) == 30 and "continuationToken" not in everything
+    users = api.get("/api/users?continuationToken=&limit=")
+    assert users.status_code == 200 and len(users.get_json()["users"]) == 5
+
+
 def test_private_channel_history_is_404_for_non_members(world, login_as):
     login_as(world.bob).post("/api/messages", json=text("psst", world.private.id))
     assert login_as(world.carol).get(f"/api/messages/channel/{world.private.id}").status_code == 404
