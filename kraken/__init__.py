@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from kraken import (auth, channel_memberships, channels, communities, files, health, instance, invites,
-                        livekit, memberships, messages, openapi, presence, roles, users, voice)
-    for module in (health, auth, users, instance, communities, channels, memberships, channel_memberships,
-                   roles, invites, messages, presence, files, openapi, voice, livekit):
+                        livekit, memberships, messages, onboarding, openapi, presence, roles, users, voice)
+    for module in (health, auth, users, instance, onboarding, communities, channels, memberships,
+                   channel_memberships, roles, invites, messages, presence, files, openapi, voice, livekit):
         app.register_blueprint(module.bp)

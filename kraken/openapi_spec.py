@@ -23,6 +23,7 @@ from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn,
 from kraken.memberships.schemas import MembershipIn, MembershipOut
 from kraken.messages.schemas import (HistoryQuery, MessageEditIn, MessageIn, MessagePageOut, MessageOut,
                                      ReactionIn)
+from kraken.onboarding.schemas import OnboardingStatusOut
 from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
                                   RolePatch, UserRolesOut)
 from kraken.users.schemas import (PasswordChangeIn, PreferencesIn, ProfileOut, ProfileUpdateIn, RegisterIn,
@@ -157,6 +158,8 @@ OPERATIONS: dict[str, Op] = {
                         summary="Database, Redis and LiveKit status; 503 when a dependency is down"),
     "health.live": Op(ok(LiveOut), auth="public", summary="200 while the process runs"),
     "instance.get_features": Op(ok(FeaturesOut), auth="public", summary="What this instance allows"),
+    "onboarding.get_status": Op(ok(OnboardingStatusOut), auth="public",
+                                summary="Whether the instance still needs its first account"),
     "openapi.get_openapi": Op(ok(OpenApiOut), auth="public", summary="This OpenAPI 3.1 document"),
     "openapi.get_docs": Op(ok(HTML), auth="public", summary="Human-readable API documentation"),
     # auth
