@@ -2,7 +2,8 @@
 
 HTTP limits use flask-limiter on the shared Redis so every process counts
 together. Keys are per authenticated user where there is one (clients behind
-one NAT must not starve each other) and per IP otherwise.
+one NAT must not starve each other) and per IP otherwise. Every tier counts per
+route. The figures behind them are in the README ("Rate limits").
 """
 from __future__ import annotations
 
@@ -15,9 +16,21 @@ from kraken.config import Settings
 from kraken.errors import RateLimitedError, ServiceUnavailableError
 from kraken.extensions import limiter, redis
 
-# The contract's three tiers, applied to every route unless it says otherwise:
-# a burst guard, a short-term and a minute budget.
-DEFAULT_TIERS = "3 per 1 second;20 per 10 seconds;100 per 1 minute"
+# Writes (every method but GET/HEAD) unless a route says otherwise: the contract's three tiers,
+# a burst guard, a short-term and a minute budget. Message sends, edits, reactions, invites and
+# community or channel creation stay this strict: the web client writes one thing per user action.
+WRITE_TIERS = "3 per 1 second;20 per 10 seconds;100 per 1 minute"
+
+# Reads (GET) unless a route says otherwise. A page load of the current web client calls each list
+# route once or twice (a cache miss and a refetch on focus or on a socket event), a channel switch
+# each of its three routes once; the reference's own defaults (kraken-later-endpoints §10).
+READ_TIERS = "20 per 1 second;100 per 10 seconds;500 per 1 minute"
+
+# Per-item lookups the client makes once per user or file *shown*: `GET /api/users/:id` for each
+# member listed and each author in view, `GET /api/file/:id` for each avatar and image. A page load
+# of a 50-member community makes ~50 of each within a second; twice that passes, and so do five
+# reloads in 10 s.
+LOOKUP_TIERS = "100 per 1 second;500 per 10 seconds;2000 per 1 minute"
 
 # Login: generous per IP (a household or office shares one), strict per
 # username on *failures* so a password cannot be guessed from many IPs.
@@ -35,6 +48,11 @@ LOGOUT_PER_IP = "10 per 1 second;60 per 1 minute"
 
 # Registration: invites are scarce; stop scripted sign-up bursts per IP.
 REGISTER_PER_IP = "3 per 1 second;10 per 1 minute"
+
+
+def default_tiers() -> str:
+    """The default limit of a route that names none: by method (flask-limiter asks per request)."""
+    return READ_TIERS if request.method in ("GET", "HEAD") else WRITE_TIERS
 
 
 def limits_disabled() -> bool:
@@ -104,7 +122,7 @@ def init_rate_limits(app: Flask, settings: Settings) -> None:
         RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 2, "max_connections": 1024},
         RATELIMIT_STRATEGY="fixed-window",
         RATELIMIT_HEADERS_ENABLED=True,
-        RATELIMIT_DEFAULT=DEFAULT_TIERS,
+        RATELIMIT_DEFAULT=default_tiers,
         RATELIMIT_KEY_PREFIX="kraken:rl",
         # With Redis down, count in memory per process rather than answer 500;
         # the auth routes call require_redis() and fail closed instead.

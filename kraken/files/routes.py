@@ -12,9 +12,8 @@ from kraken.rbac import current_user, require_auth
 
 bp = Blueprint("files", __name__, url_prefix="/api")
 
-# A channel's history shows dozens of images and avatars at once, each fetched with the user's
-# token; the default 3/s burst would leave most of them blank while scrolling.
-FILE_DOWNLOADS = "50 per 1 second;1200 per 1 minute"
+# A page shows dozens of images and avatars at once, each fetched with the user's token.
+FILE_DOWNLOADS = ratelimits.LOOKUP_TIERS
 
 
 @bp.post("/file-upload")

@@ -71,6 +71,7 @@ def search_users():
 
 
 @bp.get("/<oid:user_id>")
+@ratelimits.limit(ratelimits.LOOKUP_TIERS)  # once per member listed and per author in view
 @require_auth
 def get_user(user_id: str):
     return UserOut.of(service.get_user(user_id))

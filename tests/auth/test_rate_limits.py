@@ -1,4 +1,7 @@
-"""Rate limits on Redis (decisions §10), on an app with limits switched on."""
+"""Rate limits on Redis (decisions §10), on an app with limits switched on: the current web client's
+normal traffic never meets them, abuse does."""
+from collections import Counter
+
 import pytest
 
 from kraken import create_app
@@ -67,8 +70,140 @@ def test_default_tiers_count_per_authenticated_user_not_per_ip(limited, factory)
         tokens.append(c.post("/api/auth/login", json={"username": user.username,
                                                        "password": factory.PASSWORD}).get_json()["accessToken"])
     client = client_from(limited, "10.4.0.1")
-    first = [client.get("/api/users/profile", headers={"Authorization": f"Bearer {tokens[0]}"}).status_code
-             for _ in range(4)]
-    assert first[:3] == [200] * 3 and first[3] == 429
-    other = client.get("/api/users/profile", headers={"Authorization": f"Bearer {tokens[1]}"})
-    assert other.status_code == 200  # same IP, different user: own budget
+    first, second = ({"Authorization": f"Bearer {t}"} for t in tokens)
+    # writes: 3 a second (READ_TIERS/WRITE_TIERS in kraken.ratelimits)
+    writes = [client.patch("/api/users/profile", json={}, headers=first).status_code for _ in range(4)]
+    assert writes[:3] == [200] * 3 and writes[3] == 429
+    assert client.patch("/api/users/profile", json={}, headers=second).status_code == 200  # same IP, own budget
+    # reads: 20 a second
+    reads = [client.get("/api/users/profile", headers=first).status_code for _ in range(21)]
+    assert reads[:20] == [200] * 20 and reads[20] == 429
+    assert client.get("/api/users/profile", headers=second).status_code == 200
+
+
+# --- the current web client's traffic (README, "Rate limits") ----------------------------------
+
+def page_load(ids) -> list[tuple[str, str]]:
+    """The requests the current web client makes to show a community channel (frontend/src@HEAD of
+    the reference): one per route for the lists, one `GET /api/users/:id` per member listed (the
+    authors in view share that cache) and one `GET /api/file/:id` per avatar shown."""
+    community, channel, voice = ids["community"], ids["channel"], ids["voice"]
+    return [
+        ("POST", "/api/auth/refresh"),                      # AuthGate: a token for this tab
+        ("GET", "/api/onboarding/status"),                  # AuthGate
+        ("GET", "/api/users/profile"),                      # useCurrentUser
+        ("GET", "/api/roles/my/instance"),                  # CommunityToggle: may create communities?
+        ("GET", "/api/community/mine"),                     # CommunityToggle
+        ("GET", f"/api/community/{community}"),             # CommunityPage
+        ("GET", f"/api/channels/{channel}"),                # CommunityPage, ChannelMessageContainer
+        ("GET", f"/api/channels/community/{community}"),    # ChannelList
+        ("GET", f"/api/roles/my/community/{community}"),    # useUserPermissions (COMMUNITY)
+        ("GET", f"/api/membership/community/{community}"),  # MemberListContainer, mentions
+        ("GET", "/api/presence/users/" + ",".join(ids["members"])),  # MemberListContainer
+        ("GET", f"/api/messages/channel/{channel}?limit=25&continuationToken="),  # first page
+        ("GET", f"/api/channels/{voice}/voice-presence"),   # VoiceChannelUserList, per voice channel
+        *[("GET", f"/api/users/{member}") for member in ids["members"]],  # UserAvatar, per member
+        *[("GET", f"/api/file/{avatar}") for avatar in ids["avatars"]],    # useAuthenticatedImage
+    ]
+
+
+def refetch_on_focus(ids) -> list[tuple[str, str]]:
+    """TanStack Query refetches every stale list on window focus (users are fresh for 5 minutes)."""
+    return [call for call in page_load(ids)[2:13]]
+
+
+def channel_switch(channel) -> list[tuple[str, str]]:
+    return [("GET", f"/api/channels/{channel}"),
+            ("GET", f"/api/messages/channel/{channel}?limit=25&continuationToken=")]
+
+
+@pytest.fixture
+def fifty_members(limited, factory):
+    """A community of 50 members (alice, its creator, and 49 others), each with an avatar; two
+    text channels with 25 messages each, and the voice channel."""
+    import io
+    from kraken.channels import service as channels
+    from kraken.communities import service as communities
+    from kraken.files import service as files
+    from kraken.files.schemas import Upload
+    from kraken.memberships import service as memberships
+    from kraken.messages import service as messages
+    from kraken.messages.schemas import MessageIn
+    from tests.files.conftest import PNG
+    with limited.app_context():
+        factory.owner("root")
+        alice = factory.user("alice")
+        club = communities.create(alice, name="Fifty", description=None, avatar=None, banner=None)
+        members = [alice] + [factory.user(f"member{i}") for i in range(49)]
+        avatars = []
+        for member in members:
+            if member is not alice:
+                memberships.join(member.id, club.id)
+            upload = Upload("USER_AVATAR", None, "me.png", "image/png", io.BytesIO(PNG))
+            avatars.append(str(files.upload(member, upload).id))
+        listed = channels.visible_channels(club.id, _everything())
+        text = [c for c in listed if c.type == "TEXT"]
+        text.append(channels.create(alice, club.id, name="random", type="TEXT", is_private=False, description=None))
+        for channel in text:
+            for i in range(25):
+                body = MessageIn.model_validate({"channelId": str(channel.id),
+                                                 "spans": [{"type": "PLAINTEXT", "text": f"hi {i}"}]})
+                messages.send(members[i % 10], body)
+        voice = next(c for c in listed if c.type == "VOICE")
+    return {"alice": alice, "community": str(club.id), "channel": str(text[0].id), "other": str(text[1].id),
+            "voice": str(voice.id), "members": [str(m.id) for m in members], "avatars": avatars}
+
+
+def _everything():
+    from kraken.rbac import ALL_ACTIONS, Grant
+    return Grant(owner=True, member=True, actions=ALL_ACTIONS)
+
+
+def test_a_50_member_page_load_and_channel_switches_never_see_a_429(limited, fifty_members, factory):
+    ids = fifty_members
+    client = client_from(limited, "10.5.0.1")
+    login = client.post("/api/auth/login", json={"username": "alice", "password": factory.PASSWORD})
+    token = login.get_json()["accessToken"]
+    # a page load, a refetch on focus, three channel switches and a reload, as fast as they go
+    # (~0.5 s here): each route's whole share lands in one 1 s window, the worst case
+    traffic = page_load(ids) + refetch_on_focus(ids)
+    for channel in (ids["other"], ids["channel"], ids["other"]):
+        traffic += channel_switch(channel)
+    traffic += page_load(ids)
+    statuses = Counter()
+    for method, path in traffic:
+        response = client.open(path, method=method, headers={"Authorization": f"Bearer {token}"})
+        statuses[(method, path.split("?")[0], response.status_code)] += 1
+        if path == "/api/auth/refresh":
+            token = response.get_json()["accessToken"]
+    assert not [key for key in statuses if key[2] == 429], statuses
+    assert {key[2] for key in statuses} == {200}, statuses
+    per_route = Counter()
+    for (method, path, _), count in statuses.items():
+        per_route[(method, _route(path, ids))] += count
+    assert per_route[("GET", "/api/users/:id")] == 100 and per_route[("GET", "/api/file/:id")] == 100
+    assert per_route[("GET", "/api/messages/channel/:id")] == 6
+
+
+def _route(path: str, ids) -> str:
+    for value in [*ids["members"], *ids["avatars"], ids["community"], ids["channel"], ids["other"], ids["voice"]]:
+        path = path.replace(value, ":id")
+    return path
+
+
+def test_abuse_limits_still_hold_next_to_the_client_sized_ones(limited, fifty_members, factory):
+    ids = fifty_members
+    client = client_from(limited, "10.6.0.1")
+    login = client.post("/api/auth/login", json={"username": "alice", "password": factory.PASSWORD})
+    auth = {"Authorization": f"Bearer {login.get_json()['accessToken']}"}
+    # message sends: still 3 a second
+    body = {"channelId": ids["channel"], "spans": [{"type": "PLAINTEXT", "text": "spam"}]}
+    sends = [client.post("/api/messages", json=body, headers=auth).status_code for _ in range(4)]
+    assert sends == [201, 201, 201, 429]
+    # refresh: 30 per token family in 10 s
+    refreshes = [client.post("/api/auth/refresh").status_code for _ in range(31)]
+    assert refreshes[:30] == [200] * 30 and refreshes[30] == 429
+    # and the per-member lookups have a ceiling too: 100 a second
+    member = ids["members"][1]
+    lookups = [client.get(f"/api/users/{member}", headers=auth).status_code for _ in range(101)]
+    assert lookups[:100] == [200] * 100 and lookups[100] == 429
