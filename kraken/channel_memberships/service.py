@@ -20,7 +20,7 @@ def _require_private(channel) -> None:
 
 
 def add(channel, user_id: str, added_by: ObjectId) -> ChannelMembership:
-    """Add a community member to a private channel; raises 403, 404, 409."""
+    """Add a community member to a private channel (their sockets join its room); raises 403, 404, 409."""
     from kraken.memberships.models import Membership
     from kraken.users.models import User
     _require_private(channel)
@@ -35,6 +35,8 @@ def add(channel, user_id: str, added_by: ObjectId) -> ChannelMembership:
     except NotUniqueError:
         raise ConflictError("User is already a member of this channel") from None
     permcache.invalidate(str(channel.community_id))
+    from kraken.realtime import subscriptions
+    subscriptions.channel_access_granted(channel, membership.user_id)
     return membership
 
 
@@ -65,12 +67,12 @@ def of_user(user_id: object) -> list[ChannelMembership]:
 
 
 def remove(channel, user_id: str) -> None:
-    """Remove a user from a private channel; raises 403 (public), 404."""
+    """Remove a user from a private channel (their sockets leave its room); raises 403 (public), 404."""
     _require_private(channel)
     membership = get(channel, user_id)
     membership.delete()
     permcache.invalidate(str(channel.community_id))
-    from kraken.realtime.publish import channel_access_revoked
-    channel_access_revoked(str(channel.id), str(membership.user_id))
+    from kraken.realtime import subscriptions
+    subscriptions.channel_access_revoked(channel, membership.user_id)
     for hook in CHANNEL_ACCESS_REVOKED:
         hook(channel, str(membership.user_id))

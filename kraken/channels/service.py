@@ -20,8 +20,10 @@ def _name_taken() -> ConflictError:
 
 
 def create(actor, community_id, *, name: str, type: str, is_private: bool, description: str | None) -> Channel:
-    """Create a channel; the creator of a private channel becomes its member. Raises ConflictError."""
+    """Create a channel; the creator of a private channel becomes its member. Sockets that may enter
+    it join its room and hear `channelCreated`. Raises ConflictError."""
     from kraken.channel_memberships import service as channel_memberships
+    from kraken.realtime import subscriptions
     try:
         channel = Channel(name=name, community_id=community_id, type=type,
                           is_private=is_private, description=description).save(force_insert=True)
@@ -30,6 +32,7 @@ def create(actor, community_id, *, name: str, type: str, is_private: bool, descr
     permcache.invalidate(str(community_id))
     if is_private:
         channel_memberships.give(channel, actor.id, added_by=actor.id)
+    subscriptions.channel_created(channel, actor.id)
     return channel
 
 
@@ -47,7 +50,10 @@ def visible_channels(community_id, grant: Grant) -> list[Channel]:
 
 
 def update(channel: Channel, changes: dict) -> Channel:
-    """Apply name/description/type/isPrivate changes; raises ConflictError on a name clash."""
+    """Apply name/description/type/isPrivate changes (`channelUpdated`; a privacy change moves
+    sockets); raises ConflictError on a name clash."""
+    from kraken.realtime import subscriptions
+    was_private = bool(channel.is_private)
     fields = {"name": "name", "description": "description", "type": "type", "isPrivate": "is_private"}
     update = {f"set__{fields[k]}": v for k, v in changes.items() if v is not None}
     if "description" in changes and changes["description"] is None:
@@ -59,16 +65,17 @@ def update(channel: Channel, changes: dict) -> Channel:
             raise _name_taken() from None
         permcache.invalidate(str(channel.community_id))
         channel.reload()
+        subscriptions.channel_updated(channel, was_private)
     return channel
 
 
 def delete(channel: Channel) -> None:
-    """Delete a channel and everything in it; members' sockets are told (`channelDeleted`)."""
+    """Delete a channel and everything in it; members' sockets are told (`channelDeleted`) and leave its room."""
     from kraken.channel_memberships.models import ChannelMembership
-    from kraken.realtime.publish import channel_deleted
+    from kraken.realtime import subscriptions
     for cleanup in CHANNEL_CLEANUPS:
         cleanup([channel.id])
     ChannelMembership.objects(channel_id=channel.id).delete()
     channel.delete()
     permcache.invalidate(str(channel.community_id))
-    channel_deleted(str(channel.community_id), str(channel.id))
+    subscriptions.channel_deleted(channel.community_id, channel.id)

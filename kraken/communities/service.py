@@ -30,8 +30,8 @@ def create(actor, *, name: str, description: str | None, avatar: str | None, ban
     """Create a community with its membership, default roles, channels; undone if a step fails.
 
     Order (decisions §4): community, creator's membership, default roles and the creator's
-    assignments (Community Admin + Member), `general` (TEXT) and `General` (VOICE).
-    Raises ConflictError on a taken name.
+    assignments (Community Admin + Member), `general` (TEXT) and `General` (VOICE). Then the
+    creator's sockets join its rooms. Raises ConflictError on a taken name.
     """
     from kraken.channels import service as channels
     from kraken.memberships.models import Membership
@@ -54,6 +54,8 @@ def create(actor, *, name: str, description: str | None, avatar: str | None, ban
         purge(community.id)
         raise
     permcache.invalidate(str(community.id))
+    from kraken.realtime import subscriptions
+    subscriptions.member_joined(actor.id, community.id, announce=False)
     return community
 
 
@@ -112,10 +114,12 @@ def purge(community_id) -> None:
 
 
 def delete(community: Community) -> None:
-    """Delete a community and all it contains; members' sockets get `communityDeleted`."""
-    from kraken.realtime.publish import community_deleted
+    """Delete a community and all it contains; members' sockets get `communityDeleted` and leave its rooms."""
+    from kraken.channels.models import Channel
+    from kraken.realtime import subscriptions
+    channel_ids = list(Channel.objects(community_id=community.id).scalar("id"))
     purge(community.id)
-    community_deleted(str(community.id))
+    subscriptions.community_deleted(community.id, channel_ids)
 
 
 def get(community_id) -> Community:

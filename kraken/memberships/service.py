@@ -15,13 +15,16 @@ MEMBER_REMOVED: list = []
 
 
 def join(user_id: ObjectId, community_id: ObjectId) -> Membership:
-    """Make a user a member with the Member role; raises ConflictError if already one."""
+    """Make a user a member with the Member role; their sockets join the community's rooms and
+    hear `memberAddedToCommunity`. Raises ConflictError if already one."""
     try:
         membership = Membership(user_id=user_id, community_id=community_id).save(force_insert=True)
     except NotUniqueError:
         raise ConflictError("User is already a member of this community", code="ALREADY_MEMBER") from None
     roles.give_member_role(user_id, community_id)
     permcache.invalidate(str(community_id))
+    from kraken.realtime import subscriptions
+    subscriptions.member_joined(user_id, community_id)
     return membership
 
 
@@ -60,9 +63,12 @@ def of_user(user_id: object) -> list[Membership]:
 def remove(community_id: object, user_id: object) -> None:
     """Remove a member and what hangs on the membership (channel memberships, roles).
 
-    The last Community Admin cannot be removed (409). Raises NotFoundError.
+    Their sockets leave the community's rooms on every process. The last Community Admin cannot
+    be removed (409). Raises NotFoundError.
     """
     from kraken.channel_memberships.models import ChannelMembership
+    from kraken.channels.models import Channel
+    from kraken.realtime import subscriptions
     from kraken.roles.models import UserRole
     membership = get(community_id, str(user_id))
     roles.protect_last_admin(user_id, community_id)
@@ -70,7 +76,7 @@ def remove(community_id: object, user_id: object) -> None:
     ChannelMembership.objects(community_id=community_id, user_id=membership.user_id).delete()
     UserRole.objects(community_id=community_id, user_id=membership.user_id).delete()
     permcache.invalidate(str(community_id))
-    from kraken.realtime.publish import member_removed
-    member_removed(str(community_id), str(membership.user_id))
+    subscriptions.member_left(community_id, membership.user_id,
+                              Channel.objects(community_id=community_id).scalar("id"))
     for hook in MEMBER_REMOVED:
         hook(str(community_id), str(membership.user_id))

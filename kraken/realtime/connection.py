@@ -1,4 +1,5 @@
-"""Socket.IO connect/disconnect: authentication at connect (decisions §5), presence, the user room."""
+"""Socket.IO connect/disconnect: a limit on attempts and authentication at connect (decisions §5;
+`connect_error` messages of kraken-later-endpoints §11), presence, the user room."""
 from __future__ import annotations
 
 import logging
@@ -26,11 +27,10 @@ def _token(auth: object) -> str | None:
     return raw[7:] if raw.startswith("Bearer ") else raw
 
 
-def authenticate(auth: object):
+def authenticate(token: str | None):
     """(claims, user) for a valid, unrevoked access token of an active user, else None."""
     from kraken.auth.service import token_state
     from kraken.common.ids import is_object_id
-    token = _token(auth)
     if not token:
         return None
     try:
@@ -47,12 +47,38 @@ def authenticate(auth: object):
     return (claims, user) if user is not None else None
 
 
+def _client_ip() -> str:
+    """The peer, or the address the trusted proxies saw (the Socket.IO server sits in front of
+    the WSGI app's ProxyFix, so it is read here the same way)."""
+    from flask import current_app
+    trusted = current_app.extensions["kraken.settings"].trusted_proxies
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    if trusted and len(hops) >= trusted:
+        return hops[-trusted]
+    return request.remote_addr or "unknown"
+
+
+def _connect_key(token: str | None) -> str:
+    """Connection attempts count per user when the token's signature holds (expired or not),
+    else per IP (kraken.realtime.limits.CONNECTS)."""
+    if token:
+        try:
+            return "user:" + str(decode_token(token, allow_expired=True)["sub"])
+        except Exception:
+            pass
+    return "ip:" + _client_ip()
+
+
 def on_connect(auth=None):
     from kraken.presence import service as presence
-    found = authenticate(auth)
+    from kraken.realtime import limits, names
+    token = _token(auth)
+    # the client sees connect_error with these messages, and no connection
+    if not limits.socket_limiter.hit(limits.CONNECTS, "connect", _connect_key(token)):
+        raise ConnectionRefusedError(names.CONNECT_RATE_LIMITED)
+    found = authenticate(token)
     if found is None:
-        # the client sees connect_error with this message, and no connection
-        raise ConnectionRefusedError("Unauthorized")
+        raise ConnectionRefusedError(names.CONNECT_AUTH_FAILED)
     claims, user = found
     session["user_id"] = str(user.id)
     session["user"] = user

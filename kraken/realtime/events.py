@@ -1,4 +1,6 @@
-"""Room events (decisions §5): joinAll, subscribeAll, joinRoom, leaveRoom; and presenceOnline."""
+"""Room events: subscribeAll (the current client, kraken-later-endpoints §11), joinAll, joinRoom,
+leaveRoom (the a169fe1 client, decisions §5); and presenceOnline. Later membership changes move
+sockets on the server (kraken.realtime.subscriptions)."""
 from __future__ import annotations
 
 from flask import request
@@ -6,10 +8,11 @@ from flask_socketio import join_room, leave_room
 
 from kraken.common.ids import parse_object_id
 from kraken.errors import ValidationError
-from kraken.rbac import Action, access_channel, access_community, can_see_channel, community_grant, current_grant
+from kraken.rbac import Action, access_channel, access_community, current_grant
 from kraken.realtime import limits, names
 from kraken.realtime.handlers import socket_event
-from kraken.realtime.rooms import channel_room, community_room
+from kraken.realtime.rooms import channel_room
+from kraken.realtime.subscriptions import community_rooms
 
 
 def _id_from(payload, key: str) -> str:
@@ -20,29 +23,22 @@ def _id_from(payload, key: str) -> str:
     return str(parse_object_id(value))
 
 
-def join_community_rooms(actor, community, grant=None) -> list[str]:
-    from kraken.channels.service import community_channels
-    grant = grant or community_grant(actor, community.id)
-    rooms = [community_room(community.id)]
-    for channel in community_channels(community.id, grant.generation):
-        if not channel.is_private or can_see_channel(grant, channel, enter=True):
-            rooms.append(channel_room(channel.id))
+def _join(rooms: list[str]) -> None:
     for room in rooms:
         join_room(room)
-    return rooms
 
 
 @socket_event(names.JOIN_ALL, tier=limits.JOINS)
 def on_join_all(actor, payload=None):
     community = access_community(actor, _id_from(payload, "communityId"), Action.READ_COMMUNITY)
-    join_community_rooms(actor, community, current_grant())
+    _join(community_rooms(actor, community.id, current_grant()))
 
 
 @socket_event(names.SUBSCRIBE_ALL, tier=limits.JOINS)
 def on_subscribe_all(actor, payload=None):
     from kraken.communities import service as communities
     for community in communities.mine(actor):
-        join_community_rooms(actor, community)
+        _join(community_rooms(actor, community.id))
 
 
 @socket_event(names.JOIN_ROOM, tier=limits.JOINS)

@@ -20,6 +20,11 @@ TYPING = "2 per 1 second"
 JOINS = "10 per 1 second"
 # everything else (presence heartbeats, reactions, voice events).
 DEFAULT = "20 per 1 second;300 per 1 minute"
+# connection attempts, counted per user (any token with a valid signature, expired ones too: a
+# client reconnecting after sleep) or per IP (no token, a forged one). The web client reconnects
+# with a 1-30 s back-off and once per tab on a reload; the reference allows 10 a minute per IP,
+# which one office behind NAT would exhaust.
+CONNECTS = "10 per 10 seconds;30 per 1 minute"
 
 
 class SocketLimiter:

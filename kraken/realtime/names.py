@@ -1,4 +1,5 @@
-"""Every Socket.IO event name of the wire contract (§6.4, §6.5), in one place."""
+"""Every Socket.IO event name of the wire contract (§6.4, §6.5; later versions: kraken-later-endpoints
+§11, kraken-head-features §7), and the `connect_error` messages, in one place."""
 from __future__ import annotations
 
 # client -> server
@@ -34,3 +35,12 @@ VOICE_CHANNEL_USER_UPDATED = "voiceChannelUserUpdated"
 CHANNEL_DELETED = "channelDeleted"
 COMMUNITY_DELETED = "communityDeleted"
 EXCEPTION = "exception"
+# lifecycle events (kraken-head-features §7)
+MEMBER_ADDED_TO_COMMUNITY = "memberAddedToCommunity"
+CHANNEL_CREATED = "channelCreated"
+CHANNEL_UPDATED = "channelUpdated"
+
+# `connect_error` messages of a refused connection (kraken-later-endpoints §11): the client refreshes
+# its token and reconnects on AUTH_FAILED
+CONNECT_AUTH_FAILED = "AUTH_FAILED"
+CONNECT_RATE_LIMITED = "RATE_LIMITED"

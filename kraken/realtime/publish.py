@@ -1,6 +1,7 @@
 """The only place that emits Socket.IO events or moves sockets between rooms.
 
-Through the Redis message queue both reach sockets on every process.
+Through the Redis message queue both reach sockets on every process. Which rooms a membership
+change moves sockets into or out of is decided in `kraken.realtime.subscriptions`.
 """
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import logging
 from typing import Any, Iterable
 
 from kraken.extensions import socketio
-from kraken.realtime import names, sockets
-from kraken.realtime.rooms import channel_room, community_room
+from kraken.realtime import sockets
 
 log = logging.getLogger("kraken.realtime")
 NAMESPACE = "/"
@@ -20,35 +20,10 @@ def publish(event: str, payload: Any, room: str | list[str], skip_sid: str | Non
     socketio.emit(event, payload, to=room, skip_sid=skip_sid, namespace=NAMESPACE)
 
 
-def _leave(user_id: str, rooms: Iterable[str]) -> None:
-    manager = socketio.server.manager
-    rooms = list(rooms)
-    for sid in sockets.of_user(user_id):
-        for room in rooms:
-            try:
-                manager.leave_room(sid, NAMESPACE, room)
-            except Exception:  # a stale sid: its socket is gone already
-                log.debug("leave_room failed", extra={"sid": sid, "room": room})
-
-
-def member_removed(community_id: str, user_id: str) -> None:
-    """A removed member's sockets leave the community's rooms at once, on every process."""
-    from kraken.channels.models import Channel
-    channel_ids = [str(c) for c in Channel.objects(community_id=community_id).scalar("id")]
-    _leave(user_id, [community_room(community_id), *map(channel_room, channel_ids)])
-
-
-def channel_access_revoked(channel_id: str, user_id: str) -> None:
-    _leave(user_id, [channel_room(channel_id)])
-
-
-def channel_deleted(community_id: str, channel_id: str) -> None:
-    payload = {"communityId": community_id, "channelId": channel_id}
-    publish(names.CHANNEL_DELETED, payload, [channel_room(channel_id), community_room(community_id)])
-
-
-def community_deleted(community_id: str) -> None:
-    publish(names.COMMUNITY_DELETED, {"communityId": community_id}, community_room(community_id))
+def move_sockets(selector: str, join: Iterable[str] = (), leave: Iterable[str] = ()) -> None:
+    """Every socket in room `selector`, on every process, leaves `leave` and enters `join`; in
+    order with the events published before and after (one queue, kraken.realtime.queue)."""
+    socketio.server.manager.move_sockets(selector, join=join, leave=leave, namespace=NAMESPACE)
 
 
 def disconnect_sockets(user_id: str, session_id: str | None = None) -> int:

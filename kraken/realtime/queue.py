@@ -10,7 +10,9 @@ same wire format and adds:
 - a backfill after every resubscription: `newMessage` events for messages stored
   (MongoDB is the source of truth) while this process was not subscribed are
   re-read and delivered to this process's sockets;
-- de-duplication: a process delivers each message id once, whatever path it came by.
+- de-duplication: a process delivers each message id once, whatever path it came by;
+- server-driven rooms: `move_sockets` makes every socket in one room, on every process, enter
+  or leave other rooms (Socket.IO's `in(room).socketsJoin(...)`), through the same outbox.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from datetime import datetime, timezone
+from typing import Iterable
 
 import socketio
 from bson import ObjectId
@@ -28,6 +31,7 @@ RETRY_SECONDS = 0.2
 MAX_OUTBOX = 200_000
 BACKFILL_MARGIN_SECONDS = 5.0
 SEEN_CAPACITY = 50_000
+MOVE_SOCKETS = "kraken_move_sockets"  # our queue method (python-socketio's own: emit, enter_room, ...)
 
 
 class _SeenIds:
@@ -95,6 +99,46 @@ class ReliableRedisManager(socketio.RedisManager):
                 pending[namespace].remove(sid)
                 if not pending[namespace]:
                     del pending[namespace]
+
+    # server-driven rooms ------------------------------------------------------------------
+    # A user's sockets are all in their user room, wherever they are connected: one message on the
+    # queue moves all of them, with no list of socket ids to keep (or to go stale) anywhere.
+
+    def move_sockets(self, selector: str, join: Iterable[str] = (), leave: Iterable[str] = (),
+                     namespace: str = "/") -> None:
+        """Every socket in room `selector`, on every process, leaves `leave` then enters `join`."""
+        message = {"method": MOVE_SOCKETS, "namespace": namespace, "selector": selector,
+                   "join": list(join), "leave": list(leave), "host_id": self.host_id}
+        self._move_local(message)  # this process's sockets at once
+        self._publish(message)     # the other processes', in order with every emit after it
+
+    def _move_local(self, message: dict) -> None:
+        namespace = message.get("namespace") or "/"
+        members = self.rooms.get(namespace, {}).get(message.get("selector"))
+        if not members:
+            return
+        for sid, eio_sid in list(members.items()):
+            for room in message.get("leave") or ():
+                self.basic_leave_room(sid, namespace, room)
+            for room in message.get("join") or ():
+                self.basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+
+    def _listen(self):
+        """The stock listener, decoded once here; room moves are applied here, the rest goes on
+        to python-socketio's dispatcher (which ignores methods it does not know)."""
+        for data in super()._listen():
+            try:
+                message = data if isinstance(data, dict) else self.json.loads(data)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(message, dict) and message.get("method") == MOVE_SOCKETS:
+                if message.get("host_id") != self.host_id:
+                    try:
+                        self._move_local(message)
+                    except Exception:
+                        log.exception("moving sockets between rooms failed")
+                continue
+            yield message
 
     # publishing ---------------------------------------------------------------------------
 

@@ -23,6 +23,14 @@ def live(settings, tmp_path_factory, app):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def live_b(settings, tmp_path_factory, live):
+    """A second app process on the same database and Redis (another gunicorn, as behind nginx)."""
+    server = LiveServer(live_env(settings, tmp_path_factory), tmp_path_factory.mktemp("logs") / "live-b.log").start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def sockets():
     """sockets(url, token) -> a connected SocketClient, closed after the test."""

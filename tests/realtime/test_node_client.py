@@ -16,7 +16,7 @@ def test_socket_io_client_4_sends_with_ack_and_receives_new_message(live, world)
                          capture_output=True, text=True, timeout=30)
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert run.returncode == 0, result
-    assert result["connected"] == 2 and result["refusedWith"] == "Unauthorized"
+    assert result["connected"] == 2 and result["refusedWith"] == "AUTH_FAILED"
     assert result["received"]["id"] == result["ackId"]
     assert result["received"]["authorId"] == str(world.alice.id)  # the client's authorId is ignored
     stored = Message.objects(id=result["ackId"]).first()

@@ -48,3 +48,21 @@ def test_the_room_index_matches_python_socketio(sequence):
         assert sorted(ours.get_rooms(sid, NS)) == sorted(stock.get_rooms(sid, NS))
     # a disconnected socket leaves nothing behind in the index
     assert {sid for _, sid in ours._sid_rooms} <= ours_connected
+
+
+def test_move_sockets_moves_every_socket_of_the_selector_room_and_no_other():
+    """Server-driven rooms (kraken.realtime.subscriptions): one queue message moves all of a user's
+    sockets; here the local half (the other processes apply the same message from the queue)."""
+    manager = ReliableRedisManager(REDIS_URL, channel="kraken-test-room-index")
+    for sid, rooms in {"s0": ["user-a", "voice"], "s1": ["user-a"], "s2": ["user-b", "voice"]}.items():
+        _apply(manager, set(), "connect", sid, "")
+        for room in rooms:
+            manager.basic_enter_room(sid, NS, room)
+    manager.move_sockets("user-a", join=["community:1", "general"], leave=["voice"])
+    assert sorted(manager.get_rooms("s0", NS)) == ["community:1", "general", "s0", "user-a"]
+    assert sorted(manager.get_rooms("s1", NS)) == ["community:1", "general", "s1", "user-a"]
+    assert sorted(manager.get_rooms("s2", NS)) == ["s2", "user-b", "voice"]
+    manager.move_sockets("general", leave=["general"])  # a deleted channel: its room empties
+    assert "general" not in manager.rooms[NS] and "general" not in manager.get_rooms("s0", NS)
+    manager.move_sockets("nobody", join=["general"])  # an empty selector moves nothing
+    assert "general" not in manager.rooms[NS]

@@ -1,0 +1,121 @@
+"""Server-driven rooms: the one place that says which rooms a membership change moves sockets
+into or out of (kraken-later-endpoints §11, kraken-head-features §7).
+
+The current web client emits `subscribeAll` once per connect and never joins a room itself, so
+every later change (a community joined, created or left, a private channel's member added or
+removed, a channel created, made private or deleted) moves the user's sockets here, on every
+process, through the queue (`publish.move_sockets`): all of a user's sockets are in their user
+room, a community's in its community room. The a169fe1 client's `joinAll`/`joinRoom` use the
+same room lists (`community_rooms`).
+
+Each function runs as the last step of its service, after the write succeeded.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from kraken.rbac import Grant, InstanceRole, can_see_channel, community_grant
+from kraken.realtime import names
+from kraken.realtime.publish import move_sockets, publish
+from kraken.realtime.rooms import channel_room, community_room, user_room
+
+
+def community_rooms(user, community_id: object, grant: Grant | None = None) -> list[str]:
+    """The rooms a user's sockets belong in for one community: its room and every channel the
+    user may enter (public ones; private ones they are a member of, or all for the owner)."""
+    from kraken.channels.service import community_channels
+    grant = grant or community_grant(user, community_id)
+    if not (grant.member or grant.owner):
+        return []
+    return [community_room(community_id)] + [
+        channel_room(c.id) for c in community_channels(community_id, grant.generation)
+        if not c.is_private or can_see_channel(grant, c, enter=True)]
+
+
+def member_joined(user_id: object, community_id: object, announce: bool = True) -> None:
+    """A new member's sockets join the community's rooms; `memberAddedToCommunity` tells them
+    (not sent for the creator of a community: `announce=False`)."""
+    from kraken.users.models import User
+    user = User.objects(id=user_id).first()
+    if user is None:
+        return
+    move_sockets(user_room(user_id), join=community_rooms(user, community_id))
+    if announce:
+        publish(names.MEMBER_ADDED_TO_COMMUNITY, {"communityId": str(community_id), "userId": str(user_id)},
+                user_room(user_id))
+
+
+def member_left(community_id: object, user_id: object, channel_ids: Iterable[object]) -> None:
+    """A member who left or was removed: their sockets leave the community's room and every
+    channel room of it, at once, on every process."""
+    move_sockets(user_room(user_id), leave=[community_room(community_id), *map(channel_room, channel_ids)])
+
+
+def channel_created(channel, creator_id: object) -> None:
+    """A public channel: every socket in the community room joins it, then the community hears
+    `channelCreated`. A private one: its creator (its only member) and the instance owners among
+    the members join it, and only its room hears of it (non-members must not learn it exists)."""
+    from kraken.channels.schemas import ChannelOut
+    payload = {"communityId": str(channel.community_id), "channel": ChannelOut.of(channel)}
+    if channel.is_private:
+        for user_id in {str(creator_id), *_owners_in(channel.community_id)}:
+            move_sockets(user_room(user_id), join=[channel_room(channel.id)])
+        publish(names.CHANNEL_CREATED, payload, channel_room(channel.id))
+    else:
+        move_sockets(community_room(channel.community_id), join=[channel_room(channel.id)])
+        publish(names.CHANNEL_CREATED, payload, community_room(channel.community_id))
+
+
+def channel_updated(channel, was_private: bool) -> None:
+    """`channelUpdated`; a channel made private keeps only its members' (and owners') sockets,
+    one made public gains every community member's."""
+    from kraken.channels.schemas import ChannelOut
+    room = channel_room(channel.id)
+    if channel.is_private and not was_private:
+        move_sockets(room, leave=[room])
+        for user_id in {*_channel_members(channel.id), *_owners_in(channel.community_id)}:
+            move_sockets(user_room(user_id), join=[room])
+    elif was_private and not channel.is_private:
+        move_sockets(community_room(channel.community_id), join=[room])
+    payload = {"communityId": str(channel.community_id), "channel": ChannelOut.of(channel)}
+    publish(names.CHANNEL_UPDATED, payload, room if channel.is_private else community_room(channel.community_id))
+
+
+def channel_deleted(community_id: object, channel_id: object) -> None:
+    """`channelDeleted` to the channel's and the community's rooms, then the channel room empties."""
+    room = channel_room(channel_id)
+    publish(names.CHANNEL_DELETED, {"communityId": str(community_id), "channelId": str(channel_id)},
+            [room, community_room(community_id)])
+    move_sockets(room, leave=[room])
+
+
+def channel_access_granted(channel, user_id: object) -> None:
+    """A new member of a private channel: their sockets join its room."""
+    move_sockets(user_room(user_id), join=[channel_room(channel.id)])
+
+
+def channel_access_revoked(channel, user_id: object) -> None:
+    """Removed from a private channel: their sockets leave its room."""
+    move_sockets(user_room(user_id), leave=[channel_room(channel.id)])
+
+
+def community_deleted(community_id: object, channel_ids: Iterable[object]) -> None:
+    """`communityDeleted` to the community's room, then it and its channel rooms empty."""
+    publish(names.COMMUNITY_DELETED, {"communityId": str(community_id)}, community_room(community_id))
+    for room in (community_room(community_id), *map(channel_room, channel_ids)):
+        move_sockets(room, leave=[room])
+
+
+def _channel_members(channel_id: object) -> list[str]:
+    from kraken.channel_memberships.models import ChannelMembership
+    return [str(u) for u in ChannelMembership.objects(channel_id=channel_id).scalar("user_id")]
+
+
+def _owners_in(community_id: object) -> list[str]:
+    """Instance owners who are members of the community (they may enter every channel)."""
+    from kraken.memberships.models import Membership
+    from kraken.users.models import User
+    owners = list(User.objects(role=InstanceRole.OWNER.value).scalar("id"))
+    if not owners:
+        return []
+    return [str(u) for u in Membership.objects(community_id=community_id, user_id__in=owners).scalar("user_id")]
