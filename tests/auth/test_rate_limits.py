@@ -71,13 +71,13 @@ def test_default_tiers_count_per_authenticated_user_not_per_ip(limited, factory)
                                                        "password": factory.PASSWORD}).get_json()["accessToken"])
     client = client_from(limited, "10.4.0.1")
     first, second = ({"Authorization": f"Bearer {t}"} for t in tokens)
-    # writes: 3 a second (READ_TIERS/WRITE_TIERS in kraken.ratelimits)
-    writes = [client.patch("/api/users/profile", json={}, headers=first).status_code for _ in range(4)]
-    assert writes[:3] == [200] * 3 and writes[3] == 429
+    # writes: 3 a second, 20 in 10 s (WRITE_TIERS in kraken.ratelimits; 21 overrun it on any machine)
+    writes = [client.patch("/api/users/profile", json={}, headers=first).status_code for _ in range(21)]
+    assert writes[:3] == [200] * 3 and set(writes) == {200, 429} and writes.count(200) <= 20
     assert client.patch("/api/users/profile", json={}, headers=second).status_code == 200  # same IP, own budget
-    # reads: 20 a second
-    reads = [client.get("/api/users/profile", headers=first).status_code for _ in range(21)]
-    assert reads[:20] == [200] * 20 and reads[20] == 429
+    # reads: 20 a second, 100 in 10 s (READ_TIERS)
+    reads = [client.get("/api/users/profile", headers=first).status_code for _ in range(101)]
+    assert reads[:20] == [200] * 20 and set(reads) == {200, 429} and reads.count(200) <= 100
     assert client.get("/api/users/profile", headers=second).status_code == 200
 
 
@@ -196,14 +196,18 @@ def test_abuse_limits_still_hold_next_to_the_client_sized_ones(limited, fifty_me
     client = client_from(limited, "10.6.0.1")
     login = client.post("/api/auth/login", json={"username": "alice", "password": factory.PASSWORD})
     auth = {"Authorization": f"Bearer {login.get_json()['accessToken']}"}
-    # message sends: still 3 a second
+    # message sends: still 3 a second, 20 in 10 s (however slow the machine, 21 overrun the latter)
     body = {"channelId": ids["channel"], "spans": [{"type": "PLAINTEXT", "text": "spam"}]}
-    sends = [client.post("/api/messages", json=body, headers=auth).status_code for _ in range(4)]
-    assert sends == [201, 201, 201, 429]
-    # refresh: 30 per token family in 10 s
-    refreshes = [client.post("/api/auth/refresh").status_code for _ in range(31)]
-    assert refreshes[:30] == [200] * 30 and refreshes[30] == 429
-    # and the per-member lookups have a ceiling too: 100 a second
+    sends = [client.post("/api/messages", json=body, headers=auth).status_code for _ in range(21)]
+    assert sends[:3] == [201] * 3 and set(sends) == {201, 429} and sends.count(201) <= 20
+    # refresh: 30 per token family in 10 s, whether the cookies presented are good or forged
+    family = client.get_cookie("refresh_token").value.split(".")[0]
+    forger = limited.test_client(use_cookies=False)
+    forged = [forger.post("/api/auth/refresh", headers={"Cookie": f"refresh_token={family}.{'0' * 24}.x{i}"})
+              .status_code for i in range(30)]
+    assert forged == [401] * 30
+    assert client.post("/api/auth/refresh").status_code == 429
+    # and the per-member lookups have a ceiling too: 100 a second, 500 in 10 s
     member = ids["members"][1]
-    lookups = [client.get(f"/api/users/{member}", headers=auth).status_code for _ in range(101)]
-    assert lookups[:100] == [200] * 100 and lookups[100] == 429
+    lookups = [client.get(f"/api/users/{member}", headers=auth).status_code for _ in range(501)]
+    assert lookups[:100] == [200] * 100 and set(lookups) == {200, 429} and lookups.count(200) <= 500
