@@ -22,6 +22,10 @@ def up(db, echo):
         db.messages.drop_index(old_index)
         echo(f"  dropped index messages.{old_index}")
 
+    # the indexes this script and the new history read by (the app declares the same ones, same names)
+    db.messages.create_index([("channelId", 1)])
+    db.messages.create_index([("bucket", 1), ("seq", -1)])
+
     channel_ids = [c["_id"] for c in db.channels.find({}, {"_id": 1})]
     numbered = 0
     for index, channel_id in enumerate(channel_ids, 1):

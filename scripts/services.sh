@@ -102,6 +102,7 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 shared_buffers = 512MB
 max_connections = 300
+jit = off
 CONF
   fi
   as_pg "$(pg_bin pg_ctl)" -D "$pgdata" -o "-p $POSTGRES_PORT" -l "$pgdata/postgres.log" -w -t 60 start >/dev/null
@@ -119,6 +120,32 @@ start_ferretdb() {
     >"$DATA/ferretdb.log" 2>&1 &
   echo $! >"$DATA/ferretdb.pid"
   wait_port ferretdb "$FERRETDB_PORT" "$DATA/ferretdb.pid"
+  [ "$FERRETDB_HANDLER" = postgresql ] && move_sqlite_store
+  return 0
+}
+
+# A store made before PostgreSQL became the default (FerretDB's SQLite files in $DATA/ferretdb) is
+# copied into PostgreSQL once, through a second FerretDB that reads the SQLite files; the files stay
+# where they are (a backup), and a marker says the copy is done.
+move_sqlite_store() {
+  local marker="$DATA/ferretdb/moved-to-postgresql"
+  compgen -G "$DATA/ferretdb/*.sqlite" >/dev/null || return 0
+  [ -f "$marker" ] && return 0
+  local port=$((FERRETDB_PORT + 1000)) python="$ROOT/.venv/bin/python"
+  [ -x "$python" ] || python=python3
+  say "ferretdb: copying the SQLite store in $DATA/ferretdb into PostgreSQL (once) ..."
+  "$(ferretdb_bin)" -listen "127.0.0.1:$port" -handler sqlite -data "$DATA/ferretdb" >"$DATA/ferretdb-sqlite.log" 2>&1 &
+  local pid=$!
+  wait_port ferretdb-sqlite "$port" /dev/null || { kill "$pid" 2>/dev/null; return 1; }
+  if "$python" "$ROOT/scripts/move_store.py" "mongodb://127.0.0.1:$port" "mongodb://127.0.0.1:$FERRETDB_PORT" \
+      >"$DATA/move-store.log" 2>&1; then
+    date -u +%FT%TZ >"$marker"
+    say "ferretdb: $(tail -n 1 "$DATA/move-store.log") (log: $DATA/move-store.log)"
+  else
+    say "ferretdb: copying the SQLite store failed; see $DATA/move-store.log (it is tried again next start)"
+    kill "$pid"; return 1
+  fi
+  kill "$pid"
 }
 
 start_redis() {

@@ -23,8 +23,9 @@ def free_port() -> int:
 class PrivateServices:
     """A FerretDB and/or Redis of the test's own, on free ports, so stopping them hurts no one else."""
 
-    def __init__(self, workdir: Path, services: str = "ferretdb redis"):
+    def __init__(self, workdir: Path, services: str = "ferretdb redis", handler: str = "postgresql"):
         self.dir = workdir
+        self.handler = handler  # FerretDB's backend: postgresql (the default store) or sqlite (the old one)
         # FerretDB stores in a PostgreSQL of its own (stopping FerretDB alone leaves it running)
         self.services = f"postgres {services}" if "ferretdb" in services.split() else services
         self.ferretdb_port = free_port()
@@ -35,7 +36,7 @@ class PrivateServices:
         env = {**os.environ, "KRAKEN_SERVICES": services or self.services,
                "KRAKEN_SERVICES_DIR": str(self.dir), "KRAKEN_FERRETDB_PORT": str(self.ferretdb_port),
                "KRAKEN_REDIS_PORT": str(self.redis_port), "KRAKEN_POSTGRES_PORT": str(self.postgres_port),
-               "KRAKEN_POSTGRES_EPHEMERAL": "1"}
+               "KRAKEN_POSTGRES_EPHEMERAL": "1", "KRAKEN_FERRETDB_HANDLER": self.handler}
         subprocess.run([str(ROOT / "scripts/services.sh"), action], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
 

@@ -6,6 +6,7 @@ import logging
 from mongoengine import NotUniqueError
 
 from kraken import permcache
+from kraken.common.lookups import by_ids
 from kraken.communities.models import Community
 from kraken.errors import ConflictError, FeatureDisabledError, NotFoundError
 from kraken.rbac import COMMUNITY_ADMIN, MEMBER, Action, instance_grant, is_owner
@@ -62,7 +63,7 @@ def create(actor, *, name: str, description: str | None, avatar: str | None, ban
 def mine(user) -> list[Community]:
     from kraken.memberships.models import Membership
     ids = list(Membership.objects(user_id=user.id).scalar("community_id"))
-    return list(Community.objects(id__in=ids).order_by("created_at")) if ids else []
+    return sorted(by_ids(Community, ids), key=lambda c: c.created_at)
 
 
 def all_communities() -> list[Community]:

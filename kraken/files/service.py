@@ -10,10 +10,10 @@ from typing import Any, BinaryIO, Iterable
 
 from bson import ObjectId
 from flask import current_app
-from mongoengine import Q
 
 from kraken import permcache
 from kraken.common.ids import is_object_id
+from kraken.common.lookups import by_ids
 from kraken.errors import (ConflictError, FeatureDisabledError, ForbiddenError, KrakenError, NotFoundError,
                            ValidationError)
 from kraken.files import mimes
@@ -233,7 +233,7 @@ def claim_attachments(actor, channel, refs: list) -> list[dict]:
     if len(refs) > MAX_ATTACHMENTS:
         raise ValidationError([f"attachments: at most {MAX_ATTACHMENTS} files per message"])
     ids = [_ref_id(ref, f"attachments[{i}]") for i, ref in enumerate(refs)]
-    records = {f.id: f for f in File.objects(id__in=ids)} if ids else {}
+    records = {f.id: f for f in by_ids(File, ids)}
     problems, seen = [], set()
     for i, file_id in enumerate(ids):
         record, where = records.get(file_id), f"attachments[{i}]"
@@ -260,10 +260,12 @@ def attach(file_ids: Iterable[str | ObjectId], message_id: str | ObjectId) -> No
     if not ids:
         return
     message_id = ObjectId(str(message_id))
-    taken = File.objects(id__in=ids, resource_type=MESSAGE_ATTACHMENT, message_id=None).update(
-        set__message_id=message_id)
+    # one conditional update per file (an `$in` is a scan on the default store, README "Storage")
+    taken = sum(File.objects(id=i, resource_type=MESSAGE_ATTACHMENT, message_id=None).update_one(
+        set__message_id=message_id) for i in ids)
     if taken != len(ids):
-        File.objects(id__in=ids, message_id=message_id).update(unset__message_id=1)
+        for i in ids:
+            File.objects(id=i, message_id=message_id).update_one(unset__message_id=1)
         raise ConflictError("An attachment was attached to another message", code="ATTACHMENT_TAKEN")
 
 
@@ -272,7 +274,8 @@ def _purge(query) -> int:
     records = list(query.only("id", "storage_key"))
     if not records:
         return 0
-    File.objects(id__in=[r.id for r in records]).delete()
+    for record in records:
+        File.objects(id=record.id).delete()
     storage = get_storage()
     for record in records:
         try:
@@ -286,7 +289,7 @@ def delete_files(file_ids: Iterable[str | ObjectId]) -> int:
     """Delete these files' bytes and records (e.g. a deleted message's attachments); unknown ids are
     skipped. Returns how many were deleted; raises nothing for missing files."""
     ids = [ObjectId(str(i)) for i in file_ids if is_object_id(str(i))]
-    return _purge(File.objects(id__in=ids)) if ids else 0
+    return sum(_purge(File.objects(id=i)) for i in dict.fromkeys(ids))
 
 
 def delete_for_channels(channel_ids: Iterable[ObjectId]) -> int:
@@ -294,12 +297,10 @@ def delete_for_channels(channel_ids: Iterable[ObjectId]) -> int:
     channel_ids = list(channel_ids)
     if not channel_ids:
         return 0
-    return _purge(File.objects(resource_type=MESSAGE_ATTACHMENT, resource_id__in=channel_ids))
+    return sum(_purge(File.objects(resource_type=MESSAGE_ATTACHMENT, resource_id=c)) for c in channel_ids)
 
 
 def delete_for_community(community_id: ObjectId, channel_ids: Iterable[ObjectId]) -> int:
     """Clean-up for a deleted community: its avatar, banner and every attachment in its channels."""
-    query = Q(community_id=community_id)
-    if channel_ids := list(channel_ids):
-        query |= Q(resource_type=MESSAGE_ATTACHMENT, resource_id__in=channel_ids)
-    return _purge(File.objects(query))
+    # the community's own files, then each channel's attachments: equality queries only
+    return _purge(File.objects(community_id=community_id)) + delete_for_channels(channel_ids)

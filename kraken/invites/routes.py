@@ -5,6 +5,7 @@ from bson import ObjectId
 from flask import Blueprint
 
 from kraken import ratelimits
+from kraken.common.lookups import by_ids
 from kraken.common.validation import parse_body
 from kraken.communities.models import Community
 from kraken.errors import KrakenError
@@ -43,7 +44,7 @@ def get_public_invite(code: str):
         valid = True
     except KrakenError:
         valid = False
-    communities = [{"id": str(c.id), "name": c.name} for c in Community.objects(id__in=invite.community_ids)]
+    communities = [{"id": str(c.id), "name": c.name} for c in by_ids(Community, invite.community_ids)]
     return PublicInviteOut(code=invite.code, valid=valid, validUntil=invite.valid_until,
                            communities=communities).model_dump(mode="json")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from mongoengine import DateTimeField, DictField, Document, IntField, ListField, ObjectIdField, StringField
 
 from kraken.common.time import utcnow
+from kraken.messages import timeline
 
 
 class Message(Document):
@@ -30,3 +31,11 @@ class Message(Document):
     # the message's place in its channel (kraken.messages.timeline): number and bucket key
     seq = IntField()
     bucket = StringField()
+
+    def save(self, *args, **kwargs):
+        """A message saved one by one (not through the send path's group commit) gets its place too."""
+        if self.seq is None and self.channel_id is not None:
+            place = {"channelId": self.channel_id}
+            timeline.number([place])
+            self.seq, self.bucket = place["seq"], place["bucket"]
+        return super().save(*args, **kwargs)

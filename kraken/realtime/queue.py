@@ -218,7 +218,7 @@ class ReliableRedisManager(socketio.RedisManager):
 
     def _backfill(self, lost_since: float) -> None:
         """Deliver `newMessage` for messages stored while this process could have missed them."""
-        from kraken.messages.models import Message
+        from kraken.messages import timeline
         from kraken.messages.schemas import message_out
         from kraken.realtime.rooms import channel_room
         rooms = self._local_channel_rooms()
@@ -227,7 +227,7 @@ class ReliableRedisManager(socketio.RedisManager):
         since = ObjectId.from_datetime(datetime.fromtimestamp(lost_since - BACKFILL_MARGIN_SECONDS, timezone.utc))
         delivered = 0
         try:
-            for message in Message.objects(channel_id__in=rooms, id__gte=since).order_by("id"):
+            for message in (m for room in rooms for m in timeline.since(room, since)):
                 payload = {"message": message_out(message)}
                 if self.seen.add(payload["message"]["id"]):
                     socketio.Manager.emit(self, self.backfill_event, payload, namespace="/",

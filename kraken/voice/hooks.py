@@ -52,7 +52,9 @@ def channel_access_revoked(channel, user_id: str) -> None:
 @_logged
 def channels_deleted(channel_ids) -> None:
     """Channels (or a whole community) are being deleted: clear presence and close their rooms."""
-    voice_ids = _voice_channel_ids(id__in=list(channel_ids)) if channel_ids else []
+    from kraken.channels.models import Channel
+    from kraken.common.lookups import by_ids
+    voice_ids = [str(c.id) for c in by_ids(Channel, channel_ids) if c.type == "VOICE"]
     for channel_id in voice_ids:
         service.clear_channel(channel_id)
     rooms.delete_rooms(voice_ids)

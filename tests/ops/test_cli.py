@@ -12,6 +12,8 @@ import pymongo
 import pytest
 import redis as redis_lib
 
+from kraken import migrations
+
 from tests.live import ROOT, free_port
 from tests.ops.helpers import cli_env, kraken_cli
 
@@ -58,7 +60,9 @@ def test_check_lists_pending_migrations_then_passes_after_migrate(env):
     assert before.returncode == 1
     lines = check_lines(before.stdout)
     assert set(lines) == {"settings", "database", "redis", "livekit", "uploads", "migrations"}
-    assert lines["migrations"] == ("FAIL", "pending: 0001_indexes (run `flask --app wsgi kraken migrate`)")
+    every = ", ".join(path.stem for path in migrations.discover())  # all of them, in order: none applied yet
+    assert every.startswith("0001_indexes, 0002_message_timeline")
+    assert lines["migrations"] == ("FAIL", f"pending: {every} (run `flask --app wsgi kraken migrate`)")
     assert all(state == "OK" for name, (state, _) in lines.items() if name != "migrations"), before.stdout
     assert lines["database"][1] == f"database '{DB_NAME}' answers ping"
     assert lines["redis"][1].startswith("answers PING; client tracking on"), lines["redis"]
