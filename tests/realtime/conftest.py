@@ -23,9 +23,10 @@ def live(settings, tmp_path_factory, app):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_b(settings, tmp_path_factory, live):
-    """A second app process on the same database and Redis (another gunicorn, as behind nginx)."""
+    """A second app process on the same database and Redis (another gunicorn, as behind nginx);
+    per module, so no idle process outlives the tests that use it."""
     server = LiveServer(live_env(settings, tmp_path_factory), tmp_path_factory.mktemp("logs") / "live-b.log").start()
     yield server
     server.stop()
