@@ -14,6 +14,8 @@ class User(Document):
             {"fields": ["username"], "unique": True},
             # Optional e-mail, unique when present (sparse: FerretDB lacks partial indexes).
             {"fields": ["email"], "unique": True, "sparse": True},
+            # the instance owners (a handful) without reading every user
+            {"fields": ["role"]},
         ],
     }
 
