@@ -114,6 +114,7 @@ def populate(world: World, members: int, login_user: bool = False) -> World:
 
 def insert_messages(world: World, count: int, batch: int = 5000) -> float:
     """Append `count` messages to the world's channel with pymongo `insert_many`; returns seconds."""
+    from kraken.messages import timeline
     collection = world.mongo["messages"]
     channel, author = ObjectId(world.channel_id), ObjectId(world.owner_id)
     start_at = datetime.now(timezone.utc) - timedelta(days=30)
@@ -126,6 +127,7 @@ def insert_messages(world: World, count: int, batch: int = 5000) -> float:
             "spans": [{"type": "PLAINTEXT", "text": f"history message {done + i}: lorem ipsum dolor sit amet"}],
             "attachments": [], "reactions": [], "sentAt": start_at + timedelta(seconds=done + i)}
             for i in range(n)]
+        timeline.number(docs, world.mongo["message_counters"])  # as the app stores them
         collection.insert_many(docs, ordered=False)
         world.newest_messages = (docs[::-1] + world.newest_messages)[:200]
         done += n

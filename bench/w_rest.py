@@ -140,7 +140,7 @@ def _fill_recent(world) -> None:
     from kraken.messages.schemas import message_out
     with world.app.app_context():
         seen = recent.generation(world.channel_id)
-        items = [recent.encode(message_out(Message._from_son(doc))) for doc in world.newest_messages]
+        items = [recent.encode(message_out(Message._from_son(doc)), doc["seq"]) for doc in world.newest_messages]
         recent.fill(world.channel_id, seen, items, complete=False)
 
 

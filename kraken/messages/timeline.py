@@ -49,14 +49,15 @@ def bucket_key(channel_id: object, seq: int) -> str:
     return f"{channel_id}:{seq // BUCKET}"
 
 
-def number(documents: list[dict]) -> None:
+def number(documents: list[dict], counters=None) -> None:
     """Give new message documents (as inserted, in order) their `seq` and `bucket`.
 
-    One atomic `$inc` per channel reserves a run of numbers for all of that channel's documents."""
+    One atomic `$inc` per channel reserves a run of numbers for all of that channel's documents.
+    `counters`: the counter collection, when not the app's (a benchmark's own database)."""
     by_channel: dict[ObjectId, list[dict]] = defaultdict(list)
     for doc in documents:
         by_channel[doc["channelId"]].append(doc)
-    counters = MessageCounter._get_collection()
+    counters = counters if counters is not None else MessageCounter._get_collection()
     for channel_id, docs in by_channel.items():
         top = counters.find_one_and_update({"_id": channel_id}, {"$inc": {"seq": len(docs)}}, upsert=True,
                                            return_document=ReturnDocument.AFTER)["seq"]
