@@ -204,8 +204,8 @@ def _rows(cfg, out: dict) -> list[Row]:
             rows.append(Row("4 REST", f"history cold request (empty Redis), {colds[0]:,} → {colds[-1]:,} messages",
                             out["history"][colds[-1]]["cold_ms"], "ms", f"at {colds[0]:,}",
                             out["history"][colds[0]]["cold_ms"],
-                            note="first page after a Redis flush/restart: the database answers it (a full scan "
-                                 "on FerretDB 1.24; MongoDB's (channelId, _id) index otherwise)"))
+                            note="first page after a Redis flush/restart: the store answers it from the "
+                                 "channel's newest buckets (kraken.messages.timeline)"))
     return rows
 
 
