@@ -48,11 +48,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; `settings` default to the environment (see kraken.config)."""
     from kraken.errors import register_error_handlers
     from kraken.extensions import init_extensions
+    from kraken.headers import register_security_headers
     from kraken.logs import configure_logging, register_request_logging
     from kraken.ratelimits import init_rate_limits
     from kraken.realtime import init_realtime
     from kraken.auth.jwt_callbacks import configure_jwt
     from kraken.common.ids import ObjectIdConverter
+    from kraken.common.validation import parse_request_body
 
     settings = settings or load_settings()
     configure_logging(settings.log_level)
@@ -67,8 +69,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_jwt(app, settings)
     init_extensions(app, settings)
     init_rate_limits(app, settings)
+    # after the limiter's hook: a refused body is still counted by the limits that count per IP
+    app.before_request(parse_request_body)
     register_error_handlers(app)
     register_request_logging(app)
+    register_security_headers(app)
     CORS(app, origins=list(settings.cors_origins), supports_credentials=True, always_send=False,
          expose_headers=["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
                          "X-RateLimit-Reset"])

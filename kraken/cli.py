@@ -124,7 +124,7 @@ def check() -> None:
     from flask import current_app
     settings = current_app.extensions["kraken.settings"]
     results = [("settings", True, f"env={settings.env}, MONGODB_URL={_redact(settings.mongodb_url)}, "
-                                  f"REDIS_URL={_redact(settings.redis_url)}")]
+                                  f"REDIS_URL={_redact(settings.redis_url)}"), ("secrets", *_check_secrets(settings))]
     for name, probe in (("database", _check_database), ("redis", _check_redis), ("livekit", _check_livekit),
                         ("uploads", lambda: _check_upload_dir(settings)), ("migrations", _check_migrations)):
         try:
@@ -138,6 +138,18 @@ def check() -> None:
         click.echo(f"{len(failed)} check(s) failed: {', '.join(failed)}", err=True)
         raise SystemExit(1)
     click.echo("all checks passed")
+
+
+def _check_secrets(settings) -> tuple[bool, str]:
+    """Production refuses to start on known or weak secrets (kraken.config); elsewhere they are named
+    so an operator sees what to replace before going to production."""
+    from kraken.config import known_secret_problems
+    problems = known_secret_problems(settings)
+    if not problems:
+        return True, "no known or weak secrets"
+    if settings.production:
+        return False, "; ".join(problems)
+    return True, f"{settings.env} values; production would refuse: " + "; ".join(problems)
 
 
 def _redact(url: str) -> str:

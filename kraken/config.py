@@ -46,6 +46,8 @@ class Settings(BaseModel):
     refresh_grace_seconds: int = Field(10, ge=0, le=120)
 
     cors_origins: tuple[str, ...] = ("http://localhost:5173", "http://127.0.0.1:5173")
+    # URL fields clients render (avatars, banners) may be plain http:// (kraken.common.urls)
+    allow_http_urls: bool = False
     trusted_proxies: int = Field(0, ge=0, le=5)
 
     livekit_url: str | None = None
@@ -132,6 +134,7 @@ _ENV_NAMES = {
     "KRAKEN_UPLOAD_DIR": "upload_dir",
     "KRAKEN_LOG_LEVEL": "log_level",
     "KRAKEN_RATE_LIMITS": "rate_limits",
+    "KRAKEN_ALLOW_HTTP_URLS": "allow_http_urls",
     "KRAKEN_PRESENCE_TTL": "presence_ttl",
     "KRAKEN_PRESENCE_GRACE": "presence_grace",
     "KRAKEN_VOICE_PRESENCE_TTL": "voice_presence_ttl",
@@ -142,6 +145,25 @@ _SECRETS = ("jwt_secret", "jwt_refresh_secret")
 _LIVEKIT = ("livekit_url", "livekit_internal_url", "livekit_api_key", "livekit_api_secret")
 # `livekit-server --dev` (what `make services` runs): public development values, not secrets.
 DEV_LIVEKIT = {"livekit_url": "ws://127.0.0.1:7880", "livekit_api_key": "devkey", "livekit_api_secret": "secret"}
+
+
+def known_secret_problems(settings: Settings) -> list[str]:
+    """Secrets a production instance must not run on, each naming its variable: LiveKit's public
+    development pair (anyone holding it forges webhooks and voice tokens), secrets shorter than
+    MIN_SECRET_LENGTH, and JWT secrets equal to each other (one leak would forge both kinds of token)."""
+    problems = []
+    for name, field in (("JWT_SECRET", "jwt_secret"), ("JWT_REFRESH_SECRET", "jwt_refresh_secret"),
+                        ("LIVEKIT_API_SECRET", "livekit_api_secret")):
+        value = getattr(settings, field)
+        if value is not None and len(value) < MIN_SECRET_LENGTH:
+            problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters")
+    if settings.jwt_secret == settings.jwt_refresh_secret:
+        problems.append("JWT_SECRET and JWT_REFRESH_SECRET are equal")
+    if settings.livekit_api_key == DEV_LIVEKIT["livekit_api_key"]:
+        problems.append(f"LIVEKIT_API_KEY is LiveKit's development key ({DEV_LIVEKIT['livekit_api_key']})")
+    if settings.livekit_api_secret == DEV_LIVEKIT["livekit_api_secret"]:
+        problems.append(f"LIVEKIT_API_SECRET is LiveKit's development secret ({DEV_LIVEKIT['livekit_api_secret']})")
+    return problems
 
 
 def _redis_url_from_parts(environ: Mapping[str, str]) -> str | None:
@@ -204,8 +226,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Sett
         if not any(values.get(field) for field in _LIVEKIT):
             values.update(DEV_LIVEKIT)  # voice works out of the box with `make services`
     try:
-        return Settings.model_validate(values)
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
         env_names = {field: name for name, field in _ENV_NAMES.items()} | {"redis_url": "REDIS_URL"}
         problems = [f"{env_names.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()]
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+    if settings.production and (problems := known_secret_problems(settings)):
+        raise ConfigError("production refuses known or weak secrets: " + "; ".join(problems))
+    return settings

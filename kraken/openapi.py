@@ -7,6 +7,8 @@ hand, so the document cannot drift from the routes without a test noticing.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from typing import Any, get_args
 
@@ -291,9 +293,22 @@ def get_docs():
             rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}</code></td>"
                         f"<td>{escape(operation['summary'])}</td><td>{'public' if public else 'token'}</td></tr>")
     spec_url = url_for("openapi.get_openapi")
+    init_script = _INIT_SCRIPT.format(spec_url=escape(spec_url))
     html = _DOCS_PAGE.format(spec_url=escape(spec_url), rows="\n".join(rows), redoc_url=REDOC_URL,
-                             redoc_sri=REDOC_SRI, version=escape(document["info"]["version"]))
-    return html, 200, {"Content-Type": "text/html; charset=utf-8"}
+                             redoc_sri=REDOC_SRI, version=escape(document["info"]["version"]),
+                             init_script=init_script)
+    return html, 200, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": docs_csp(init_script)}
+
+
+def docs_csp(init_script: str) -> str:
+    """The docs page's policy: scripts only from Redoc's pinned URL and the page's one inline script
+    (by its hash); Redoc's injected styles, its search worker (a blob:) and the document it fetches
+    from here; never framed."""
+    digest = base64.b64encode(hashlib.sha256(init_script.encode()).digest()).decode()
+    return "; ".join([
+        "default-src 'none'", f"script-src {REDOC_URL} 'sha256-{digest}'", "style-src 'unsafe-inline'",
+        "img-src 'self' data:", "font-src data:", "connect-src 'self'", "worker-src blob:",
+        "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"])
 
 
 _DOCS_PAGE = """<!doctype html>
@@ -326,12 +341,14 @@ to the operations marked <em>token</em>. Errors use one JSON envelope:
 </table>
 </main>
 <script src="{redoc_url}" integrity="{redoc_sri}" crossorigin="anonymous"></script>
-<script>
+<script>{init_script}</script>
+</body>
+</html>
+"""
+# the page's only inline script, allowed by its hash (docs_csp)
+_INIT_SCRIPT = """
 if (window.Redoc) {{
   document.getElementById("fallback").hidden = true;
   Redoc.init("{spec_url}", {{}}, document.getElementById("redoc"));
 }}
-</script>
-</body>
-</html>
 """

@@ -88,8 +88,14 @@ def ip_key() -> str:
 
 
 def login_username_key() -> str:
-    body = request.get_json(silent=True)
-    username = body.get("username") if isinstance(body, dict) else None
+    """The username of a login attempt, read by the one request parser (kraken.common.validation):
+    a body it refuses is never parsed another way, and counts under no username."""
+    from kraken.common.validation import request_json
+    from kraken.errors import KrakenError
+    try:
+        username = request_json().get("username")
+    except KrakenError:
+        username = None
     if not isinstance(username, str):
         return "login-user:-"
     return "login-user:" + hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]

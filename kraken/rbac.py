@@ -302,8 +302,8 @@ def _resource_id(id_from: str, kwargs: dict[str, Any]) -> str:
     if source == "path":
         value = kwargs.get(name)
     elif source == "body":
-        from kraken.common.validation import json_body
-        value = json_body().get(name)
+        from kraken.common.validation import request_json
+        value = request_json().get(name)
     elif source == "query":
         value = request.args.get(name)
     else:  # pragma: no cover - a programming error, caught by any test of the route

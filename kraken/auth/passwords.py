@@ -34,13 +34,19 @@ def hash_password(password: str) -> str:
     return _off_the_hub(hasher().hash, password)
 
 
+def _matches(h: PasswordHasher, hashed: str, password: str) -> bool:
+    # A mismatch is an answer, not an error: caught where it is raised, because an exception leaving
+    # a function run in gevent's thread pool is printed with its traceback (13 lines per failed login).
+    try:
+        return h.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def verify_password(hashed: str | None, password: str) -> bool:
     """True when `password` matches; with `hashed=None` it still spends the same time."""
     h = hasher()
-    try:
-        return _off_the_hub(h.verify, hashed or _dummy_hash(h), password) and hashed is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    return _off_the_hub(_matches, h, hashed or _dummy_hash(h), password) and hashed is not None
 
 
 def _dummy_hash(h: PasswordHasher) -> str:

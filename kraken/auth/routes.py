@@ -6,23 +6,19 @@ from flask_jwt_extended import decode_token
 
 from kraken import ratelimits
 from kraken.auth import service
+from kraken.auth.csrf import refuse_cross_site
 from kraken.auth.schemas import LoginIn
 from kraken.auth.tokens import COOKIE_NAME
-from kraken.common.validation import parse_body
-from kraken.errors import ForbiddenError
+from kraken.common.validation import AUTH_BODY, body_class, parse_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 
 def _check_origin() -> None:
-    """Cookie endpoints refuse cross-site callers (CSRF); same-origin and configured origins pass."""
-    origin = request.headers.get("Origin")
-    if not origin:
-        return
+    """Cookie endpoints refuse cross-site callers (CSRF, kraken.auth.csrf); same-origin, configured
+    origins and non-browser clients pass."""
     settings = current_app.extensions["kraken.settings"]
-    if origin in settings.cors_origins or origin.rstrip("/") == request.host_url.rstrip("/"):
-        return
-    raise ForbiddenError("Cross-site request refused", code="CROSS_SITE_REQUEST")
+    refuse_cross_site(request.headers, request.host_url, settings.cors_origins)
 
 
 def _with_cookie(body: dict, refresh_token: str | None, status: int = 200) -> Response:
@@ -48,6 +44,7 @@ def _auth_guards() -> None:
 @ratelimits.limit(ratelimits.LOGIN_PER_IP, key_func=ratelimits.ip_key)
 @ratelimits.limit(ratelimits.LOGIN_FAILURES_PER_USERNAME, key_func=ratelimits.login_username_key,
                deduct_when=ratelimits.failed_login)
+@body_class(AUTH_BODY)
 def login():
     body = parse_body(LoginIn)
     session = service.login(body.username.strip().lower(), body.password, request.user_agent.string)
@@ -57,6 +54,7 @@ def login():
 @bp.post("/refresh")
 @ratelimits.limit(ratelimits.REFRESH_PER_FAMILY, key_func=ratelimits.refresh_family_key)
 @ratelimits.limit(ratelimits.REFRESH_PER_IP, key_func=ratelimits.ip_key)
+@body_class(AUTH_BODY)
 def refresh():
     session = service.refresh(request.cookies.get(COOKIE_NAME))
     return _with_cookie({"accessToken": session.access_token}, session.refresh_token)
@@ -64,6 +62,7 @@ def refresh():
 
 @bp.post("/logout")
 @ratelimits.limit(ratelimits.LOGOUT_PER_IP, key_func=ratelimits.ip_key)
+@body_class(AUTH_BODY)
 def logout():
     claims = None
     header = request.headers.get("Authorization", "")

@@ -7,6 +7,7 @@ with the database as the fallback when Redis is away.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
@@ -79,6 +80,12 @@ def login(username: str, password: str, user_agent: str | None = None) -> Sessio
     user = User.objects(username=username).first()
     ok = verify_password(user.hashed_password if user else None, password)
     if not ok or user is None or user.disabled:
+        # one line per failure, no traceback: a password-guessing run shows as a count, not a flood
+        # (an unknown name is logged by its hash: it may be a password typed in the wrong field)
+        log.warning("login failed", extra={
+            "reason": "unknown user" if user is None else "wrong password" if not ok else "disabled",
+            "username": user.username if user else None, "user_id": str(user.id) if user else None,
+            "username_sha256": hashlib.sha256(username.encode()).hexdigest()[:16]})
         raise UnauthorizedError("Unauthorized")
     if hasher().check_needs_rehash(user.hashed_password):
         User.objects(id=user.id).update_one(set__hashed_password=hash_password(password))

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, Field, StrictStr, field_validator
 
 from kraken.common.time import IsoDateTime
+from kraken.common.urls import OptionalUrl
 from kraken.common.validation import RequestModel
 from kraken.users.schemas import _visible_text
 
@@ -22,8 +23,8 @@ def _name(v: str | None) -> str | None:
 class CommunityIn(RequestModel):
     name: StrictStr = Field(min_length=1, max_length=100)
     description: StrictStr | None = Field(None, max_length=500)
-    avatar: StrictStr | None = Field(None, max_length=2048)
-    banner: StrictStr | None = Field(None, max_length=2048)
+    avatar: OptionalUrl = None
+    banner: OptionalUrl = None
 
     _n = field_validator("name")(classmethod(lambda cls, v: _name(v)))
     _d = field_validator("description")(classmethod(lambda cls, v: _visible_text(v)))
@@ -32,8 +33,8 @@ class CommunityIn(RequestModel):
 class CommunityPatch(RequestModel):
     name: StrictStr | None = Field(None, min_length=1, max_length=100)
     description: StrictStr | None = Field(None, max_length=500)
-    avatar: StrictStr | None = Field(None, max_length=2048)
-    banner: StrictStr | None = Field(None, max_length=2048)
+    avatar: OptionalUrl = None
+    banner: OptionalUrl = None
 
     _n = field_validator("name")(classmethod(lambda cls, v: _name(v)))
 

@@ -8,7 +8,7 @@ from typing import Mapping
 from urllib.parse import quote
 
 from flask import Response
-from werkzeug.http import http_date, parse_range_header
+from werkzeug.http import http_date
 
 from kraken.errors import KrakenError, NotFoundError
 from kraken.files.mimes import INLINE_TYPES
@@ -36,22 +36,58 @@ def _etag(record: File) -> str:
     return f'"{record.checksum}"'
 
 
+# one byte-range-spec of RFC 9110 §14.1.1: `first-last`, `first-`, or a suffix `-length`
+_RANGE_SPEC = re.compile(r"([0-9]+)-([0-9]*)|-([0-9]+)")
+
+
+def _unsatisfiable(size: int) -> RangeNotSatisfiableError:
+    return RangeNotSatisfiableError(headers={"Content-Range": f"bytes */{size}"})
+
+
 def requested_range(range_header: str | None, if_range: str | None, etag: str,
                     size: int) -> tuple[int, int] | None:
-    """The single byte range [start, stop) to send, or None for the whole file (no Range, a stale
-    If-Range, an unparseable or multi-part Range). Raises RangeNotSatisfiableError."""
+    """The single byte range [start, stop) to send, or None for the whole file.
+
+    RFC 9110 §14: a Range that is not `bytes=` with valid specs (a last position before the first, a
+    unit we do not serve, garbage) is ignored, as is one behind a stale If-Range, and so is a set of
+    several ranges (we send no multipart); a set none of whose ranges is satisfiable (a start at or
+    past the end, a zero-length suffix `-0`, any range of an empty file but a suffix) raises
+    RangeNotSatisfiableError (416 with `Content-Range: bytes */<size>`)."""
     if not range_header or (if_range and if_range.strip() != etag):
         return None
-    parsed = parse_range_header(range_header)
-    if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
+    unit, equals, specs = range_header.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
         return None
-    start, stop = parsed.ranges[0]
-    if stop is None:
-        start, stop = (max(size + start, 0), size) if start < 0 else (start, size)
-    stop = min(stop, size)
-    if start >= size or start >= stop:
-        raise RangeNotSatisfiableError(headers={"Content-Range": f"bytes */{size}"})
-    return start, stop
+    ranges: list[tuple[int, int] | None] = []  # None: an unsatisfiable spec
+    for spec in specs.split(","):
+        spec = spec.strip()
+        if not spec:
+            continue  # empty list elements are allowed (RFC 9110 §5.6.1)
+        match = _RANGE_SPEC.fullmatch(spec)
+        if match is None:
+            return None
+        try:
+            first, last, suffix = (int(v) if v else None for v in match.groups())
+        except ValueError:  # a number of over 4,300 digits
+            return None
+        if suffix is not None:
+            if suffix == 0:
+                ranges.append(None)
+            elif size == 0:
+                return None  # satisfiable, but an empty file has no byte to send: the whole of it
+            else:
+                ranges.append((max(size - suffix, 0), size))
+        elif last is not None and last < first:
+            return None  # an invalid range-spec makes the whole header invalid
+        elif first >= size:
+            ranges.append(None)
+        else:
+            ranges.append((first, size if last is None else min(last + 1, size)))
+    if not ranges:
+        return None
+    if all(r is None for r in ranges):
+        raise _unsatisfiable(size)
+    return ranges[0] if len(ranges) == 1 else None
 
 
 def file_response(record: File, storage: Storage, request_headers: Mapping[str, str]) -> Response:

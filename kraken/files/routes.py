@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from kraken import ratelimits
+from kraken.common.validation import UPLOAD_BODY, body_class
 from kraken.files import service
 from kraken.files.download import file_response
 from kraken.files.schemas import FileMetadataOut, FileOut, parse_upload
@@ -18,6 +19,7 @@ FILE_DOWNLOADS = ratelimits.LOOKUP_TIERS
 
 @bp.post("/file-upload")
 @require_auth
+@body_class(UPLOAD_BODY)  # multipart, bounded while streaming (kraken.files.schemas.parse_upload)
 def upload_file():
     service.require_uploads_enabled()  # before the body is parsed
     record = service.upload(current_user(), parse_upload())

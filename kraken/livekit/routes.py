@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from kraken.common.validation import parse_body
+from kraken.common.validation import WEBHOOK_BODY, body_class, parse_body
 from kraken.extensions import limiter
 from kraken.livekit import rooms, tokens, webhook
 from kraken.livekit.schemas import ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn, WebhookOut
@@ -46,6 +46,7 @@ def livekit_health():
 
 @bp.post("/webhook")
 @limiter.exempt  # LiveKit sends bursts (every join and leave of a busy room); the signature guards it
+@body_class(WEBHOOK_BODY)
 def receive_webhook():
     event = webhook.verify(request.get_data(cache=True), request.headers.get("Authorization"))
     return WebhookOut(success=True, applied=webhook.apply(event)).model_dump()

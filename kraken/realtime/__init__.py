@@ -39,12 +39,14 @@ def init_realtime(app: Flask, settings: Settings) -> None:
     from kraken.realtime import frames
     from kraken.realtime.handlers import register_all
     from kraken.realtime.limits import socket_limiter
+    from kraken.realtime.packets import KrakenPacket
     from kraken.realtime.queue import ReliableRedisManager
     manager = ReliableRedisManager(settings.redis_url, channel=queue_channel(settings.redis_url))
+    # packets (and engine.io's own JSON) are read by the one strict parser (kraken.realtime.packets)
     socketio.init_app(app, client_manager=manager,
                       cors_allowed_origins=_origin_checker(settings.cors_origins), cors_credentials=True,
                       async_mode=_async_mode(), max_http_buffer_size=1_000_000,
-                      ping_interval=25, ping_timeout=20)
+                      ping_interval=25, ping_timeout=20, serializer=KrakenPacket, json=KrakenPacket.json)
     frames.install(socketio.server)
     socket_limiter.init(settings.redis_url, enabled=settings.rate_limits)
     from kraken.presence.service import configure as configure_presence

@@ -72,6 +72,10 @@ def _connect_key(token: str | None) -> str:
 def on_connect(auth=None):
     from kraken.presence import service as presence
     from kraken.realtime import limits, names
+    from kraken.realtime.packets import RefusedPayload
+    if isinstance(auth, RefusedPayload):  # an auth payload the parser refused: no token to try
+        log.info("socket refused", extra={"event": "connect", "reason": auth.error.code})
+        raise ConnectionRefusedError(names.CONNECT_AUTH_FAILED)
     token = _token(auth)
     # the client sees connect_error with these messages, and no connection
     if not limits.socket_limiter.hit(limits.CONNECTS, "connect", _connect_key(token)):

@@ -5,8 +5,8 @@ from flask import Blueprint, current_app
 
 from kraken import ratelimits
 from kraken.auth import service as auth
-from kraken.common.validation import parse_body, parse_query, validate, json_body
-from kraken.rbac import current_session_id, current_user, require_auth, require_owner
+from kraken.common.validation import AUTH_BODY, body_class, parse_body, parse_query, request_json, validate
+from kraken.rbac import Action, access_community, current_session_id, current_user, require_auth, require_owner
 from kraken.users import service
 from kraken.users.schemas import (PasswordChangeIn, PreferencesIn, ProfileOut, ProfileUpdateIn, RegisterIn,
                                   UserListQuery, UserOut, UserSearchQuery)
@@ -16,6 +16,7 @@ bp = Blueprint("users", __name__, url_prefix="/api/users")
 
 @bp.post("")
 @ratelimits.limit(ratelimits.REGISTER_PER_IP, key_func=ratelimits.ip_key)
+@body_class(AUTH_BODY)
 def register_user():
     body = parse_body(RegisterIn)
     user = service.register(username=body.username, password=body.password, email=body.email,
@@ -38,6 +39,7 @@ def update_profile():
 
 @bp.put("/profile/password")
 @require_auth
+@body_class(AUTH_BODY)
 def change_password():
     body = parse_body(PasswordChangeIn)
     auth.change_password(current_user(), body.currentPassword, body.newPassword, current_session_id())
@@ -53,7 +55,7 @@ def get_preferences():
 @bp.put("/preferences")
 @require_auth
 def put_preferences():
-    body = validate(PreferencesIn, json_body())
+    body = validate(PreferencesIn, request_json())
     return service.set_preferences(current_user(), body.model_dump())
 
 
@@ -66,8 +68,12 @@ def get_user_by_username(name: str):
 @bp.get("/search")
 @require_auth
 def search_users():
+    """Unscoped: the instance's directory, as `GET /api/users` (README, "Decisions beyond the wire
+    spec"). With `communityId`: that community's members, to its members only."""
     query = parse_query(UserSearchQuery)
-    return [UserOut.of(u) for u in service.search_users(query.q, query.limit)]
+    if query.communityId is not None:
+        access_community(current_user(), query.communityId, Action.READ_MEMBER)
+    return [UserOut.of(u) for u in service.search_users(query.q, query.limit, query.communityId)]
 
 
 @bp.get("/<oid:user_id>")

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Str
 
 from kraken.common.ids import ObjectIdStr
 from kraken.common.time import IsoDateTime
+from kraken.common.urls import OptionalUrl
 from kraken.common.validation import RequestModel
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{2,32}$")
@@ -55,7 +56,7 @@ class RegisterIn(RequestModel):
 
 class ProfileUpdateIn(RequestModel):
     displayName: StrictStr | None = Field(None, max_length=64)
-    avatarUrl: StrictStr | None = Field(None, max_length=2048)
+    avatarUrl: OptionalUrl = None
     bio: StrictStr | None = Field(None, max_length=500)
     status: StrictStr | None = Field(None, max_length=128)
 
@@ -63,13 +64,6 @@ class ProfileUpdateIn(RequestModel):
     @classmethod
     def _visible(cls, v: str | None) -> str | None:
         return _visible_text(v)
-
-    @field_validator("avatarUrl")
-    @classmethod
-    def _url(cls, v: str | None) -> str | None:
-        if v and not (v.startswith(("https://", "http://", "/api/file/"))):
-            raise ValueError("avatarUrl must be an http(s) URL or a /api/file/ path")
-        return v or None
 
 
 class PasswordChangeIn(RequestModel):

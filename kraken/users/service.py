@@ -139,16 +139,28 @@ def list_users(limit: int, after: str | None) -> tuple[list[User], str | None]:
     return users, (str(users[-1].id) if len(users) == limit else None)
 
 
-def search_users(q: str, limit: int, exclude_ids: set | None = None) -> list[User]:
-    """Users whose username or display name contains `q` (case-insensitive), by username."""
+def search_users(q: str, limit: int, community_id: object | None = None) -> list[User]:
+    """Active users whose username or display name contains `q` (case-insensitive), by username;
+    with `community_id`, that community's members only (the caller's right to see them is the
+    route's check). The members are read by one `communityId` equality and picked out of the name
+    search here, not sent back as an `$in` (a scan on the default store, README "Storage")."""
     query = User.objects(disabled__ne=True)
     if q.strip():
         pattern = re.escape(q.strip())
         query = query.filter(__raw__={"$or": [{"username": {"$regex": pattern, "$options": "i"}},
                                                {"displayName": {"$regex": pattern, "$options": "i"}}]})
-    if exclude_ids:
-        query = query.filter(id__nin=list(exclude_ids))
-    return list(query.order_by("username").limit(limit))
+    query = query.order_by("username")
+    if community_id is None:
+        return list(query.limit(limit))
+    from kraken.memberships.models import Membership
+    members = set(Membership.objects(community_id=community_id).scalar("user_id"))
+    found = []
+    for user in query:
+        if user.id in members:
+            found.append(user)
+            if len(found) == limit:
+                break
+    return found
 
 
 def set_disabled(user_id: str, disabled: bool) -> User:

@@ -59,7 +59,7 @@ def test_check_lists_pending_migrations_then_passes_after_migrate(env):
     before = kraken_cli(env, "check")
     assert before.returncode == 1
     lines = check_lines(before.stdout)
-    assert set(lines) == {"settings", "database", "redis", "livekit", "uploads", "migrations"}
+    assert set(lines) == {"settings", "secrets", "database", "redis", "livekit", "uploads", "migrations"}
     every = ", ".join(path.stem for path in migrations.discover())  # all of them, in order: none applied yet
     assert every.startswith("0001_indexes, 0002_message_timeline")
     assert lines["migrations"] == ("FAIL", f"pending: {every} (run `flask --app wsgi kraken migrate`)")
