@@ -215,6 +215,22 @@ def community_grant(user, community_id: object) -> Grant:
                  role_ids=frozenset(data["roles"]) if "roles" in data else None)
 
 
+def enterable_channels(user) -> dict[str, frozenset[str] | None]:
+    """Each community the user is a member of, with the private channels they may enter there
+    (None: all of them, for the instance owner). Entering asks for membership alone, never for an
+    action (`can_see_channel(..., enter=True)`), so this is two equality queries whatever the number
+    of communities: what `subscribeAll` joins, also right after a cache flush."""
+    from kraken.channel_memberships.models import ChannelMembership
+    from kraken.memberships.models import Membership
+    communities = [str(c) for c in Membership.objects(user_id=user.id).scalar("community_id")]
+    if is_owner(user):
+        return dict.fromkeys(communities)
+    private: dict[str, set[str]] = {c: set() for c in communities}
+    for community_id, channel_id in ChannelMembership.objects(user_id=user.id).scalar("community_id", "channel_id"):
+        private.get(str(community_id), set()).add(str(channel_id))
+    return {c: frozenset(ids) for c, ids in private.items()}
+
+
 def instance_grant(user) -> Grant:
     uid = str(user.id)
     data, _ = permcache.cached(permcache.INSTANCE_SCOPE, uid, lambda: _compute_instance(uid))

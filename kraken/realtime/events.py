@@ -12,7 +12,7 @@ from kraken.rbac import Action, access_channel, access_community, current_grant
 from kraken.realtime import limits, names
 from kraken.realtime.handlers import socket_event
 from kraken.realtime.rooms import channel_room
-from kraken.realtime.subscriptions import community_rooms
+from kraken.realtime.subscriptions import all_community_rooms, community_rooms
 
 
 def _id_from(payload, key: str) -> str:
@@ -36,9 +36,7 @@ def on_join_all(actor, payload=None):
 
 @socket_event(names.SUBSCRIBE_ALL, tier=limits.JOINS)
 def on_subscribe_all(actor, payload=None):
-    from kraken.communities import service as communities
-    for community in communities.mine(actor):
-        _join(community_rooms(actor, community.id))
+    _join(all_community_rooms(actor))
 
 
 @socket_event(names.JOIN_ROOM, tier=limits.JOINS)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from kraken.rbac import Grant, InstanceRole, can_see_channel, community_grant
+from kraken import permcache
+from kraken.rbac import Grant, InstanceRole, can_see_channel, community_grant, enterable_channels
 from kraken.realtime import names
 from kraken.realtime.publish import move_sockets, publish
 from kraken.realtime.rooms import channel_room, community_room, user_room
@@ -30,6 +31,21 @@ def community_rooms(user, community_id: object, grant: Grant | None = None) -> l
     return [community_room(community_id)] + [
         channel_room(c.id) for c in community_channels(community_id, grant.generation)
         if not c.is_private or can_see_channel(grant, c, enter=True)]
+
+
+def all_community_rooms(user) -> list[str]:
+    """Every room of every community the user is a member of (`subscribeAll`): the same rooms as
+    `community_rooms` for each, from two membership queries and each community's channel list
+    (a per-process copy while its generation holds)."""
+    from kraken.channels.service import community_channels
+    enterable = enterable_channels(user)
+    generations = permcache.generations(list(enterable))
+    rooms = []
+    for community_id, private in enterable.items():
+        rooms.append(community_room(community_id))
+        rooms += [channel_room(c.id) for c in community_channels(community_id, generations.get(community_id))
+                  if not c.is_private or private is None or str(c.id) in private]
+    return rooms
 
 
 def member_joined(user_id: object, community_id: object, announce: bool = True) -> None:
