@@ -2,9 +2,11 @@
 
 Usage: .venv/bin/python bench/run.py [--quick] [--only fanout,rest,...] [--history-sizes 10000,100000]
 Workloads: startup, fanout (1 + 2a throughput), persisted (2b), memory (3), recovery (5b), rest (4),
-auth (6), dbscan (evidence: how FerretDB answers Kraken's queries). Baselines: B0 bare
+auth (6), dbscan (evidence: how FerretDB answers Kraken's queries), scale (issue 15: the hot queries
+from 10k to 1M messages and 1k to 100k users, on stores of its own). Baselines: B0 bare
 python-socketio, B1 trivial Flask JSON, both under Kraken's gunicorn + gevent-websocket worker;
-B2 bare Node socket.io 4 and B0r (B0 + Redis queue) as information. Needs `make services`.
+B2 bare Node socket.io 4 and B0r (B0 + Redis queue) as information. Needs `make services` (except
+`--only scale`, which starts and stops its own PostgreSQL, FerretDB and Redis on free ports).
 
 Loopback only; every loop is bounded in count and time; private databases `kraken_bench_*` and
 Redis DB 11 are dropped at the end. Prints the table and writes bench/results/<timestamp>.json;
@@ -23,7 +25,7 @@ import harness
 import report
 import seed
 
-WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth")
+WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale")
 
 
 @dataclass
@@ -54,12 +56,28 @@ class Config:
     refresh_clients: int = 4
     startup_runs: int = 3
     profile: bool = True
+    # scale (issue 15, w_scale.py)
+    scale_messages: list[int] = field(default_factory=lambda: [10000, 100000, 1000000])
+    scale_users: list[int] = field(default_factory=lambda: [1000, 100000])
+    scale_samples: int = 100  # per series (cold and warm each)
+    scale_series_s: float = 120  # a series stops after this long (at least 5 samples)
+    scale_budget_s: float = 20  # an old-design query on the SQLite store, per sample
+    scale_old_seconds: float = 30  # samples of one old query at one size (at least 2)
+    scale_probes: int = 100  # users in 20 communities (connect, communities list, roles)
+    scale_communities: int = 50
+    scale_channels: int = 20  # TEXT channels per community
+    scale_big_members: int = 10000
+    scale_max_minutes: float = 150
+    scale_diag_samples: int = 10  # requests per row on a server counting its database commands
+    scale_app: str = "tree"  # the app under test: the working tree, or a git revision (git archive)
 
 
 QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_main=25, messages_curve=15,
              throughput_seconds=4, extra_baselines=False, persist_seconds=4, memory_sockets=500,
              recovery_clients=300, recovery_timeout=60, history_sizes=[10000], wrk_seconds=3, login_samples=8,
-             refresh_seconds=3, startup_runs=1, profile=False)
+             refresh_seconds=3, startup_runs=1, profile=False, scale_messages=[5000, 20000],
+             scale_users=[500, 2000], scale_samples=20, scale_old_seconds=8, scale_probes=20, scale_max_minutes=20,
+             scale_diag_samples=3)
 
 
 def _ints(text: str) -> list[int]:
@@ -78,6 +96,20 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
     p.add_argument("--recovery-clients", type=int, help="clients for the recovery workload (5000)")
     p.add_argument("--history-sizes", type=_ints, help="stored messages per history step (10000,100000,1000000)")
     p.add_argument("--history-max-request-s", type=float, help="skip a size whose cold request would take longer (10)")
+    p.add_argument("--scale-messages", type=_ints, help="scale: stored messages per step (10000,100000,1000000)")
+    p.add_argument("--scale-users", type=_ints, help="scale: users per step (1000,100000)")
+    p.add_argument("--scale-samples", type=int, help="scale: samples per series, cold and warm each (100)")
+    p.add_argument("--scale-budget-s", type=float, help="scale: seconds an old-design query may take (20)")
+    p.add_argument("--scale-old-seconds", type=float, help="scale: seconds of samples per old query and size (30)")
+    p.add_argument("--scale-probes", type=int, help="scale: users in 20 communities used as clients (100)")
+    p.add_argument("--scale-communities", type=int, help="scale: communities (50, at least 20)")
+    p.add_argument("--scale-channels", type=int, help="scale: TEXT channels per community (20)")
+    p.add_argument("--scale-big-members", type=int, help="scale: members of the big community (10000)")
+    p.add_argument("--scale-max-minutes", type=float, help="scale: skip the steps left after this long (150)")
+    p.add_argument("--scale-app", help="scale: the app under test, `tree` (the working tree, default) or a git "
+                   "revision exported with git archive (e.g. HEAD: holds still while others edit the tree)")
+    p.add_argument("--scale-diag-samples", type=int, help="scale: requests per row on a server that counts its "
+                   "database commands (10; 0: none)")
     p.add_argument("--profile", dest="profile", action="store_true", default=None, help="py-spy the hot paths")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--max-minutes", type=float, default=25, help="skip the workloads left after this long")
@@ -114,7 +146,8 @@ def main(argv: list[str]) -> int:
     started = time.time()
     nofile = harness.raise_nofile()
     harness.ensure_tools()
-    _check_services()
+    if set(args.only) - {"scale"}:  # `scale` runs on stores of its own
+        _check_services()
     out_dir = report.RESULTS / "profiles" / time.strftime("%Y%m%d-%H%M%S")
     print(f"bench: {', '.join(args.only)}{' (quick)' if args.quick else ''}; open files {nofile}", flush=True)
     rows: list[report.Row] = []
@@ -133,6 +166,7 @@ def main(argv: list[str]) -> int:
     from w_ops import auth, startup
     import w_realtime
     import w_rest
+    import w_scale
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
         "startup": lambda: startup(cfg, world("rt"), details),
@@ -143,6 +177,7 @@ def main(argv: list[str]) -> int:
         "rest": lambda: w_rest.run(cfg, world("rest"), out_dir, details),
         "auth": lambda: auth(cfg, world("rest"), details, (details.get("rest") or {}).get("b1", {}).get(
             "requests_per_s")),
+        "scale": lambda: w_scale.run(cfg, out_dir, details),
     }
     try:
         for name in args.only:

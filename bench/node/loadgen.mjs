@@ -4,8 +4,8 @@
 // Protocols: "kraken" (auth token, `joinAll` communityId, `sendMessage` {channelId, spans}) and
 // "bare" (B0/B2: `join` room, `send` {room, message}). Receivers get `newMessage` {message}; the
 // message text carries "<tag>|<run>|<seq>|<performance.now() at send>", so latency is measured
-// with one clock (this process's). Commands: connect, fanout, saturate, persist, recover, stats,
-// close. Every loop is bounded in count and time; `close` (or stdin's end) exits the process.
+// with one clock (this process's). Commands: connect, fanout, saturate, persist, recover, probe,
+// stats, close. Every loop is bounded in count and time; `close` (or stdin's end) exits the process.
 import { io } from "socket.io-client";
 import { createInterface } from "node:readline";
 import { performance, monitorEventLoopDelay } from "node:perf_hooks";
@@ -276,7 +276,35 @@ async function recover({ timeout_s = 60, probe_ms = 250 }) {
     disconnected: stat("discAt"), reconnected: stat("conAt"), receiving: stat("probeAt") };
 }
 
-const COMMANDS = { connect, fanout, saturate, persist, recover,
+// One timed connection (the `scale` workload): connect with the token, then `subscribeAll` once or
+// `joinAll` for each community (sent together, as the a169fe1 client does), each acknowledged; the
+// socket is closed before the reply. Times in ms from io() to "connect" and from there to the last ack.
+async function probe({ url, token, mode = "subscribeAll", communities = [], timeout_ms = 20000 }) {
+  const started = performance.now();
+  const sock = io(url, { transports: ["websocket"], forceNew: true, reconnection: false, timeout: timeout_ms,
+    auth: { token: `Bearer ${token}` } });
+  const exceptions = [];
+  sock.on("exception", (data) => exceptions.push(data));
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("connect timeout")), timeout_ms);
+      sock.once("connect", () => { clearTimeout(timer); resolve(); });
+      sock.once("connect_error", (err) => { clearTimeout(timer); reject(err); });
+    });
+    const connected = performance.now();
+    if (mode === "subscribeAll") await sock.timeout(timeout_ms).emitWithAck("subscribeAll");
+    else await Promise.all(communities.map((c) => sock.timeout(timeout_ms).emitWithAck("joinAll", c)));
+    const done = performance.now();
+    return { connect_ms: r2(connected - started), join_ms: r2(done - connected), total_ms: r2(done - started),
+      exceptions: exceptions.length };
+  } catch (err) {
+    throw new Error(`${String((err && err.message) || err)}; exceptions ${JSON.stringify(exceptions).slice(0, 300)}`);
+  } finally {
+    sock.close();
+  }
+}
+
+const COMMANDS = { connect, fanout, saturate, persist, recover, probe,
   stats: async () => ({ receivers: receivers.length, senders: senders.length,
     connected: receivers.filter((r) => r.sock.connected).length, other_events: otherEvents, rss_kb: Math.round(process.memoryUsage().rss / 1024) }),
   close: async () => {
