@@ -97,11 +97,14 @@ def _read_json() -> dict[str, Any]:
     if kind.max_bytes is not None:
         if request.content_length is not None and request.content_length > kind.max_bytes:
             raise _too_large(kind)
-        request.max_content_length = kind.max_bytes  # a chunked body is cut off at the limit too
+        # a body without a length (chunked) is read one byte past the limit at most
+        request.max_content_length = kind.max_bytes + 1
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise _too_large(kind) from None
+    if kind.max_bytes is not None and len(raw) > kind.max_bytes:
+        raise _too_large(kind)
     if not raw.strip():
         return {}  # an empty body counts as `{}` (the web client sends those)
     try:
