@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings as hyp
 from kraken.channels.models import Channel
 from kraken.common.validation import JSON_BODY
 from kraken.extensions import redis
+from kraken.presence import service as presence
+from kraken.voice import store as voice_store
 from tests.rbac import world as rbac_world
 from tests.security.conftest import path_with_ids
 from tests.security.hostile import INVALID_UTF8, hostile_bodies
@@ -36,10 +38,15 @@ def limit_of(app, endpoint: str) -> int:
     return kind.max_bytes or JSON_BODY.max_bytes
 
 
+# Keys that change without any request: the cache generations an authenticated request reads into
+# being (the upload route, whose multipart body is parsed after authentication, authenticates a
+# refused one), and the presence and voice sweepers' locks, which the session's live servers take on
+# this Redis DB.
+BACKGROUND_KEYS = ("kraken:cache:permgen:", presence.SWEEP_LOCK, voice_store.SWEEP_LOCK)
+
+
 def redis_keys() -> set[str]:
-    """Redis's keys but the cache generations an authenticated request reads into being (the upload
-    route, whose multipart body is parsed after authentication, authenticates a refused one)."""
-    return {key for key in redis.client.keys("*") if not key.startswith("kraken:cache:permgen:")}
+    return {key for key in redis.client.keys("*") if not key.startswith(BACKGROUND_KEYS)}
 
 
 def test_every_route_refuses_every_class_of_hostile_body_without_a_side_effect(app, factory):
