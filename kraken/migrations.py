@@ -36,6 +36,11 @@ def _load(path: Path):
     return module
 
 
+def load(name: str):
+    """The script `name` (e.g. "0002_message_timeline") as a module: its `up(db, echo)` (tests run one alone)."""
+    return _load(SCRIPTS_DIR / f"{name}.py")
+
+
 def pending() -> list[str]:
     """Names of the scripts not applied yet, in the order `migrate` would run them."""
     done = set(Migration.objects.scalar("id"))

@@ -3,7 +3,6 @@ refuses are removed, the ones it accepts in another spelling are normalised, the
 a second run changes nothing; the caches that could serve the old values are dropped."""
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import mongoengine
@@ -15,7 +14,6 @@ from kraken.extensions import redis
 from kraken.messages import recent
 from tests.conftest import make_settings
 
-SCRIPT = next(p for p in migrations.discover() if p.stem == "0003_safe_urls")
 FILE = "64b7f0c2a1b2c3d4e5f60718"
 GOOD = ["https://img.example/a.png", f"/api/file/{FILE}", "https://cdn.example:8443/x?y=1"]
 NORMALISED = {"HTTPS://img.example/b.png": "https://img.example/b.png", f"/api/file/{FILE.upper()}": f"/api/file/{FILE}"}
@@ -25,10 +23,7 @@ HTTP = "http://img.example/c.png"
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("migration_0003", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return migrations.load("0003_safe_urls")
 
 
 @pytest.fixture

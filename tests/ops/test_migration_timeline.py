@@ -2,7 +2,6 @@
 in `_id` order per channel, resumably and once (history reading them: tests/realtime/test_timeline.py)."""
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import mongoengine
@@ -12,14 +11,10 @@ from bson import ObjectId
 from kraken import migrations
 from kraken.messages import timeline
 
-SCRIPT = next(p for p in migrations.discover() if p.stem == "0002_message_timeline")
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("migration_0002", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return migrations.load("0002_message_timeline")
 
 
 @pytest.fixture
