@@ -31,7 +31,8 @@ worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
 worker_connections = 20000
 # gunicorn sets TCP_NODELAY on its listening TCP sockets and Linux passes it on to
 # every accepted connection, so responses do not wait for Nagle + delayed ACK
-# (~44 ms per response otherwise, decisions §11; tests/ops/test_gunicorn.py).
+# (~44 ms per response otherwise; docs/decisions/0026-one-gevent-worker-per-process.md,
+# tests/ops/test_gunicorn.py).
 timeout = 30
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long, exit 0.
 # docker/compose.yaml's stop_grace_period (25 s) is longer, so Docker never SIGKILLs first.
@@ -44,7 +45,8 @@ proc_name = "kraken"
 
 
 def post_worker_init(worker):
-    """On an instance without users, log the one-time setup invite (decisions §9); on SIGTERM,
+    """On an instance without users, log the one-time setup invite
+    (docs/decisions/0023-first-start-and-operations.md); on SIGTERM,
     close this worker's sockets at once so clients reconnect elsewhere without waiting; freeze
     the start-up heap."""
     from kraken.bootstrap import log_setup_invite

@@ -6,7 +6,8 @@
   informational: the transport plus the same Redis hop Kraken's queue adds).
 - `b1`: a trivial Flask JSON endpoint, GET /json (B1, the ceiling for REST).
 - `b1r` / `b1a` (informational): B1 plus one Redis round trip per request (`b1r`), and B1 behind
-  what decisions §5 requires of every authenticated request and nothing else (`b1a`):
+  what every authenticated request requires and nothing else (`b1a`,
+  docs/decisions/0008-sessions-and-refresh-token-families.md):
   flask-jwt-extended verifying the bearer token, and one Redis round trip asking whether its jti
   is revoked (BENCH_B1A_REDIS, BENCH_B1A_SECRET); `b1s`: B1 behind the fixed stack's per-request
   extensions with nothing to look up. Floors under Kraken's REST figures.

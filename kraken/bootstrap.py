@@ -1,4 +1,5 @@
-"""First start: when there are no users, log a one-time setup invite (decisions §9)."""
+"""First start: when there are no users, log a one-time setup invite
+(docs/decisions/0023-first-start-and-operations.md)."""
 from __future__ import annotations
 
 import logging

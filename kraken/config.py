@@ -55,7 +55,7 @@ class Settings(BaseModel):
     livekit_internal_url: str | None = None
     livekit_api_key: str | None = None
     livekit_api_secret: str | None = None
-    # seconds a voice-presence entry lives without a refresh (decisions §7)
+    # seconds a voice-presence entry lives without a refresh (docs/decisions/0019-voice-and-livekit.md)
     voice_presence_ttl: int = Field(90, ge=2, le=3600)
 
     registration: Literal["invite", "open", "closed"] = "invite"

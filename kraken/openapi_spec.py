@@ -34,7 +34,7 @@ from kraken.voice.schemas import MyVoiceChannelsOut, VoiceActionOut, VoicePresen
 # Response bodies of routes that have no schemas module of their own --------------------------
 
 class ErrorOut(BaseModel):
-    """The one error envelope (decisions §1), built only by kraken.errors."""
+    """The one error envelope (docs/decisions/0003-one-error-envelope.md), built only by kraken.errors."""
 
     statusCode: int
     error: str
@@ -65,7 +65,8 @@ class UploadsFeature(BaseModel):
 
 
 class FeaturesOut(BaseModel):
-    """What this instance allows (decisions §8), for clients to adapt their UI."""
+    """What this instance allows, for clients to adapt their UI
+    (docs/decisions/0022-configuration-feature-flags-and-secrets.md)."""
 
     registration: Literal["invite", "open", "closed"]
     communityCreation: Literal["everyone", "admins"]

@@ -1,4 +1,5 @@
-"""Refresh-token families (one per login) and their rotating tokens (decisions §2)."""
+"""Refresh-token families (one per login) and their rotating tokens
+(docs/decisions/0008-sessions-and-refresh-token-families.md)."""
 from __future__ import annotations
 
 from mongoengine import DateTimeField, Document, ObjectIdField, StringField

@@ -1,4 +1,4 @@
-"""Auth routes: login, refresh, logout (contract §5.2, decisions §2)."""
+"""Auth routes: login, refresh, logout (contract §5.2, docs/decisions/0008-sessions-and-refresh-token-families.md)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request

@@ -10,7 +10,8 @@ CHANNEL_TYPES = ("TEXT", "VOICE")
 
 class Channel(Document):
     meta = {"collection": "channels",
-            # exact names: decisions §4 creates both `general` (TEXT) and `General` (VOICE)
+            # exact names: a community gets both `general` (TEXT) and `General` (VOICE),
+            # docs/decisions/0011-community-creation-and-deletion.md
             "indexes": [{"fields": ["community_id", "name"], "unique": True}]}
 
     name = StringField(required=True, max_length=100)

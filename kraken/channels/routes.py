@@ -1,4 +1,5 @@
-"""Channel routes (contract §5.5, decisions §3, §4)."""
+"""Channel routes (contract §5.5; docs/decisions/0010-private-channels.md,
+docs/decisions/0011-community-creation-and-deletion.md)."""
 from __future__ import annotations
 
 from flask import Blueprint

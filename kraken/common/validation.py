@@ -4,7 +4,8 @@ Every request body goes through one parser (`request_json`, kraken.common.jsonpa
 route runs (`parse_request_body`, a before-request hook): bounded by the size of its route class,
 at most `MAX_DEPTH` deep, no duplicate keys; what it refuses is a 400 (413 when too large) with the
 error envelope, whether or not the route reads a body. Nothing from a request reaches a query before
-it passed a model, which is what stops `{"$ne": null}`-style operator injection (decisions §11).
+it passed a model, which is what stops `{"$ne": null}`-style operator injection
+(docs/decisions/0005-typed-input-only.md).
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def route_body_class() -> BodyClass:
 
 
 class RequestModel(pydantic.BaseModel):
-    """Base of request schemas: unknown keys are ignored, never a 500 (decisions §1)."""
+    """Base of request schemas: unknown keys are ignored, never a 500 (docs/decisions/0004-strict-json-bodies.md)."""
 
     model_config = pydantic.ConfigDict(extra="ignore", str_strip_whitespace=False, frozen=True)
 

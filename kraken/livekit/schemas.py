@@ -8,7 +8,7 @@ from pydantic import AliasChoices, BaseModel, Field, StrictBool, StrictInt, Stri
 from kraken.common.ids import ObjectIdStr
 from kraken.common.validation import RequestModel
 
-DEFAULT_TTL = 3600      # seconds (decisions §7)
+DEFAULT_TTL = 3600      # seconds (docs/decisions/0019-voice-and-livekit.md)
 MAX_TTL = 6 * 3600
 
 

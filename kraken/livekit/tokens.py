@@ -1,4 +1,5 @@
-"""LiveKit access tokens (decisions §7): the caller's own identity, one room, explicit grants and TTL."""
+"""LiveKit access tokens: the caller's own identity, one room, explicit grants and TTL
+(docs/decisions/0019-voice-and-livekit.md)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -1,4 +1,4 @@
-"""Message routes (contract §5.6, decisions §5; reactions from the later versions)."""
+"""Message routes (contract §5.6, docs/decisions/0013-one-send-path.md; reactions from the later versions)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response

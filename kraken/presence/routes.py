@@ -1,4 +1,4 @@
-"""Presence REST (decisions §5): one user, or a comma list of users."""
+"""Presence REST (docs/decisions/0015-presence.md): one user, or a comma list of users."""
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,6 +1,8 @@
-"""Per-user Socket.IO event limits on Redis (flask-limiter never sees socket events, decisions §11).
+"""Per-user Socket.IO event limits on Redis (flask-limiter never sees socket events,
+docs/decisions/0016-socket-event-limits.md).
 
-Named tiers per event (decisions §5). Without Redis the limits are counted per process.
+Named tiers per event (docs/decisions/0024-rate-limits.md). Without Redis the limits are counted per
+process.
 """
 from __future__ import annotations
 

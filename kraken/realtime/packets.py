@@ -20,7 +20,7 @@ from socketio import packet as sio_packet
 from kraken.common import jsonparse
 from kraken.errors import KrakenError, PayloadTooLargeError, ValidationError
 
-EVENT_BYTES = 64 * 1024  # decisions §5: payloads over 64 KiB are refused
+EVENT_BYTES = 64 * 1024  # docs/decisions/0016-socket-event-limits.md: payloads over 64 KiB are refused
 CONNECT_BYTES = 8 * 1024  # `{"token": "Bearer <jwt>"}`
 MAX_ATTACHMENTS = 10  # binary attachments of one packet (no event of the contract sends any)
 # the name of an event whose packet cannot be read far enough to know it

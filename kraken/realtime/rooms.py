@@ -1,4 +1,5 @@
-"""Room names (decisions §5): `<userId>`, `<channelId>`, `community:<communityId>`."""
+"""Room names: `<userId>`, `<channelId>`, `community:<communityId>`
+(docs/decisions/0014-socket-authentication-and-rooms.md)."""
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
-"""User routes (contract §5.3, decisions §2)."""
+"""User routes (contract §5.3; docs/decisions/0006-registration-by-invite.md,
+docs/decisions/0035-profiles-and-account-administration.md)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app

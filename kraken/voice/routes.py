@@ -1,4 +1,5 @@
-"""Voice presence REST (contract §5.12, decisions §7): list, join, leave, state, refresh, mine."""
+"""Voice presence REST: list, join, leave, state, refresh, mine (contract §5.12,
+docs/decisions/0019-voice-and-livekit.md)."""
 from __future__ import annotations
 
 from flask import Blueprint
@@ -46,7 +47,7 @@ def leave_voice_channel(channel_id: str):
     return _leave(channel_id)
 
 
-@bp.post(PRESENCE + "/leave")  # the later versions' spelling (decisions §7)
+@bp.post(PRESENCE + "/leave")  # the later versions' spelling (docs/decisions/0019-voice-and-livekit.md)
 @require_auth
 def leave_voice_channel_by_post(channel_id: str):
     return _leave(channel_id), 201

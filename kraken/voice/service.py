@@ -2,7 +2,7 @@
 
 Authorise, write to Redis (kraken.voice.store), then publish as the last step:
 `voiceChannelUserJoined` / `voiceChannelUserLeft` / `voiceChannelUserUpdated` to the
-`<channelId>` room that `joinAll` joins (decisions §7, contract §6.5). Entries live
+`<channelId>` room that `joinAll` joins (docs/decisions/0019-voice-and-livekit.md, contract §6.5). Entries live
 TTL seconds (90 by default) unless refreshed; expired ones are announced as left by
 whoever notices first (a reader or the sweeper).
 """

@@ -1,4 +1,5 @@
-"""Voice presence in Redis, shared by every process (decisions §7). No events here: see service.py.
+"""Voice presence in Redis, shared by every process (docs/decisions/0019-voice-and-livekit.md).
+No events here: see service.py.
 
 Per channel a hash `kraken:voice:channel:<channelId>` maps user id → the
 VoicePresenceUser JSON; beside each entry a key `kraken:voice:alive:<channelId>:<userId>`

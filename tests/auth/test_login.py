@@ -1,4 +1,5 @@
-"""Login (decisions §2): same answer for every failure, typed input only, cookie flags."""
+"""Login: same answer for every failure, typed input only, cookie flags
+(docs/decisions/0008-sessions-and-refresh-token-families.md)."""
 import pytest
 
 from kraken.users import service as users

@@ -1,4 +1,4 @@
-"""Password hashing parameters (decisions §2)."""
+"""Password hashing parameters (docs/decisions/0007-argon2id-passwords.md)."""
 from argon2 import extract_parameters
 
 from kraken.config import Settings

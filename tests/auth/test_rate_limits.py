@@ -1,5 +1,5 @@
-"""Rate limits on Redis (decisions §10), on an app with limits switched on: the current web client's
-normal traffic never meets them, abuse does."""
+"""Rate limits on Redis (docs/decisions/0024-rate-limits.md), on an app with limits switched on:
+the current web client's normal traffic never meets them, abuse does."""
 from collections import Counter
 
 import pytest

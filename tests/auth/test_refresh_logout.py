@@ -1,4 +1,5 @@
-"""Refresh rotation with a grace window and reuse detection; logout revokes (decisions §2)."""
+"""Refresh rotation with a grace window and reuse detection; logout revokes
+(docs/decisions/0008-sessions-and-refresh-token-families.md)."""
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 

@@ -1,4 +1,5 @@
-"""Registration by invite (decisions §2, §6, §9)."""
+"""Registration by invite (docs/decisions/0006-registration-by-invite.md, docs/decisions/0012-invites.md,
+docs/decisions/0023-first-start-and-operations.md)."""
 import pytest
 
 from kraken.invites.models import Invite

@@ -1,4 +1,5 @@
-"""Community creation and deletion (decisions §4), private channels, last-admin protection, escalation."""
+"""Community creation and deletion (docs/decisions/0011-community-creation-and-deletion.md), private
+channels, last-admin protection, escalation."""
 import mongoengine
 import pytest
 

@@ -1,4 +1,5 @@
-"""Invites (decisions §6): atomic redemption under concurrency, expiry, disabling, community invites."""
+"""Invites: atomic redemption under concurrency, expiry, disabling, community invites
+(docs/decisions/0012-invites.md)."""
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 

@@ -1,4 +1,5 @@
-"""Profiles, password change, preferences and user lookups (contract §5.3, decisions §2)."""
+"""Profiles, password change, preferences and user lookups (contract §5.3,
+docs/decisions/0035-profiles-and-account-administration.md)."""
 import pytest
 
 from kraken.users.models import User
