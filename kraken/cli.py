@@ -9,11 +9,24 @@ import re
 from datetime import timedelta
 
 import click
+import mongoengine
+from bson import ObjectId
+from flask import current_app
 from flask.cli import AppGroup
 
 from kraken.common.ids import is_object_id
-from kraken.common.time import utcnow, iso
+from kraken.common.time import iso, utcnow
+from kraken.common.validation import validate
+from kraken.config import known_secret_problems
 from kraken.errors import KrakenError
+from kraken.extensions import redis
+from kraken.invites import service as invites
+from kraken.invites.schemas import InviteOut
+from kraken.livekit.rooms import ping
+from kraken.migrations import migrate as run, pending
+from kraken.roles import service as roles
+from kraken.users import service, service as users
+from kraken.users.schemas import RegisterIn
 
 kraken_cli = AppGroup("kraken", help="Kraken administration.")
 
@@ -30,9 +43,6 @@ def _fail(exc: KrakenError) -> None:
                        envvar="KRAKEN_OWNER_PASSWORD")
 def create_owner(username: str, email: str | None, password: str) -> None:
     """Create the instance OWNER account."""
-    from kraken.common.validation import validate
-    from kraken.users import service
-    from kraken.users.schemas import RegisterIn
     try:
         body = validate(RegisterIn, {"username": username, "password": password, "email": email})
         user = service.create_owner(body.username, body.password, body.email)
@@ -47,14 +57,12 @@ def create_owner(username: str, email: str | None, password: str) -> None:
 @click.option("--community", "communities", multiple=True, help="Community id to join on registration.")
 def create_invite(max_uses: int | None, valid_hours: int | None, communities: tuple[str, ...]) -> None:
     """Create an instance invite and print its code."""
-    from bson import ObjectId
-    from kraken.invites import service
     bad = [c for c in communities if not is_object_id(c)]
     if bad:
         raise click.BadParameter(f"not community ids: {', '.join(bad)}", param_hint="--community")
     valid_until = utcnow() + timedelta(hours=valid_hours) if valid_hours else None
-    invite = service.create_invite(created_by=None, max_uses=max_uses, valid_until=valid_until,
-                                   community_ids=[ObjectId(c) for c in communities])
+    invite = invites.create_invite(created_by=None, max_uses=max_uses, valid_until=valid_until,
+                                  community_ids=[ObjectId(c) for c in communities])
     click.echo(invite.code)
     click.echo(f"max uses: {max_uses or 'unlimited'}; valid until: {iso(valid_until) or 'never'}", err=True)
 
@@ -62,7 +70,6 @@ def create_invite(max_uses: int | None, valid_hours: int | None, communities: tu
 @kraken_cli.command("migrate")
 def migrate() -> None:
     """Apply pending migration scripts (idempotent)."""
-    from kraken.migrations import migrate as run
     applied = run(click.echo)
     click.echo(f"{len(applied)} migration(s) applied")
 
@@ -71,12 +78,10 @@ def migrate() -> None:
 @click.option("--community", default=None, help="List this community's invites instead of the instance's.")
 def list_invites(community: str | None) -> None:
     """Print the instance invites (or one community's) as a table."""
-    from kraken.invites import service
-    from kraken.invites.schemas import InviteOut
     if community is not None and not is_object_id(community):
         raise click.BadParameter(f"not a community id: {community}", param_hint="--community")
-    invites = service.list_community_invites(community) if community else service.list_instance_invites()
-    rows = [InviteOut.of(i) for i in invites]
+    found = invites.list_community_invites(community) if community else invites.list_instance_invites()
+    rows = [InviteOut.of(i) for i in found]
     if not rows:
         click.echo("no invites")
         return
@@ -91,7 +96,6 @@ def list_invites(community: str | None) -> None:
 @click.argument("username")
 def disable_user(username: str) -> None:
     """Disable an account and end its sessions (the owner cannot be disabled)."""
-    from kraken.users import service
     try:
         user = service.set_disabled(str(service.get_by_username(username).id), True)
     except KrakenError as exc:
@@ -104,8 +108,6 @@ def disable_user(username: str) -> None:
 @click.option("--role", "role_name", default="Instance Admin", show_default=True, help="Instance role name.")
 def grant_instance_role(username: str, role_name: str) -> None:
     """Give a user an instance-wide role."""
-    from kraken.roles import service as roles
-    from kraken.users import service as users
     try:
         user = users.get_by_username(username)
         roles.ensure_instance_roles()
@@ -121,7 +123,6 @@ def grant_instance_role(username: str, role_name: str) -> None:
 @kraken_cli.command("check")
 def check() -> None:
     """Check the configuration and every dependency; exits 1 when anything FAILs."""
-    from flask import current_app
     settings = current_app.extensions["kraken.settings"]
     results = [("settings", True, f"env={settings.env}, MONGODB_URL={_redact(settings.mongodb_url)}, "
                                   f"REDIS_URL={_redact(settings.redis_url)}"), ("secrets", *_check_secrets(settings))]
@@ -143,7 +144,6 @@ def check() -> None:
 def _check_secrets(settings) -> tuple[bool, str]:
     """Production refuses to start on known or weak secrets (kraken.config); elsewhere they are named
     so an operator sees what to replace before going to production."""
-    from kraken.config import known_secret_problems
     problems = known_secret_problems(settings)
     if not problems:
         return True, "no known or weak secrets"
@@ -163,14 +163,12 @@ def _reason(exc: Exception) -> str:
 
 
 def _check_database() -> tuple[bool, str]:
-    import mongoengine
     db = mongoengine.get_db()
     db.command("ping")
     return True, f"database {db.name!r} answers ping"
 
 
 def _check_redis() -> tuple[bool, str]:
-    from kraken.extensions import redis
     redis.ping()
     tracked = redis.tracked
     if tracked.wait_live(2.0):
@@ -180,8 +178,6 @@ def _check_redis() -> tuple[bool, str]:
 
 
 def _check_livekit() -> tuple[bool, str]:
-    from flask import current_app
-    from kraken.livekit.rooms import ping
     settings = current_app.extensions["kraken.settings"]
     alive = ping()
     if alive is None:
@@ -200,7 +196,6 @@ def _check_upload_dir(settings) -> tuple[bool, str]:
 
 
 def _check_migrations() -> tuple[bool, str]:
-    from kraken.migrations import pending
     waiting = pending()
     if waiting:
         return False, f"pending: {', '.join(waiting)} (run `flask --app wsgi kraken migrate`)"

@@ -1,18 +1,19 @@
 """Every MongoEngine document of the app, for migrations, tests and clean-up checks."""
 from __future__ import annotations
 
+from kraken.auth.models import RefreshFamily, RefreshToken
+from kraken.channel_memberships.models import ChannelMembership
+from kraken.channels.models import Channel
+from kraken.communities.models import Community
+from kraken.files.models import File
+from kraken.invites.models import Invite
+from kraken.memberships.models import Membership
+from kraken.messages.models import Message
+from kraken.migrations import Migration
+from kraken.roles.models import Role, UserRole
+from kraken.users.models import InstanceMarker, User
+
 
 def all_documents() -> list[type]:
-    from kraken.auth.models import RefreshFamily, RefreshToken
-    from kraken.channel_memberships.models import ChannelMembership
-    from kraken.channels.models import Channel
-    from kraken.communities.models import Community
-    from kraken.files.models import File
-    from kraken.invites.models import Invite
-    from kraken.memberships.models import Membership
-    from kraken.messages.models import Message
-    from kraken.migrations import Migration
-    from kraken.roles.models import Role, UserRole
-    from kraken.users.models import InstanceMarker, User
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
             ChannelMembership, Role, UserRole, Message, File, Migration]

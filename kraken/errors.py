@@ -1,6 +1,6 @@
 """Error codes, the KrakenError hierarchy and the one JSON envelope (HTTP and Socket.IO).
 
-HTTP: `{"statusCode", "error", "message", "code"}` (decisions §1), `message` a list
+HTTP: `{"statusCode", "error", "message", "code"}` (docs/decisions/0003-one-error-envelope.md), `message` a list
 of strings for validation errors. Socket.IO: `{"status": "error", "message", "code",
 "cause": {"pattern": <event>}}` sent as the `exception` event.
 """
@@ -11,6 +11,10 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from limits.errors import StorageError
+from mongoengine.errors import ValidationError as MongoValidationError
+from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 log = logging.getLogger("kraken.errors")
@@ -94,7 +98,7 @@ _CODES_BY_STATUS = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 4
 
 
 def envelope(status: int, message: str | list[str], code: str) -> dict[str, Any]:
-    """The HTTP error body of decisions §1."""
+    """The HTTP error body of docs/decisions/0003-one-error-envelope.md."""
     return {"statusCode": status, "error": HTTPStatus(status).phrase, "message": message, "code": code}
 
 
@@ -133,10 +137,6 @@ def _handle_unexpected(exc: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     """Route every failure through the one envelope; dependency outages become 503."""
-    from limits.errors import StorageError
-    from mongoengine.errors import ValidationError as MongoValidationError
-    from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
-    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
     def _dependency_down(exc: Exception) -> Response:
         log.warning("dependency unavailable", extra={"error_type": type(exc).__name__, "detail": str(exc)[:200]})

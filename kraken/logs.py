@@ -6,9 +6,12 @@ import re
 import secrets
 import sys
 import time
+from datetime import datetime, timezone
 
 from flask import Flask, Response, g, request
 from pythonjsonlogger.json import JsonFormatter
+
+from kraken.common.time import iso
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("kraken.access")
@@ -16,8 +19,6 @@ access_log = logging.getLogger("kraken.access")
 
 class _Formatter(JsonFormatter):
     def formatTime(self, record, datefmt=None):  # noqa: N802 - logging's name
-        from datetime import datetime, timezone
-        from kraken.common.time import iso
         return iso(datetime.fromtimestamp(record.created, timezone.utc))
 
 

@@ -11,10 +11,13 @@ import hashlib
 
 from flask import Flask, current_app, g, request
 from flask_jwt_extended import decode_token
+from flask_limiter import Limiter
 
+from kraken.auth.tokens import family_id_from_cookie
+from kraken.common.validation import request_json
 from kraken.config import Settings
-from kraken.errors import RateLimitedError, ServiceUnavailableError
-from kraken.extensions import limiter, redis
+from kraken.errors import KrakenError, RateLimitedError, ServiceUnavailableError, error_response
+from kraken.extensions import redis
 
 # Writes (every method but GET/HEAD) unless a route says otherwise: the contract's three tiers,
 # a burst guard, a short-term and a minute budget. Message sends, edits, reactions, invites and
@@ -83,6 +86,10 @@ def default_key() -> str:
     return key
 
 
+# The one limiter of the app (flask-limiter, on the shared Redis once init_rate_limits ran).
+limiter = Limiter(key_func=default_key)
+
+
 def ip_key() -> str:
     return f"ip:{client_ip()}"
 
@@ -90,8 +97,6 @@ def ip_key() -> str:
 def login_username_key() -> str:
     """The username of a login attempt, read by the one request parser (kraken.common.validation):
     a body it refuses is never parsed another way, and counts under no username."""
-    from kraken.common.validation import request_json
-    from kraken.errors import KrakenError
     try:
         username = request_json().get("username")
     except KrakenError:
@@ -102,7 +107,6 @@ def login_username_key() -> str:
 
 
 def refresh_family_key() -> str:
-    from kraken.auth.tokens import family_id_from_cookie
     return f"refresh-family:{family_id_from_cookie(request.cookies.get('refresh_token')) or client_ip()}"
 
 
@@ -145,5 +149,4 @@ def init_rate_limits(app: Flask, settings: Settings) -> None:
     @app.errorhandler(429)
     def _too_many(exc):
         # flask-limiter adds X-RateLimit-* and Retry-After to this response afterwards.
-        from kraken.errors import error_response
         return error_response(429, "Too Many Requests", RateLimitedError.code)

@@ -1,4 +1,1 @@
 """Authentication: argon2id passwords, access JWTs, rotating refresh-token families."""
-from kraken.auth.routes import bp
-
-__all__ = ["bp"]

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from bson import ObjectId
-from flask import Flask, g
+from flask import Flask
 
+from kraken import dependents
+from kraken.auth.service import is_revoked, remirror_revocations
 from kraken.config import Settings
 from kraken.errors import error_response
-from kraken.extensions import jwt, redis
+from kraken.extensions import jwt
+from kraken.users.lookups import active_user
 
 
 def configure_jwt(app: Flask, settings: Settings) -> None:
@@ -20,28 +23,25 @@ def configure_jwt(app: Flask, settings: Settings) -> None:
     )
 
     # flask-jwt-extended checks the blocklist before it loads the user: the revocation check's
-    # round trip also reads the user's cache generation, which the user lookup then uses.
+    # round trip also reads the user's cache generation, which the user lookup then finds held.
     @jwt.token_in_blocklist_loader
     def _revoked(_header, claims) -> bool:
-        from kraken.auth.service import token_state
         if not ObjectId.is_valid(claims.get("sub", "")):
             return True
-        revoked, g.kraken_user_generation = token_state(claims)
-        return revoked
+        return is_revoked(claims, user_lookup_next=True)
 
     @jwt.user_lookup_loader
     def _load_user(_header, claims):
         if not ObjectId.is_valid(claims.get("sub", "")):
             return None
-        from kraken.users.service import active_user
-        return active_user(claims["sub"], g.pop("kraken_user_generation", None))
+        return active_user(claims["sub"])
 
     def _remirror() -> None:
-        # a session revoked while Redis was away is only in the database: write its marker again
-        from kraken.auth.service import remirror_revocations
+        # a session revoked while Redis was away (or lost with its data) is only in the database:
+        # write its marker again
         remirror_revocations(settings.access_token_ttl)
 
-    redis.tracked.on_live["auth.revocations"] = _remirror
+    dependents.when_redis_back("auth.revocations", _remirror)
 
     def _unauthorized(*_args):
         return error_response(401, "Unauthorized", "UNAUTHORIZED")

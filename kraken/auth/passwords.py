@@ -1,4 +1,4 @@
-"""Password hashing with argon2id (no 72-byte truncation, decisions §2)."""
+"""Password hashing with argon2id (no 72-byte truncation, docs/decisions/0007-argon2id-passwords.md)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -6,6 +6,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from gevent import get_hub, monkey
 
 
 @lru_cache(maxsize=4)
@@ -21,12 +22,8 @@ def hasher() -> PasswordHasher:
 def _off_the_hub(fn, *args):
     """argon2 spends ~40 ms of CPU per call and releases the GIL: under gevent, run it in the hub's
     thread pool so one login does not stall every socket and request of the process."""
-    try:
-        from gevent import get_hub, monkey
-        if monkey.is_module_patched("socket"):
-            return get_hub().threadpool.apply(fn, args)
-    except ImportError:  # pragma: no cover - gevent is a dependency
-        pass
+    if monkey.is_module_patched("socket"):
+        return get_hub().threadpool.apply(fn, args)
     return fn(*args)
 
 

@@ -17,14 +17,14 @@ from bson import ObjectId
 from flask import current_app
 from flask_jwt_extended import create_access_token
 
-from kraken import permcache
+from kraken import dependents, permcache
 from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.auth.passwords import hash_password, hasher, verify_password
 from kraken.auth.tokens import family_id_from_cookie, new_secret, token_hash, token_id_from_cookie
 from kraken.common.time import utcnow
 from kraken.errors import UnauthorizedError, ValidationError
 from kraken.extensions import redis
-from kraken.users import service as users
+from kraken.realtime.publish import disconnect_sockets
 from kraken.users.models import User
 
 log = logging.getLogger("kraken.auth")
@@ -89,7 +89,7 @@ def login(username: str, password: str, user_agent: str | None = None) -> Sessio
         raise UnauthorizedError("Unauthorized")
     if hasher().check_needs_rehash(user.hashed_password):
         User.objects(id=user.id).update_one(set__hashed_password=hash_password(password))
-        users.changed(user.id)
+        dependents.wrote(user)
     return start_session(user, user_agent)
 
 
@@ -142,7 +142,6 @@ def _mirror(key: str, ttl: int) -> None:
 
 def revoke_family(family_id: ObjectId | str, reason: str) -> None:
     """Revoke one session: its refresh tokens, every access token naming it, and its live sockets."""
-    from kraken.realtime.publish import disconnect_sockets
     RefreshFamily.objects(id=family_id, revoked_at=None).update_one(
         set__revoked_at=utcnow(), set__revoked_reason=reason)
     _mirror(_REVOKED_SID + str(family_id), _settings().access_token_ttl)
@@ -195,21 +194,21 @@ def logout(cookie: str | None, claims: dict | None) -> None:
         revoke_family(token.family_id, "logout")
 
 
-def token_state(claims: dict, user_generation: bool = True) -> tuple[bool, str | None]:
-    """(revoked, the user's cache generation), from this process's tracked copies of the Redis
-    keys (kraken.tracking) or else in one Redis round trip.
+def is_revoked(claims: dict, user_lookup_next: bool = False) -> bool:
+    """True when the access token's jti or session was revoked (Redis, else the database), from
+    this process's tracked copies of the Redis keys (kraken.tracking) or else in one round trip.
 
-    Revoked when the access token's jti or session was revoked (Redis, else the database); the
-    generation (None without Redis) lets users.active_user trust this process's copy of the user.
+    `user_lookup_next`: that round trip also reads the user's cache generation into the tracked
+    copies, so the user lookup that follows (kraken.users.lookups.active_user) needs none.
     """
     sid = claims.get("sid")
     keys = [_REVOKED_JTI + claims["jti"], *([_REVOKED_SID + sid] if sid else [])]
     scope = permcache.user_scope(claims["sub"])
-    gen_key = permcache.generation_key(scope) if user_generation else None
+    gen_key = permcache.generation_key(scope) if user_lookup_next else None
     tracked = redis.tracked
     held = tracked.get(keys + [gen_key] if gen_key else keys)
     if held is not None:
-        return any(held[:len(keys)]), (held[-1] if gen_key else None)
+        return any(held[:len(keys)])
     ticket = tracked.ticket()
     try:
         pipe = redis.pipeline(transaction=False)
@@ -220,18 +219,13 @@ def token_state(claims: dict, user_generation: bool = True) -> tuple[bool, str |
         results = pipe.execute()
     except Exception:
         if not sid:
-            return False, None
-        return RefreshFamily.objects(id=sid, revoked_at__ne=None).count() > 0, None
+            return False
+        return RefreshFamily.objects(id=sid, revoked_at__ne=None).count() > 0
     found = {key: bool(results[i]) for i, key in enumerate(keys)}
     if gen_key:
         found[gen_key] = results[-1]
     tracked.put(ticket, found)
-    return any(found[key] for key in keys), found.get(gen_key)
-
-
-def is_revoked(claims: dict) -> bool:
-    """True when the access token's jti or session was revoked (Redis, else the database)."""
-    return token_state(claims, user_generation=False)[0]
+    return any(found[key] for key in keys)
 
 
 def change_password(user: User, current: str, new: str, keep_session: str | None) -> None:
@@ -239,5 +233,5 @@ def change_password(user: User, current: str, new: str, keep_session: str | None
     if not verify_password(user.hashed_password, current):
         raise ValidationError(["currentPassword: is incorrect"], code="INVALID_CURRENT_PASSWORD")
     User.objects(id=user.id).update_one(set__hashed_password=hash_password(new))
-    users.changed(user.id)
+    dependents.wrote(user)
     revoke_user_sessions(user.id, "password-change", keep=keep_session)

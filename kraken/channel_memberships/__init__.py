@@ -1,4 +1,1 @@
 """Private-channel memberships."""
-from kraken.channel_memberships.routes import bp
-
-__all__ = ["bp"]

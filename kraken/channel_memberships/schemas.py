@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from kraken.common.ids import ObjectIdStr
 from kraken.common.time import iso
 from kraken.common.validation import RequestModel
+from kraken.users.models import User
 from kraken.users.schemas import UserOut
 
 
@@ -27,7 +28,6 @@ def channel_membership_out(m, user=None) -> dict[str, Any]:
 
 
 def with_users(memberships: list) -> list[dict[str, Any]]:
-    from kraken.users.models import User
     users = {u.id: u for u in User.objects(id__in=[m.user_id for m in memberships])}
     return [channel_membership_out(m, users.get(m.user_id)) for m in memberships if m.user_id in users]
 

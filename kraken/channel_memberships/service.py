@@ -4,13 +4,11 @@ from __future__ import annotations
 from bson import ObjectId
 from mongoengine import NotUniqueError
 
-from kraken import permcache
+from kraken import dependents, domain
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.errors import ConflictError, ForbiddenError, NotFoundError
-
-# Features with per-channel-member state (voice) register here: fn(channel, user_id: str),
-# called after a user lost access to a private channel.
-CHANNEL_ACCESS_REVOKED: list = []
+from kraken.memberships.models import Membership
+from kraken.users.models import User
 
 
 def _require_private(channel) -> None:
@@ -21,8 +19,6 @@ def _require_private(channel) -> None:
 
 def add(channel, user_id: str, added_by: ObjectId) -> ChannelMembership:
     """Add a community member to a private channel (their sockets join its room); raises 403, 404, 409."""
-    from kraken.memberships.models import Membership
-    from kraken.users.models import User
     _require_private(channel)
     if not User.objects(id=user_id).count():
         raise NotFoundError("User or channel not found")
@@ -34,9 +30,7 @@ def add(channel, user_id: str, added_by: ObjectId) -> ChannelMembership:
                                        community_id=channel.community_id, added_by=added_by).save(force_insert=True)
     except NotUniqueError:
         raise ConflictError("User is already a member of this channel") from None
-    permcache.invalidate(str(channel.community_id))
-    from kraken.realtime import subscriptions
-    subscriptions.channel_access_granted(channel, membership.user_id)
+    domain.channel_access_granted.send(channel, user_id=membership.user_id)
     return membership
 
 
@@ -47,7 +41,6 @@ def give(channel, user_id: ObjectId, added_by: ObjectId | None = None) -> None:
                           added_by=added_by).save(force_insert=True)
     except NotUniqueError:
         pass
-    permcache.invalidate(str(channel.community_id))
 
 
 def members(channel) -> list[ChannelMembership]:
@@ -71,8 +64,5 @@ def remove(channel, user_id: str) -> None:
     _require_private(channel)
     membership = get(channel, user_id)
     membership.delete()
-    permcache.invalidate(str(channel.community_id))
-    from kraken.realtime import subscriptions
-    subscriptions.channel_access_revoked(channel, membership.user_id)
-    for hook in CHANNEL_ACCESS_REVOKED:
-        hook(channel, str(membership.user_id))
+    dependents.wrote(membership)
+    domain.channel_access_revoked.send(channel, user_id=membership.user_id)

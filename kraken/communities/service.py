@@ -5,26 +5,24 @@ import logging
 
 from mongoengine import NotUniqueError
 
-from kraken import permcache
+from kraken import dependents, domain
+from kraken.channel_memberships.models import ChannelMembership
+from kraken.channels import service as channels
+from kraken.channels.models import Channel
+from kraken.invites.models import Invite
+from kraken.memberships.models import Membership
+from kraken.roles import service as roles
+from kraken.roles.models import Role, UserRole
 from kraken.common.lookups import by_ids
 from kraken.communities.models import Community
-from kraken.errors import ConflictError, FeatureDisabledError, NotFoundError
-from kraken.rbac import COMMUNITY_ADMIN, MEMBER, Action, instance_grant, is_owner
+from kraken.errors import ConflictError, NotFoundError
+from kraken.rbac import COMMUNITY_ADMIN, MEMBER
 
 log = logging.getLogger("kraken.communities")
-# Features with per-community data register a clean-up here: fn(community_id, channel_ids).
-COMMUNITY_CLEANUPS: list = []
 
 
 def _name_taken() -> ConflictError:
     return ConflictError("Duplicate community name", code="COMMUNITY_NAME_TAKEN")
-
-
-def check_may_create(actor, creation_mode: str) -> None:
-    """Everyone may create communities unless the instance restricts it (decisions §3)."""
-    if creation_mode == "admins" and not is_owner(actor) \
-            and not instance_grant(actor).has(Action.CREATE_COMMUNITY):
-        raise FeatureDisabledError("Only administrators can create communities on this instance")
 
 
 def create(actor, *, name: str, description: str | None, avatar: str | None, banner: str | None) -> Community:
@@ -34,10 +32,6 @@ def create(actor, *, name: str, description: str | None, avatar: str | None, ban
     assignments (Community Admin + Member), `general` (TEXT) and `General` (VOICE). Then the
     creator's sockets join its rooms. Raises ConflictError on a taken name.
     """
-    from kraken.channels import service as channels
-    from kraken.memberships.models import Membership
-    from kraken.roles import service as roles
-
     try:
         community = Community(name=name, name_key=name.lower(), description=description, avatar=avatar,
                               banner=banner, created_by_id=actor.id).save(force_insert=True)
@@ -54,14 +48,11 @@ def create(actor, *, name: str, description: str | None, avatar: str | None, ban
         log.warning("community creation failed; undoing", extra={"community_id": str(community.id)})
         purge(community.id)
         raise
-    permcache.invalidate(str(community.id))
-    from kraken.realtime import subscriptions
-    subscriptions.member_joined(actor.id, community.id, announce=False)
+    domain.member_joined.send(community.id, user_id=actor.id, announce=False)
     return community
 
 
 def mine(user) -> list[Community]:
-    from kraken.memberships.models import Membership
     ids = list(Membership.objects(user_id=user.id).scalar("community_id"))
     return sorted(by_ids(Community, ids), key=lambda c: c.created_at)
 
@@ -84,25 +75,16 @@ def update(community: Community, changes: dict) -> Community:
             Community.objects(id=community.id).update_one(**update)
         except NotUniqueError:
             raise _name_taken() from None
-        permcache.invalidate(str(community.id))
+        dependents.wrote(community)
         community.reload()
     return community
 
 
 def purge(community_id) -> None:
     """Delete a community and everything under it; safe on partial data (compensation)."""
-    from kraken.channel_memberships.models import ChannelMembership
-    from kraken.channels.models import Channel
-    from kraken.channels.service import CHANNEL_CLEANUPS
-    from kraken.invites.models import Invite
-    from kraken.memberships.models import Membership
-    from kraken.roles.models import Role, UserRole
-
     channel_ids = list(Channel.objects(community_id=community_id).scalar("id"))
-    for cleanup in CHANNEL_CLEANUPS:
-        cleanup(channel_ids)
-    for cleanup in COMMUNITY_CLEANUPS:
-        cleanup(community_id, channel_ids)
+    domain.channels_removing.send(community_id, channel_ids=channel_ids)
+    domain.community_removing.send(community_id, channel_ids=channel_ids)
     ChannelMembership.objects(community_id=community_id).delete()
     Channel.objects(community_id=community_id).delete()
     UserRole.objects(community_id=community_id).delete()
@@ -111,16 +93,15 @@ def purge(community_id) -> None:
     Invite.objects(scope="COMMUNITY", community_ids=community_id).delete()
     Invite.objects(scope="INSTANCE", community_ids=community_id).update(pull__community_ids=community_id)
     Community.objects(id=community_id).delete()
-    permcache.invalidate(str(community_id))
+    dependents.wrote(Community, Membership, Role, UserRole, Channel, ChannelMembership,
+                     id=community_id, community_id=community_id)
 
 
 def delete(community: Community) -> None:
     """Delete a community and all it contains; members' sockets get `communityDeleted` and leave its rooms."""
-    from kraken.channels.models import Channel
-    from kraken.realtime import subscriptions
     channel_ids = list(Channel.objects(community_id=community.id).scalar("id"))
     purge(community.id)
-    subscriptions.community_deleted(community.id, channel_ids)
+    domain.community_deleted.send(community.id, channel_ids=channel_ids)
 
 
 def get(community_id) -> Community:

@@ -11,16 +11,17 @@ from typing import Any, BinaryIO, Iterable
 from bson import ObjectId
 from flask import current_app
 
-from kraken import permcache
+from kraken import dependents, domain
 from kraken.common.ids import is_object_id
 from kraken.common.lookups import by_ids
-from kraken.errors import (ConflictError, FeatureDisabledError, ForbiddenError, KrakenError, NotFoundError,
-                           ValidationError)
+from kraken.communities.models import Community
+from kraken.errors import ConflictError, FeatureDisabledError, KrakenError, NotFoundError, ValidationError
 from kraken.files import mimes
-from kraken.files.models import (COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File)
+from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.files.schemas import Upload, attachment_entry
 from kraken.files.storage import get_storage
-from kraken.rbac import Action, access_channel, access_community
+from kraken.rbac import access_own_file, access_upload_target
+from kraken.users.models import User
 
 log = logging.getLogger("kraken.files")
 MAX_ATTACHMENTS = 10
@@ -37,10 +38,6 @@ class UnsupportedFileTypeError(KrakenError):
 
 def _settings():
     return current_app.extensions["kraken.settings"]
-
-
-def _file_not_found() -> NotFoundError:
-    return NotFoundError("File not found")
 
 
 def require_uploads_enabled() -> None:
@@ -74,18 +71,10 @@ def _read_head(stream: BinaryIO, size: int) -> bytes:
 
 
 def _target(actor, resource_type: str, resource_id: str | None) -> tuple[ObjectId, ObjectId | None]:
-    """Authorise the upload's resource; returns (resource id, community id)."""
-    if resource_type == USER_AVATAR:
-        if resource_id is not None and resource_id != str(actor.id):
-            raise ForbiddenError("You can only upload your own avatar")
-        return actor.id, None
-    if resource_id is None:
+    """Authorise the upload's resource (kraken.rbac); returns (resource id, community id)."""
+    if resource_type != USER_AVATAR and resource_id is None:
         raise ValidationError([f"resourceId: required for {resource_type}"])
-    if resource_type == MESSAGE_ATTACHMENT:
-        channel = access_channel(actor, resource_id, Action.CREATE_ATTACHMENT, enter=True)
-        return channel.id, channel.community_id
-    community = access_community(actor, resource_id, Action.UPDATE_COMMUNITY)
-    return community.id, community.id
+    return access_upload_target(actor, resource_type, resource_id)
 
 
 def upload(actor, form: Upload) -> File:
@@ -127,8 +116,6 @@ def upload(actor, form: Upload) -> File:
 
 def _point_resource_at(record: File) -> None:
     """Make the user's avatar or the community's avatar/banner this file; delete the one it replaces."""
-    from kraken.communities.models import Community
-    from kraken.users.models import User
     if record.resource_type == USER_AVATAR:
         before = User.objects(id=record.resource_id).modify(set__avatar_url=record.url)
         old_url = before.avatar_url if before else None
@@ -149,46 +136,18 @@ def _file_id_from_url(url: str | None) -> ObjectId | None:
     return ObjectId(match.group(1)) if match else None
 
 
-def access_file(actor, file_id: str) -> File:
-    """Load a file the actor may read. Attachments: readers of the channel (only the uploader until
-    it is attached to a message); user avatars: everyone; community images: members.
-
-    Raises NotFoundError (missing or invisible), ForbiddenError (not a member of the community).
-    """
-    record = File.objects(id=file_id).first()
-    if record is None:
-        raise _file_not_found()
-    try:
-        if record.resource_type == MESSAGE_ATTACHMENT:
-            if record.message_id is None and record.uploaded_by_id != actor.id:
-                raise _file_not_found()
-            access_channel(actor, record.resource_id, Action.READ_MESSAGE, enter=True)
-        elif record.resource_type in _COMMUNITY_FIELDS:
-            access_community(actor, record.resource_id)
-    except NotFoundError:
-        raise _file_not_found() from None
-    return record
-
-
 def delete_upload(actor, file_id: str) -> File:
     """The uploader deletes their file (bytes and record); an avatar or banner showing it is cleared.
 
     Raises NotFoundError (missing or invisible), ForbiddenError (someone else's file).
     """
-    record = File.objects(id=file_id).first()
-    if record is None:
-        raise _file_not_found()
-    if record.uploaded_by_id != actor.id:
-        access_file(actor, file_id)  # 404/403 first, so the 403 below reveals nothing new
-        raise ForbiddenError("You can only delete your own files")
+    record = access_own_file(actor, file_id)
     _forget_resource(record)
     _purge(File.objects(id=record.id))
     return record
 
 
 def _forget_resource(record: File) -> None:
-    from kraken.communities.models import Community
-    from kraken.users.models import User
     if record.resource_type == USER_AVATAR:
         User.objects(id=record.resource_id, avatar_url=record.url).update_one(unset__avatar_url=1)
     elif record.resource_type in _COMMUNITY_FIELDS:
@@ -198,12 +157,8 @@ def _forget_resource(record: File) -> None:
 
 
 def _changed(record: File) -> None:
-    """Processes' copies of the user or community this file belongs to are out of date."""
-    if record.resource_type == USER_AVATAR:
-        from kraken.users.service import changed
-        changed(record.resource_id)
-    elif record.resource_type in _COMMUNITY_FIELDS:
-        permcache.invalidate(str(record.resource_id))
+    """The user or community this file belongs to was written (its avatar or banner)."""
+    dependents.wrote(User if record.resource_type == USER_AVATAR else Community, id=record.resource_id)
 
 
 def _ref_id(ref: Any, where: str) -> ObjectId:
@@ -304,3 +259,17 @@ def delete_for_community(community_id: ObjectId, channel_ids: Iterable[ObjectId]
     """Clean-up for a deleted community: its avatar, banner and every attachment in its channels."""
     # the community's own files, then each channel's attachments: equality queries only
     return _purge(File.objects(community_id=community_id)) + delete_for_channels(channel_ids)
+
+
+def _channels_removing(community_id, *, channel_ids) -> None:
+    delete_for_channels(channel_ids)
+
+
+def _community_removing(community_id, *, channel_ids) -> None:
+    delete_for_community(community_id, channel_ids)
+
+
+def init_app() -> None:
+    """Deleting a channel or a community leaves no file behind, on disk or in the database."""
+    domain.connect(domain.channels_removing, _channels_removing)
+    domain.connect(domain.community_removing, _community_removing)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from kraken.extensions import limiter
+from kraken.ratelimits import limiter
 from kraken.health import service
 
 bp = Blueprint("health", __name__, url_prefix="/api")

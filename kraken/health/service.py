@@ -4,6 +4,7 @@ from __future__ import annotations
 import mongoengine
 
 from kraken.extensions import redis
+from kraken.livekit.rooms import ping
 
 
 def _database() -> dict:
@@ -24,7 +25,6 @@ def _redis() -> dict:
 
 def _livekit() -> dict:
     """Informational only: voice being down does not make the instance unhealthy."""
-    from kraken.livekit.rooms import ping
     alive = ping(timeout=1.5)
     return {"status": "disabled" if alive is None else "up" if alive else "down"}
 

@@ -9,8 +9,10 @@ from bson import ObjectId
 from mongoengine import NotUniqueError, Q
 
 from kraken.common.time import utcnow
+from kraken.communities.models import Community
 from kraken.errors import GoneError, NotFoundError
 from kraken.invites.models import Invite
+from kraken.memberships import service as memberships
 
 _ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 12  # ~71 bits from the CSPRNG
@@ -79,30 +81,6 @@ def release(invite: Invite, user_id: ObjectId) -> None:
     Invite.objects(id=invite.id, used_by_ids=user_id).update_one(**update)
 
 
-def check_may_invite(actor, community_ids: list[ObjectId], scope: str) -> None:
-    """Instance invites need CREATE_INSTANCE_INVITE; every listed community needs CREATE_INVITE there
-    (an invite must not let strangers into communities its creator could not invite to)."""
-    from kraken.errors import ForbiddenError
-    from kraken.rbac import Action, community_grant, instance_grant, is_owner
-    if is_owner(actor):
-        return
-    if scope == "INSTANCE" and not instance_grant(actor).has(Action.CREATE_INSTANCE_INVITE):
-        raise ForbiddenError("Missing permission: CREATE_INSTANCE_INVITE")
-    for community_id in community_ids:
-        grant = community_grant(actor, community_id)
-        if not grant.member or not grant.has(Action.CREATE_INVITE):
-            raise ForbiddenError("Missing permission: CREATE_INVITE in community " + str(community_id))
-
-
-def choose_scope(actor, community_ids: list[ObjectId]) -> str:
-    """`POST /api/invite` with exactly one community from someone without instance invite rights
-    makes a community invite (decisions §6)."""
-    from kraken.rbac import Action, instance_grant
-    if len(community_ids) == 1 and not instance_grant(actor).has(Action.CREATE_INSTANCE_INVITE):
-        return "COMMUNITY"
-    return "INSTANCE"
-
-
 def list_instance_invites() -> list[Invite]:
     return list(Invite.objects(scope="INSTANCE").order_by("-created_at"))
 
@@ -118,21 +96,6 @@ def get_invite(code: str) -> Invite:
     return invite
 
 
-def check_may_delete(actor, invite: Invite) -> None:
-    from kraken.errors import ForbiddenError
-    from kraken.rbac import Action, community_grant, instance_grant, is_owner
-    if is_owner(actor) or (invite.created_by_id is not None and invite.created_by_id == actor.id):
-        return
-    if invite.scope == "INSTANCE":
-        if not instance_grant(actor).has(Action.DELETE_INSTANCE_INVITE):
-            raise ForbiddenError("Missing permission: DELETE_INSTANCE_INVITE")
-        return
-    for community_id in invite.community_ids:
-        grant = community_grant(actor, community_id)
-        if not (grant.member and grant.has(Action.DELETE_INVITE)):
-            raise ForbiddenError("Missing permission: DELETE_INVITE")
-
-
 def disable(invite: Invite) -> Invite:
     """Deleting an invite disables it (the record stays for its usage history)."""
     Invite.objects(id=invite.id).update_one(set__disabled=True)
@@ -142,8 +105,6 @@ def disable(invite: Invite) -> Invite:
 
 def join_communities(invite: Invite, user_id: ObjectId) -> list[str]:
     """Make `user_id` a member of the invite's communities (Member role); returns those joined."""
-    from kraken.communities.models import Community
-    from kraken.memberships import service as memberships
     joined = []
     for community_id in invite.community_ids:
         if Community.objects(id=community_id).count() and memberships.join_if_needed(user_id, community_id):

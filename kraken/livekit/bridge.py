@@ -15,6 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, TypeVar
 
+import aiohttp
+from gevent import get_hub, monkey
+from livekit import api
+from livekit.api.twirp_client import ServerError
+
 log = logging.getLogger("kraken.livekit")
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 3.0  # seconds; LiveKit answers in milliseconds when it is up
@@ -41,10 +46,6 @@ class LiveKitCallError(Exception):
 
 
 def _gevent_patched() -> bool:
-    try:
-        from gevent import monkey
-    except ImportError:  # pragma: no cover - gevent is a runtime dependency
-        return False
     return monkey.is_module_patched("threading")
 
 
@@ -56,8 +57,6 @@ def _pool() -> ThreadPoolExecutor:
 
 
 async def _with_api(creds: Credentials, fn: Callable[[Any], Awaitable[T]], timeout: float) -> T:
-    import aiohttp
-    from livekit import api
     async with api.LiveKitAPI(creds.url, creds.api_key, creds.api_secret,
                               timeout=aiohttp.ClientTimeout(total=timeout), failover=False) as lk:
         return await asyncio.wait_for(fn(lk), timeout)
@@ -65,7 +64,6 @@ async def _with_api(creds: Credentials, fn: Callable[[Any], Awaitable[T]], timeo
 
 def _run(creds: Credentials, fn: Callable[[Any], Awaitable[T]], timeout: float) -> T:
     """In the worker thread: one event loop for one call; every failure becomes LiveKitCallError."""
-    from livekit.api.twirp_client import ServerError
     try:
         return asyncio.run(_with_api(creds, fn, timeout))
     except ServerError as exc:
@@ -79,8 +77,7 @@ def _run(creds: Credentials, fn: Callable[[Any], Awaitable[T]], timeout: float) 
 def call(creds: Credentials, fn: Callable[[Any], Awaitable[T]], timeout: float = DEFAULT_TIMEOUT) -> T:
     """Run `await fn(LiveKitAPI)` in a native thread and wait for it; raises LiveKitCallError."""
     if _gevent_patched():
-        import gevent
-        return gevent.get_hub().threadpool.apply(_run, (creds, fn, timeout))
+        return get_hub().threadpool.apply(_run, (creds, fn, timeout))
     return _pool().submit(_run, creds, fn, timeout).result()
 
 
@@ -97,8 +94,7 @@ def submit(creds: Credentials, fn: Callable[[Any], Awaitable[Any]], what: str,
 
     try:
         if _gevent_patched():
-            import gevent
-            gevent.get_hub().threadpool.spawn(job)
+            get_hub().threadpool.spawn(job)
         else:
             _pool().submit(job)
     except Exception:  # a full or shut-down pool must not fail the request that triggered the call

@@ -1,4 +1,4 @@
-"""LiveKit room management through livekit-api's room service (decisions §7).
+"""LiveKit room management through livekit-api's room service (docs/decisions/0019-voice-and-livekit.md).
 
 Room name = channel id, participant identity = user id. Clean-ups (remove a
 participant, delete rooms) are fire-and-forget: they never slow down or fail
@@ -17,6 +17,7 @@ from livekit import api
 from kraken.errors import ConflictError, NotFoundError, ServiceUnavailableError, VoiceNotConfiguredError
 from kraken.livekit import bridge
 from kraken.livekit.bridge import Credentials, LiveKitCallError
+from kraken.voice import service as voice
 
 log = logging.getLogger("kraken.livekit")
 PING_TIMEOUT = 2.0
@@ -117,7 +118,6 @@ def mute_tracks(room: object, identity: object, track_sid: str | None, muted: bo
 def mute_participant(channel, user_id: str, track_sid: str | None, muted: bool) -> list[str]:
     """MANAGE_VOICE: mute a participant's track (or all their audio) in a voice channel; without a
     track the voice presence's `isMuted` follows. Raises what mute_tracks raises, ValidationError (TEXT)."""
-    from kraken.voice import service as voice
     voice.require_voice(channel)
     tracks = mute_tracks(channel.id, user_id, track_sid, muted)
     if not track_sid:

@@ -1,12 +1,16 @@
 """LiveKit routes (contract §5.11, decisions §7): tokens, connection info, health, webhook, muting."""
 from __future__ import annotations
 
+import warnings
+
 from flask import Blueprint, current_app, request
+from jwt.warnings import InsecureKeyLengthWarning
 
 from kraken.common.validation import WEBHOOK_BODY, body_class, parse_body
-from kraken.extensions import limiter
+from kraken.config import DEV_LIVEKIT
 from kraken.livekit import rooms, tokens, webhook
 from kraken.livekit.schemas import ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn, WebhookOut
+from kraken.ratelimits import limiter
 from kraken.rbac import Action, Resource, authorized_resource, current_user, require_actions, require_auth
 
 bp = Blueprint("livekit", __name__, url_prefix="/api/livekit")
@@ -15,9 +19,6 @@ bp = Blueprint("livekit", __name__, url_prefix="/api/livekit")
 @bp.record_once
 def _quiet_dev_secret(state) -> None:
     """PyJWT warns on every token signed with `livekit-server --dev`'s public 6-byte secret."""
-    import warnings
-    from jwt.warnings import InsecureKeyLengthWarning
-    from kraken.config import DEV_LIVEKIT
     if state.app.extensions["kraken.settings"].livekit_api_secret == DEV_LIVEKIT["livekit_api_secret"]:
         warnings.filterwarnings("ignore", message="The HMAC key is 6 bytes long", category=InsecureKeyLengthWarning)
 

@@ -10,10 +10,16 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
+from google.protobuf.json_format import ParseError
 from livekit import api
 
+from kraken.channels.models import Channel
 from kraken.common.ids import is_object_id
 from kraken.errors import KrakenError, UnauthorizedError, ValidationError, VoiceNotConfiguredError
+from kraken.livekit import rooms
+from kraken.rbac import Action, access_channel
+from kraken.users.lookups import active_user
+from kraken.voice import service as voice
 
 log = logging.getLogger("kraken.livekit")
 HANDLED = ("participant_joined", "participant_left", "room_finished")
@@ -25,7 +31,6 @@ def verify(body: bytes, authorization: str | None):
     Raises VoiceNotConfiguredError (503), UnauthorizedError (401: no, bad or foreign
     signature, or a body that does not match it), ValidationError (400: signed but unreadable).
     """
-    from google.protobuf.json_format import ParseError
     settings = current_app.extensions["kraken.settings"]
     if not settings.voice_enabled:
         raise VoiceNotConfiguredError()
@@ -48,7 +53,6 @@ def verify(body: bytes, authorization: str | None):
 
 
 def _voice_channel(room_name: str):
-    from kraken.channels.models import Channel
     if not is_object_id(room_name):
         return None
     return Channel.objects(id=room_name, type="VOICE").first()
@@ -57,15 +61,11 @@ def _voice_channel(room_name: str):
 def _user(identity: str):
     if not is_object_id(identity):
         return None
-    from kraken.users.service import active_user
     return active_user(identity)
 
 
 def apply(event) -> bool:
     """Make voice presence follow LiveKit; True when the event concerned one of our voice channels."""
-    from kraken.livekit import rooms
-    from kraken.rbac import Action, access_channel
-    from kraken.voice import service as voice
     if event.event not in HANDLED:
         return False
     channel = _voice_channel(event.room.name)

@@ -1,4 +1,1 @@
 """Community memberships."""
-from kraken.memberships.routes import bp
-
-__all__ = ["bp"]

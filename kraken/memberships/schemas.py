@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from kraken.common.ids import ObjectIdStr
 from kraken.common.time import IsoDateTime
 from kraken.common.validation import RequestModel
+from kraken.users.models import User
 from kraken.users.schemas import UserOut
 
 
@@ -34,6 +35,5 @@ class MembershipOut(BaseModel):
 
 def with_users(memberships: list) -> list[dict[str, Any]]:
     """Membership JSON with `user`, loading all users in one query."""
-    from kraken.users.models import User
     users = {u.id: u for u in User.objects(id__in=[m.user_id for m in memberships])}
     return [MembershipOut.of(m, users.get(m.user_id)) for m in memberships if m.user_id in users]

@@ -4,14 +4,14 @@ from __future__ import annotations
 from bson import ObjectId
 from mongoengine import NotUniqueError
 
-from kraken import permcache
+from kraken import dependents, domain
+from kraken.channel_memberships.models import ChannelMembership
+from kraken.channels.models import Channel
 from kraken.errors import ConflictError, NotFoundError
 from kraken.memberships.models import Membership
 from kraken.roles import service as roles
-
-# Features that hold per-member state elsewhere (voice presence, LiveKit participants) register
-# here: fn(community_id: str, user_id: str), called after a member was removed or left.
-MEMBER_REMOVED: list = []
+from kraken.roles.models import UserRole
+from kraken.users.lookups import active_user
 
 
 def join(user_id: ObjectId, community_id: ObjectId) -> Membership:
@@ -22,9 +22,7 @@ def join(user_id: ObjectId, community_id: ObjectId) -> Membership:
     except NotUniqueError:
         raise ConflictError("User is already a member of this community", code="ALREADY_MEMBER") from None
     roles.give_member_role(user_id, community_id)
-    permcache.invalidate(str(community_id))
-    from kraken.realtime import subscriptions
-    subscriptions.member_joined(user_id, community_id)
+    domain.member_joined.send(community_id, user_id=user_id)
     return membership
 
 
@@ -39,7 +37,6 @@ def join_if_needed(user_id: ObjectId, community_id: ObjectId) -> bool:
 
 def add_member(user_id: str, community_id: ObjectId) -> Membership:
     """Add an existing user (CREATE_MEMBER); raises 404 (user), 409 (already a member)."""
-    from kraken.users.service import active_user
     if active_user(user_id) is None:
         raise NotFoundError("User or community not found")
     return join(ObjectId(user_id), community_id)
@@ -66,17 +63,11 @@ def remove(community_id: object, user_id: object) -> None:
     Their sockets leave the community's rooms on every process. The last Community Admin cannot
     be removed (409). Raises NotFoundError.
     """
-    from kraken.channel_memberships.models import ChannelMembership
-    from kraken.channels.models import Channel
-    from kraken.realtime import subscriptions
-    from kraken.roles.models import UserRole
     membership = get(community_id, str(user_id))
     roles.protect_last_admin(user_id, community_id)
     membership.delete()
     ChannelMembership.objects(community_id=community_id, user_id=membership.user_id).delete()
     UserRole.objects(community_id=community_id, user_id=membership.user_id).delete()
-    permcache.invalidate(str(community_id))
-    subscriptions.member_left(community_id, membership.user_id,
-                              Channel.objects(community_id=community_id).scalar("id"))
-    for hook in MEMBER_REMOVED:
-        hook(str(community_id), str(membership.user_id))
+    dependents.wrote(membership, ChannelMembership, UserRole, community_id=community_id)
+    domain.member_left.send(community_id, user_id=membership.user_id,
+                            channel_ids=list(Channel.objects(community_id=community_id).scalar("id")))

@@ -5,23 +5,24 @@ from flask import request
 
 from kraken.common.validation import validate
 from kraken.errors import NotFoundError
+from kraken.extensions import socketio
 from kraken.messages import service
 from kraken.messages.schemas import MessageIn, ReactionIn
 from kraken.realtime import limits, names
-from kraken.realtime.events import _id_from
-from kraken.realtime.handlers import socket_event
+from kraken.realtime.handlers import SocketEvents, id_from
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import channel_room
 
+socket_events = SocketEvents()
 
-@socket_event(names.SEND_MESSAGE, tier=limits.SEND_MESSAGE)
+
+@socket_events.on(names.SEND_MESSAGE, tier=limits.SEND_MESSAGE)
 def on_send_message(actor, payload=None):
     return str(service.send(actor, validate(MessageIn, payload)).id)
 
 
 def _typing(actor, payload, is_typing: bool) -> None:
-    from kraken.extensions import socketio
-    channel_id = _id_from(payload, "channelId")
+    channel_id = id_from(payload, "channelId")
     room = channel_room(channel_id)
     # only a socket already in the room (it was authorised when it joined) may type there
     if room not in socketio.server.rooms(request.sid, namespace="/"):
@@ -30,23 +31,23 @@ def _typing(actor, payload, is_typing: bool) -> None:
             skip_sid=request.sid)
 
 
-@socket_event(names.TYPING_START, tier=limits.TYPING)
+@socket_events.on(names.TYPING_START, tier=limits.TYPING)
 def on_typing_start(actor, payload=None):
     _typing(actor, payload, True)
 
 
-@socket_event(names.TYPING_STOP, tier=limits.TYPING)
+@socket_events.on(names.TYPING_STOP, tier=limits.TYPING)
 def on_typing_stop(actor, payload=None):
     _typing(actor, payload, False)
 
 
-@socket_event(names.ADD_REACTION)
+@socket_events.on(names.ADD_REACTION)
 def on_add_reaction(actor, payload=None):
     body = validate(ReactionIn, payload)
     service.react(actor, body.messageId, body.emoji, add=True)
 
 
-@socket_event(names.REMOVE_REACTION)
+@socket_events.on(names.REMOVE_REACTION)
 def on_remove_reaction(actor, payload=None):
     body = validate(ReactionIn, payload)
     service.react(actor, body.messageId, body.emoji, add=False)

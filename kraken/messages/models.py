@@ -1,10 +1,55 @@
-"""The Message document."""
+"""The Message document and its place in its channel's history (seq, bucket; kraken.messages.timeline)."""
 from __future__ import annotations
 
+from collections import defaultdict
+
+from bson import ObjectId
 from mongoengine import DateTimeField, DictField, Document, IntField, ListField, ObjectIdField, StringField
+from pymongo import ReturnDocument
 
 from kraken.common.time import utcnow
-from kraken.messages import timeline
+
+
+BUCKET = 64  # messages per bucket; part of the stored data (a change needs a migration)
+
+
+class MessageCounter(Document):
+    """A channel's last message number."""
+
+    meta = {"collection": "message_counters"}
+    id = ObjectIdField(primary_key=True)  # the channel's id
+    seq = IntField(default=0)
+
+
+class MessageTombstone(Document):
+    """Where a deleted message was: continuation tokens naming it keep working."""
+
+    meta = {"collection": "message_tombstones", "indexes": [{"fields": ["channel_id"]}]}
+    id = ObjectIdField(primary_key=True)  # the deleted message's id
+    channel_id = ObjectIdField(required=True, db_field="channelId")
+    seq = IntField(required=True)
+    deleted_at = DateTimeField(default=utcnow, db_field="deletedAt")
+
+
+def bucket_key(channel_id: object, seq: int) -> str:
+    return f"{channel_id}:{seq // BUCKET}"
+
+
+def number(documents: list[dict], counters=None) -> None:
+    """Give new message documents (as inserted, in order) their `seq` and `bucket`.
+
+    One atomic `$inc` per channel reserves a run of numbers for all of that channel's documents.
+    `counters`: the counter collection, when not the app's (a benchmark's own database)."""
+    by_channel: dict[ObjectId, list[dict]] = defaultdict(list)
+    for doc in documents:
+        by_channel[doc["channelId"]].append(doc)
+    counters = counters if counters is not None else MessageCounter._get_collection()
+    for channel_id, docs in by_channel.items():
+        top = counters.find_one_and_update({"_id": channel_id}, {"$inc": {"seq": len(docs)}}, upsert=True,
+                                           return_document=ReturnDocument.AFTER)["seq"]
+        for offset, doc in enumerate(docs):
+            doc["seq"] = top - len(docs) + 1 + offset
+            doc["bucket"] = bucket_key(channel_id, doc["seq"])
 
 
 class Message(Document):
@@ -36,6 +81,6 @@ class Message(Document):
         """A message saved one by one (not through the send path's group commit) gets its place too."""
         if self.seq is None and self.channel_id is not None:
             place = {"channelId": self.channel_id}
-            timeline.number([place])
+            number([place])
             self.seq, self.bucket = place["seq"], place["bucket"]
         return super().save(*args, **kwargs)

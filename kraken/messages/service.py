@@ -11,15 +11,19 @@ import time
 from bson import ObjectId
 from redis.exceptions import RedisError
 
+from kraken import dependents, domain
+from kraken.channels.models import Channel
 from kraken.common.groupcommit import GroupCommit
 from kraken.common.time import utcnow
-from kraken.errors import ForbiddenError, ServiceUnavailableError, ValidationError
+from kraken.errors import ServiceUnavailableError, ValidationError
 from kraken.extensions import redis
+from kraken.files import service as files
+from kraken.memberships.models import Membership
 from kraken.messages import recent, timeline
-from kraken.messages.access import access_message
 from kraken.messages.models import Message
 from kraken.messages.schemas import MessageEditIn, MessageIn, message_out
-from kraken.rbac import Action, access_channel, community_grant
+from kraken.rbac import (Action, access_channel, access_message, access_message_to_delete, access_message_to_edit,
+                         require_community_actions)
 from kraken.realtime import names
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import channel_room
@@ -33,8 +37,6 @@ _inserts = GroupCommit(Message._get_collection, prepare=timeline.number)
 
 def _check_mentions(channel, spans) -> None:
     """Mentions must name users, channels and the community of this message's community."""
-    from kraken.channels.models import Channel
-    from kraken.memberships.models import Membership
     community_id = channel.community_id
     users = {s.userId for s in spans if s.type == "USER_MENTION"}
     channels = {s.channelId for s in spans if s.type == "CHANNEL_MENTION"}
@@ -89,11 +91,10 @@ def send(actor, body: MessageIn) -> Message:
     """
     channel = access_channel(actor, body.channelId, Action.CREATE_MESSAGE, enter=True)
     _check_mentions(channel, body.spans)
-    if body.attachments and not community_grant(actor, channel.community_id).has(Action.CREATE_ATTACHMENT):
-        raise ForbiddenError("Missing permission: CREATE_ATTACHMENT")
+    if body.attachments:
+        require_community_actions(actor, channel.community_id, Action.CREATE_ATTACHMENT)
     attachments = []
     if body.attachments:
-        from kraken.files import service as files
         attachments = files.claim_attachments(actor, channel, list(body.attachments))
 
     message_id = ObjectId()
@@ -150,10 +151,7 @@ def history(channel, limit: int, before: str | None) -> tuple[list[str], str | N
 
 def edit(actor, message_id: str, body: MessageEditIn) -> Message:
     """The author edits their message; `editedAt` is the server's time. Raises 404/403."""
-    message = access_message(actor, message_id, Action.READ_MESSAGE)
-    if message.author_id != actor.id:
-        raise ForbiddenError("Only the author can edit a message")
-    channel = access_channel(actor, message.channel_id, enter=True)
+    message, channel = access_message_to_edit(actor, message_id)
     _check_mentions(channel, body.spans)
     Message.objects(id=message.id).update_one(set__spans=_span_docs(body.spans), set__edited_at=utcnow())
     message.reload()
@@ -165,24 +163,15 @@ def edit(actor, message_id: str, body: MessageEditIn) -> Message:
 
 def delete(actor, message_id: str) -> None:
     """Hard delete by the author, or by DELETE_MESSAGE holders of the message's own community."""
-    message = access_message(actor, message_id)
-    if message.author_id != actor.id and not community_grant(actor, _community_of(message)).has(
-            Action.DELETE_MESSAGE):
-        raise ForbiddenError("Missing permission: DELETE_MESSAGE")
+    message = access_message_to_delete(actor, message_id)
     timeline.bury(message)  # first: a continuation token naming it keeps its place
     message.delete()
     recent.removed(message.channel_id, str(message.id))
     file_ids = [a["id"] for a in message.attachments if a.get("id")]
     if file_ids:
-        from kraken.files import service as files
         files.delete_files(file_ids)
     publish(names.DELETE_MESSAGE, {"messageId": str(message.id), "channelId": str(message.channel_id),
                                    "directMessageGroupId": None}, channel_room(message.channel_id))
-
-
-def _community_of(message: Message):
-    from kraken.channels.models import Channel
-    return Channel.objects(id=message.channel_id).scalar("community_id").first()
 
 
 def react(actor, message_id: str, emoji: str, add: bool) -> Message:
@@ -210,7 +199,17 @@ def react(actor, message_id: str, emoji: str, add: bool) -> Message:
 
 def delete_for_channels(channel_ids) -> None:
     if channel_ids:
-        for channel_id in channel_ids:  # one equality each: the default store scans an `$in`
-            Message.objects(channel_id=channel_id).delete()
+        with dependents.batch():
+            for channel_id in channel_ids:  # one equality each: the default store scans an `$in`
+                Message.objects(channel_id=channel_id).delete()
+                dependents.wrote(Message, channel_id=channel_id)
         timeline.forget_channels(channel_ids)
-        recent.forget(channel_ids)
+
+
+def _channels_removing(community_id, *, channel_ids) -> None:
+    delete_for_channels(channel_ids)
+
+
+def init_app() -> None:
+    """Deleting a channel deletes its messages."""
+    domain.connect(domain.channels_removing, _channels_removing)

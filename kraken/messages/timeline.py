@@ -16,54 +16,13 @@ still says where the next page starts: deep paging stays exact while messages ar
 """
 from __future__ import annotations
 
-from collections import defaultdict
-
 from bson import ObjectId
-from mongoengine import DateTimeField, Document, IntField, ObjectIdField
-from pymongo import ReturnDocument
 
-from kraken.common.time import utcnow
+# The stored layout (numbering, buckets, counters, tombstones) is declared with the Message document.
+from kraken.messages.models import BUCKET, Message, MessageCounter, MessageTombstone, bucket_key, number
 
-BUCKET = 64  # messages per bucket; part of the stored data (a change needs a migration)
-
-
-class MessageCounter(Document):
-    """A channel's last message number."""
-
-    meta = {"collection": "message_counters"}
-    id = ObjectIdField(primary_key=True)  # the channel's id
-    seq = IntField(default=0)
-
-
-class MessageTombstone(Document):
-    """Where a deleted message was: continuation tokens naming it keep working."""
-
-    meta = {"collection": "message_tombstones", "indexes": [{"fields": ["channel_id"]}]}
-    id = ObjectIdField(primary_key=True)  # the deleted message's id
-    channel_id = ObjectIdField(required=True, db_field="channelId")
-    seq = IntField(required=True)
-    deleted_at = DateTimeField(default=utcnow, db_field="deletedAt")
-
-
-def bucket_key(channel_id: object, seq: int) -> str:
-    return f"{channel_id}:{seq // BUCKET}"
-
-
-def number(documents: list[dict], counters=None) -> None:
-    """Give new message documents (as inserted, in order) their `seq` and `bucket`.
-
-    One atomic `$inc` per channel reserves a run of numbers for all of that channel's documents.
-    `counters`: the counter collection, when not the app's (a benchmark's own database)."""
-    by_channel: dict[ObjectId, list[dict]] = defaultdict(list)
-    for doc in documents:
-        by_channel[doc["channelId"]].append(doc)
-    counters = counters if counters is not None else MessageCounter._get_collection()
-    for channel_id, docs in by_channel.items():
-        top = counters.find_one_and_update({"_id": channel_id}, {"$inc": {"seq": len(docs)}}, upsert=True,
-                                           return_document=ReturnDocument.AFTER)["seq"]
-        for offset, doc in enumerate(docs):
-            doc["seq"] = top - len(docs) + 1 + offset
-            doc["bucket"] = bucket_key(channel_id, doc["seq"])
+__all__ = ["BUCKET", "MessageCounter", "MessageTombstone", "bucket_key", "number", "last_seq", "position",
+           "older", "since", "bury", "forget_channels"]
 
 
 def last_seq(channel_id: object) -> int:
@@ -73,7 +32,6 @@ def last_seq(channel_id: object) -> int:
 
 def position(channel_id: object, message_id: str) -> int | None:
     """The seq of a message of this channel, deleted or not; None when it is unknown here."""
-    from kraken.messages.models import Message
     oid = ObjectId(message_id)
     for collection in (Message._get_collection(), MessageTombstone._get_collection()):
         found = collection.find_one({"_id": oid}, {"channelId": 1, "seq": 1})
@@ -86,7 +44,6 @@ def position(channel_id: object, message_id: str) -> int | None:
 def older(channel_id: object, at_least: int, below: int | None = None) -> tuple[list, bool]:
     """Messages numbered below `below` (else the newest), newest first, read whole bucket by bucket
     until there are `at_least` of them; and whether they reach the channel's first message."""
-    from kraken.messages.models import Message
     top = below - 1 if below is not None else last_seq(channel_id)
     found: list = []
     bucket = top // BUCKET
@@ -99,7 +56,6 @@ def older(channel_id: object, at_least: int, below: int | None = None) -> tuple[
 def since(channel_id: object, since_id: ObjectId) -> list:
     """Messages of the channel created at or after `since_id`'s time, oldest first (queue backfill):
     buckets are read from the newest down until one holds only older messages."""
-    from kraken.messages.models import Message
     found: list = []
     bucket = last_seq(channel_id) // BUCKET
     while bucket >= 0:

@@ -21,12 +21,15 @@ import time
 
 from redis.exceptions import RedisError
 
+from kraken import dependents, domain
 from kraken.common.time import utcnow
 from kraken.extensions import redis
+from kraken.memberships.models import Membership
 from kraken.realtime import names, sockets
 from kraken.realtime.background import every
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import community_room
+from kraken.users.models import User
 
 log = logging.getLogger("kraken.presence")
 SOCKET_KEY = "kraken:presence:socket:"
@@ -95,7 +98,6 @@ def _prune(user_id: str) -> None:
 
 
 def _announce(user, event: str) -> None:
-    from kraken.memberships.models import Membership
     rooms = [community_room(c) for c in Membership.objects(user_id=user.id).scalar("community_id")]
     if rooms:
         publish(event, {"userId": str(user.id), "username": user.username, "displayName": user.display_name,
@@ -143,20 +145,19 @@ def settle() -> int:
 
 def _take_offline(uid: str) -> bool:
     """Announce a user Redis has just taken offline, and run the disconnect hooks for them."""
-    from kraken.users.models import User
     user = User.objects(id=uid).first()
     if user is None:
         return False
     _went_offline(user)
-    _run_disconnect_hooks(user)
+    # Now that the user is offline: the reactions never ran for sockets of a process that died, and at
+    # a graceful disconnect they saw the user still online (leaving) and kept their state (voice).
+    domain.socket_closed.send(user, sid=None)
     return True
 
 
 def _went_offline(user) -> None:
-    from kraken.users.models import User
     User.objects(id=user.id).update_one(set__last_seen=utcnow())
-    from kraken.users.service import changed
-    changed(user.id)
+    dependents.wrote(User, id=user.id)
     _announce(user, names.USER_OFFLINE)
 
 
@@ -187,14 +188,6 @@ def sweep() -> int:
         if redis.eval(_SWEEP_ONE, 3, sockets.USER_SOCKETS + uid, ONLINE, LEAVING, uid) == 1:
             gone += _take_offline(uid)
     return gone
-
-
-def _run_disconnect_hooks(user) -> None:
-    """Now that the user is offline: the hooks never ran for sockets of a process that died, and at a
-    graceful disconnect they saw the user still online (leaving) and kept their state (voice presence)."""
-    from kraken.realtime.connection import DISCONNECT_HOOKS
-    for hook in DISCONNECT_HOOKS:
-        hook(user, None)
 
 
 def _beat() -> None:

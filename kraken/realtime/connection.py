@@ -5,17 +5,23 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_jwt_extended import decode_token
 from flask_socketio import ConnectionRefusedError, join_room
+from gevent.pool import Pool
 
+from kraken import domain
+from kraken.auth.service import is_revoked
+from kraken.common.ids import is_object_id
+from kraken.extensions import socketio
+from kraken.presence import service as presence
+from kraken.realtime import limits, names
+from kraken.realtime.packets import RefusedPayload
 from kraken.realtime.rooms import user_room
+from kraken.users.lookups import active_user
 
 log = logging.getLogger("kraken.realtime")
 _shutdown = threading.Event()  # set once this process closes its sockets for a SIGTERM
-# Features with per-socket state (voice presence) register here: fn(user, sid), called after
-# presence has forgotten the socket, so kraken.presence tells whether another one keeps the user.
-DISCONNECT_HOOKS: list = []
 
 
 def _token(auth: object) -> str | None:
@@ -29,8 +35,6 @@ def _token(auth: object) -> str | None:
 
 def authenticate(token: str | None):
     """(claims, user) for a valid, unrevoked access token of an active user, else None."""
-    from kraken.auth.service import token_state
-    from kraken.common.ids import is_object_id
     if not token:
         return None
     try:
@@ -39,18 +43,15 @@ def authenticate(token: str | None):
         return None
     if claims.get("type") != "access" or not is_object_id(claims.get("sub")):
         return None
-    revoked, generation = token_state(claims)
-    if revoked:
+    if is_revoked(claims, user_lookup_next=True):
         return None
-    from kraken.users.service import active_user
-    user = active_user(claims["sub"], generation)
+    user = active_user(claims["sub"])
     return (claims, user) if user is not None else None
 
 
 def _client_ip() -> str:
     """The peer, or the address the trusted proxies saw (the Socket.IO server sits in front of
     the WSGI app's ProxyFix, so it is read here the same way)."""
-    from flask import current_app
     trusted = current_app.extensions["kraken.settings"].trusted_proxies
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
     if trusted and len(hops) >= trusted:
@@ -70,9 +71,6 @@ def _connect_key(token: str | None) -> str:
 
 
 def on_connect(auth=None):
-    from kraken.presence import service as presence
-    from kraken.realtime import limits, names
-    from kraken.realtime.packets import RefusedPayload
     if isinstance(auth, RefusedPayload):  # an auth payload the parser refused: no token to try
         log.info("socket refused", extra={"event": "connect", "reason": auth.error.code})
         raise ConnectionRefusedError(names.CONNECT_AUTH_FAILED)
@@ -93,12 +91,10 @@ def on_connect(auth=None):
 
 
 def on_disconnect(reason=None):
-    from kraken.presence import service as presence
     user = session.get("user")
     if user is not None:
         presence.disconnected(user, request.sid, shutting_down=_shutdown.is_set())
-        for hook in DISCONNECT_HOOKS:
-            hook(user, request.sid)
+        domain.socket_closed.send(user, sid=request.sid)
     log.info("socket disconnected", extra={"event": "disconnect", "user_id": session.get("user_id"),
                                              "sid": request.sid, "reason": str(reason)})
 
@@ -111,14 +107,12 @@ def close_local_sockets_when(stopping, after_seconds: float = 1.2, poll_seconds:
 
     `after_seconds`: gunicorn's gevent worker checks its flag once a second before it stops accepting;
     closing earlier would let clients reconnect to this dying worker and hold it open."""
-    from kraken.extensions import socketio
 
     def watch() -> None:
         while not stopping():
             socketio.sleep(poll_seconds)
         socketio.sleep(after_seconds)
         _shutdown.set()
-        from gevent.pool import Pool  # the gunicorn worker is gevent's (gunicorn.conf.py)
         closing = list(socketio.server.eio.sockets.values())
         log.info("closing sockets for shutdown", extra={"event": "shutdown", "count": len(closing)})
         # each close runs its disconnect handler (Redis round trips): overlap them

@@ -1,4 +1,8 @@
-"""`socket_event`: the one wrapper every Socket.IO handler goes through.
+"""`SocketEvents`: the one wrapper every Socket.IO handler goes through.
+
+Each feature declares its handlers on a group of its own (`socket_events = SocketEvents()`,
+`@socket_events.on(name, tier)`), as routes go on a blueprint; kraken.realtime.setup registers the
+groups on the app's Socket.IO server.
 
 It re-checks the connection's token (expiry, revocation) on every event, refuses a
 payload the parser refused (kraken.realtime.packets: over 64 KiB, too deep, duplicate
@@ -18,15 +22,15 @@ from flask_socketio import disconnect, emit
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
+from kraken.auth.service import is_revoked
+from kraken.common.ids import parse_object_id
 from kraken.errors import (KrakenError, RateLimitedError, ServiceUnavailableError, UnauthorizedError,
-                           socket_envelope)
+                           ValidationError, socket_envelope)
 from kraken.extensions import socketio
 from kraken.realtime import limits, names
 from kraken.realtime.packets import RefusedPayload
 
 log = logging.getLogger("kraken.realtime")
-# (event name, handler): registered on each app's Socket.IO server by register_all()
-_REGISTRY: list[tuple[str, Callable]] = []
 
 
 def current_actor():
@@ -34,8 +38,15 @@ def current_actor():
     return session["user"]
 
 
+def id_from(payload, key: str) -> str:
+    """Events take a bare id string (the contract) or `{<key>: id}`."""
+    value = payload.get(key) if isinstance(payload, dict) else payload
+    if not isinstance(value, str):
+        raise ValidationError([f"{key}: a 24-hex id is required"])
+    return str(parse_object_id(value))
+
+
 def _check_token() -> None:
-    from kraken.auth.service import is_revoked
     claims = session.get("claims")
     if not claims or claims["exp"] <= time.time() or is_revoked(claims):
         raise UnauthorizedError("Unauthorized")
@@ -75,18 +86,24 @@ def _run(name: str, tier: str, fn: Callable, args: tuple) -> Any:
     return socketio.server.not_handled
 
 
-def socket_event(name: str, tier: str = limits.DEFAULT) -> Callable:
-    """Register `fn(actor, *payload)` for event `name`; its return value is the ack."""
+class SocketEvents:
+    """A feature's Socket.IO handlers, registered on a server by `register` (kraken.realtime.setup)."""
 
-    def decorator(fn: Callable) -> Callable:
-        @wraps(fn)
-        def handler(*args: Any):
-            return _run(name, tier, fn, args)
+    def __init__(self) -> None:
+        self.handlers: list[tuple[str, Callable]] = []
 
-        _REGISTRY.append((name, handler))
-        return fn
+    def on(self, name: str, tier: str = limits.DEFAULT) -> Callable:
+        """Declare `fn(actor, *payload)` for event `name`; its return value is the ack."""
 
-    return decorator
+        def decorator(fn: Callable) -> Callable:
+            @wraps(fn)
+            def handler(*args: Any):
+                return _run(name, tier, fn, args)
+
+            self.handlers.append((name, handler))
+            return fn
+
+        return decorator
 
 
 def _unhandled(event: str, *args: Any):
@@ -97,13 +114,11 @@ def _unhandled(event: str, *args: Any):
     return socketio.server.not_handled
 
 
-def register_all() -> None:
-    """Attach every event handler (and connect/disconnect) to the current Socket.IO server."""
-    from kraken.messages import events as _message_events  # noqa: F401 - registers handlers
-    from kraken.realtime import connection, events as _room_events  # noqa: F401
-    from kraken.voice import events as _voice_events  # noqa: F401
-    socketio.on("connect")(connection.on_connect)
-    socketio.on("disconnect")(connection.on_disconnect)
-    for name, handler in _REGISTRY:
-        socketio.on(name)(handler)
-    socketio.on("*")(_unhandled)
+def register(server, groups: tuple[SocketEvents, ...], on_connect: Callable, on_disconnect: Callable) -> None:
+    """Attach connect/disconnect, every group's handlers and the catch-all to a Socket.IO server."""
+    server.on("connect")(on_connect)
+    server.on("disconnect")(on_disconnect)
+    for group in groups:
+        for name, handler in group.handlers:
+            server.on(name)(handler)
+    server.on("*")(_unhandled)

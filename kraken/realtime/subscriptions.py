@@ -8,50 +8,53 @@ process, through the queue (`publish.move_sockets`): all of a user's sockets are
 room, a community's in its community room. The a169fe1 client's `joinAll`/`joinRoom` use the
 same room lists (`community_rooms`).
 
-Each function runs as the last step of its service, after the write succeeded.
+Each function reacts to a domain event (kraken.domain), sent by a service after its write
+succeeded; `init_app` connects them (called by create_app).
 """
 from __future__ import annotations
 
 from typing import Iterable
 
-from kraken import permcache
-from kraken.rbac import Grant, InstanceRole, can_see_channel, community_grant, enterable_channels
+from kraken import domain
+from kraken.channel_memberships.models import ChannelMembership
+from kraken.channels.schemas import ChannelOut
+from kraken.channels.service import communities_channels, community_channels
+from kraken.memberships.models import Membership
+from kraken.rbac import Grant, InstanceRole, community_grant, enterable_channels, may_enter, visible_channels
 from kraken.realtime import names
 from kraken.realtime.publish import move_sockets, publish
 from kraken.realtime.rooms import channel_room, community_room, user_room
+from kraken.users.models import User
 
 
 def community_rooms(user, community_id: object, grant: Grant | None = None) -> list[str]:
     """The rooms a user's sockets belong in for one community: its room and every channel the
     user may enter (public ones; private ones they are a member of, or all for the owner)."""
-    from kraken.channels.service import community_channels
     grant = grant or community_grant(user, community_id)
     if not (grant.member or grant.owner):
         return []
     return [community_room(community_id)] + [
-        channel_room(c.id) for c in community_channels(community_id, grant.generation)
-        if not c.is_private or can_see_channel(grant, c, enter=True)]
+        channel_room(c.id) for c in visible_channels(grant, community_channels(community_id),
+                                                     enter=True)]
 
 
 def all_community_rooms(user) -> list[str]:
     """Every room of every community the user is a member of (`subscribeAll`): the same rooms as
     `community_rooms` for each, from two membership queries and each community's channel list
     (a per-process copy while its generation holds)."""
-    from kraken.channels.service import community_channels
     enterable = enterable_channels(user)
-    generations = permcache.generations(list(enterable))
+    lists = communities_channels(list(enterable))
     rooms = []
     for community_id, private in enterable.items():
         rooms.append(community_room(community_id))
-        rooms += [channel_room(c.id) for c in community_channels(community_id, generations.get(community_id))
-                  if not c.is_private or private is None or str(c.id) in private]
+        rooms += [channel_room(c.id) for c in lists[str(community_id)]
+                  if may_enter(c, private)]
     return rooms
 
 
-def member_joined(user_id: object, community_id: object, announce: bool = True) -> None:
+def member_joined(community_id: object, *, user_id: object, announce: bool = True) -> None:
     """A new member's sockets join the community's rooms; `memberAddedToCommunity` tells them
     (not sent for the creator of a community: `announce=False`)."""
-    from kraken.users.models import User
     user = User.objects(id=user_id).first()
     if user is None:
         return
@@ -61,20 +64,19 @@ def member_joined(user_id: object, community_id: object, announce: bool = True) 
                 user_room(user_id))
 
 
-def member_left(community_id: object, user_id: object, channel_ids: Iterable[object]) -> None:
+def member_left(community_id: object, *, user_id: object, channel_ids: Iterable[object]) -> None:
     """A member who left or was removed: their sockets leave the community's room and every
     channel room of it, at once, on every process."""
     move_sockets(user_room(user_id), leave=[community_room(community_id), *map(channel_room, channel_ids)])
 
 
-def channel_created(channel, creator_id: object) -> None:
+def channel_created(channel, *, actor_id: object) -> None:
     """A public channel: every socket in the community room joins it, then the community hears
     `channelCreated`. A private one: its creator (its only member) and the instance owners among
     the members join it, and only its room hears of it (non-members must not learn it exists)."""
-    from kraken.channels.schemas import ChannelOut
     payload = {"communityId": str(channel.community_id), "channel": ChannelOut.of(channel)}
     if channel.is_private:
-        for user_id in {str(creator_id), *_owners_in(channel.community_id)}:
+        for user_id in {str(actor_id), *_owners_in(channel.community_id)}:
             move_sockets(user_room(user_id), join=[channel_room(channel.id)])
         publish(names.CHANNEL_CREATED, payload, channel_room(channel.id))
     else:
@@ -82,10 +84,9 @@ def channel_created(channel, creator_id: object) -> None:
         publish(names.CHANNEL_CREATED, payload, community_room(channel.community_id))
 
 
-def channel_updated(channel, was_private: bool) -> None:
+def channel_updated(channel, *, was_private: bool) -> None:
     """`channelUpdated`; a channel made private keeps only its members' (and owners') sockets,
     one made public gains every community member's."""
-    from kraken.channels.schemas import ChannelOut
     room = channel_room(channel.id)
     if channel.is_private and not was_private:
         move_sockets(room, leave=[room])
@@ -97,7 +98,7 @@ def channel_updated(channel, was_private: bool) -> None:
     publish(names.CHANNEL_UPDATED, payload, room if channel.is_private else community_room(channel.community_id))
 
 
-def channel_deleted(community_id: object, channel_id: object) -> None:
+def channel_deleted(community_id: object, *, channel_id: object) -> None:
     """`channelDeleted` to the channel's and the community's rooms, then the channel room empties."""
     room = channel_room(channel_id)
     publish(names.CHANNEL_DELETED, {"communityId": str(community_id), "channelId": str(channel_id)},
@@ -105,17 +106,17 @@ def channel_deleted(community_id: object, channel_id: object) -> None:
     move_sockets(room, leave=[room])
 
 
-def channel_access_granted(channel, user_id: object) -> None:
+def channel_access_granted(channel, *, user_id: object) -> None:
     """A new member of a private channel: their sockets join its room."""
     move_sockets(user_room(user_id), join=[channel_room(channel.id)])
 
 
-def channel_access_revoked(channel, user_id: object) -> None:
+def channel_access_revoked(channel, *, user_id: object) -> None:
     """Removed from a private channel: their sockets leave its room."""
     move_sockets(user_room(user_id), leave=[channel_room(channel.id)])
 
 
-def community_deleted(community_id: object, channel_ids: Iterable[object]) -> None:
+def community_deleted(community_id: object, *, channel_ids: Iterable[object]) -> None:
     """`communityDeleted` to the community's room, then it and its channel rooms empty."""
     publish(names.COMMUNITY_DELETED, {"communityId": str(community_id)}, community_room(community_id))
     for room in (community_room(community_id), *map(channel_room, channel_ids)):
@@ -123,13 +124,20 @@ def community_deleted(community_id: object, channel_ids: Iterable[object]) -> No
 
 
 def _channel_members(channel_id: object) -> list[str]:
-    from kraken.channel_memberships.models import ChannelMembership
     return [str(u) for u in ChannelMembership.objects(channel_id=channel_id).scalar("user_id")]
 
 
 def _owners_in(community_id: object) -> list[str]:
     """Instance owners who are members of the community (they may enter every channel)."""
-    from kraken.memberships.models import Membership
-    from kraken.users.models import User
     owners = User.objects(role=InstanceRole.OWNER.value).scalar("id")  # indexed: a handful of users
     return [str(u) for u in owners if Membership.objects(community_id=community_id, user_id=u).count()]
+
+
+def init_app() -> None:
+    for signal, receiver in ((domain.member_joined, member_joined), (domain.member_left, member_left),
+                             (domain.channel_created, channel_created), (domain.channel_updated, channel_updated),
+                             (domain.channel_deleted, channel_deleted),
+                             (domain.channel_access_granted, channel_access_granted),
+                             (domain.channel_access_revoked, channel_access_revoked),
+                             (domain.community_deleted, community_deleted)):
+        domain.connect(signal, receiver)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from kraken.channels.models import Channel
 from kraken.common.validation import parse_body
-from kraken.rbac import (Action, Resource, authorized_resource, can_see_channel, community_grant, current_grant,
-                         current_user, require_actions, require_auth, require_owner)
+from kraken.rbac import (Action, Resource, authorized_resource, current_grant, current_user, require_actions,
+                         require_auth, require_owner, visible_channel)
 from kraken.roles import service
+from kraken.roles.models import UserRole
 from kraken.roles.schemas import AssignIn, InstanceAssignIn, RoleIn, RoleOut, RolePatch, user_roles_out
+from kraken.users.models import User
 
 bp = Blueprint("roles", __name__, url_prefix="/api/roles")
 COMMUNITY = dict(resource=Resource.COMMUNITY, id_from="path.community_id")
@@ -25,10 +26,8 @@ def my_community_roles(community_id: str):
 @require_auth
 def my_channel_roles(channel_id: str):
     user = current_user()
-    channel = Channel.objects(id=channel_id).first()
-    visible = channel is not None and can_see_channel(community_grant(user, channel.community_id), channel,
-                                                      enter=False)
-    roles = service.roles_of(user.id, channel.community_id) if visible else []
+    channel = visible_channel(user, channel_id)
+    roles = service.roles_of(user.id, channel.community_id) if channel is not None else []
     return user_roles_out(user.id, channel_id, "CHANNEL", roles)
 
 
@@ -61,7 +60,7 @@ def user_instance_roles(user_id: str):
 @bp.get("/community/<oid:community_id>")
 @require_actions(Action.READ_ROLE, **COMMUNITY)
 def list_community_roles(community_id: str):
-    roles = service.list_roles(community_id, current_grant().generation)
+    roles = service.list_roles(community_id)
     return {"communityId": community_id, "roles": [RoleOut.of(r) for r in roles]}
 
 
@@ -136,8 +135,6 @@ def unassign_instance_role(role_id: str, user_id: str):
 @bp.get("/instance/<oid:role_id>/users")
 @require_actions(Action.READ_USER, resource=Resource.INSTANCE)
 def instance_role_users(role_id: str):
-    from kraken.roles.models import UserRole
-    from kraken.users.models import User
     role = service.get_instance_role(role_id)
     ids = list(UserRole.objects(role_id=role.id).scalar("user_id"))
     return [{"userId": str(u.id), "username": u.username, "displayName": u.display_name}

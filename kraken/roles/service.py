@@ -4,15 +4,17 @@ from __future__ import annotations
 from bson import ObjectId
 from mongoengine import NotUniqueError
 
-from kraken import permcache
-from kraken.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from kraken.localcache import StampedCache
+from kraken import dependents, permcache
+from kraken.errors import ConflictError, NotFoundError, ValidationError
+from kraken.memberships.models import Membership
 from kraken.rbac import (COMMUNITY_ADMIN, DEFAULT_COMMUNITY_ROLES, DEFAULT_INSTANCE_ROLES, MEMBER, Grant,
-                         community_grant, is_owner)
+                         community_grant, require_grantable, require_may_change_actions)
 from kraken.roles.models import Role, UserRole
+from kraken.users.lookups import get_user
+from kraken.users.models import User
 
 # Each community's roles, trusted while its generation is unchanged (every role write bumps it).
-_lists: StampedCache = StampedCache(4096)
+_lists = permcache.Copies(4096)
 
 
 def create_default_roles(community_id: ObjectId) -> dict[str, Role]:
@@ -38,7 +40,6 @@ def default_role(community_id: object, name: str) -> Role:
     if role is None:  # a default role can't be deleted, but be robust to old data
         role = Role(name=name, community_id=community_id, is_default=True,
                     actions=sorted(a.value for a in DEFAULT_COMMUNITY_ROLES[name])).save()
-        permcache.invalidate(str(community_id))
     return role
 
 
@@ -56,20 +57,10 @@ def give_member_role(user_id: ObjectId, community_id: object) -> None:
     give(user_id, default_role(community_id, MEMBER))
 
 
-def _check_escalation(actor, grant: Grant, actions: list[str]) -> None:
-    if is_owner(actor):
-        return
-    beyond = sorted(set(actions) - set(grant.actions))
-    if beyond:
-        raise ForbiddenError("Cannot grant permissions you do not have: " + ", ".join(beyond),
-                             code="ROLE_ESCALATION")
-
-
-def list_roles(community_id: object, generation: str | None = None) -> list[Role]:
-    """A community's roles by creation. `generation`: the community's cache generation read before
-    this call (Grant.generation) lets this process's copy answer; shared copies, do not change them."""
-    return _lists.resolve(str(community_id), generation,
-                          lambda: list(Role.objects(community_id=community_id).order_by("created_at")))
+def list_roles(community_id: object) -> list[Role]:
+    """A community's roles by creation (this process's copy while the community's generation holds;
+    shared copies, do not change them)."""
+    return _lists.resolve(community_id, lambda: list(Role.objects(community_id=community_id).order_by("created_at")))
 
 
 def my_roles(user, community_id: object) -> list[Role]:
@@ -77,7 +68,7 @@ def my_roles(user, community_id: object) -> list[Role]:
     grant = community_grant(user, community_id)
     if grant.role_ids is None:
         return roles_of(user.id, community_id)
-    return [r for r in list_roles(community_id, grant.generation) if str(r.id) in grant.role_ids]
+    return [r for r in list_roles(community_id) if str(r.id) in grant.role_ids]
 
 
 def get_role(community_id: object, role_id: str) -> Role:
@@ -89,12 +80,11 @@ def get_role(community_id: object, role_id: str) -> Role:
 
 def create_role(actor, grant: Grant, community_id: object, name: str, actions: list[str]) -> Role:
     """Raises ForbiddenError (escalation), ConflictError (name taken)."""
-    _check_escalation(actor, grant, actions)
+    require_grantable(actor, grant, actions)
     try:
         role = Role(name=name, community_id=community_id, actions=sorted(set(actions))).save(force_insert=True)
     except NotUniqueError:
         raise ConflictError(f'Role with name "{name}" already exists in this community') from None
-    permcache.invalidate(str(community_id))
     return role
 
 
@@ -108,17 +98,14 @@ def update_role(actor, grant: Grant, community_id: object, role_id: str, name: s
             raise ValidationError(["name: default roles cannot be renamed"], code="DEFAULT_ROLE")
         update["set__name"] = name
     if actions is not None:
-        _check_escalation(actor, grant, actions)
-        if role.is_default and role.name == COMMUNITY_ADMIN and not is_owner(actor):
-            raise ForbiddenError("Only the instance owner can change the Community Admin role",
-                                 code="DEFAULT_ROLE")
+        require_may_change_actions(actor, grant, role, actions)
         update["set__actions"] = sorted(set(actions))
     if update:
         try:
             Role.objects(id=role.id).update_one(**update)
         except NotUniqueError:
             raise ConflictError(f'Role with name "{name}" already exists in this community') from None
-        permcache.invalidate(str(community_id))
+        dependents.wrote(role)
         role.reload()
     return role
 
@@ -130,19 +117,17 @@ def delete_role(community_id: object, role_id: str) -> None:
         raise ValidationError(["Cannot delete default roles."], code="DEFAULT_ROLE")
     UserRole.objects(role_id=role.id).delete()
     role.delete()
-    permcache.invalidate(str(community_id))
+    dependents.wrote(role, UserRole, community_id=role.community_id)
 
 
 def assign(actor, grant: Grant, community_id: object, user_id: str, role_id: str) -> Role:
     """Give a role to a member; raises 404 (role/member), 403 (escalation), 409 (already has it)."""
-    from kraken.memberships.models import Membership
     role = get_role(community_id, role_id)
     if not Membership.objects(user_id=user_id, community_id=community_id).count():
         raise NotFoundError("User is not a member of this community")
-    _check_escalation(actor, grant, role.actions)
+    require_grantable(actor, grant, role.actions)
     if not give(ObjectId(user_id), role):
         raise ConflictError("User already has this role")
-    permcache.invalidate(str(community_id))
     return role
 
 
@@ -172,15 +157,14 @@ def unassign(actor, grant: Grant, community_id: object, user_id: str, role_id: s
     assignment = UserRole.objects(user_id=user_id, role_id=role.id).first()
     if assignment is None:
         raise NotFoundError("User role assignment not found")
-    _check_escalation(actor, grant, role.actions)
+    require_grantable(actor, grant, role.actions)
     if role.name == COMMUNITY_ADMIN and role.is_default:
         protect_last_admin(user_id, community_id)
     assignment.delete()
-    permcache.invalidate(str(community_id))
+    dependents.wrote(assignment)
 
 
 def role_holders(community_id: object, role_id: str) -> list[dict]:
-    from kraken.users.models import User
     role = get_role(community_id, role_id)
     user_ids = list(UserRole.objects(role_id=role.id).scalar("user_id"))
     return [{"userId": str(u.id), "username": u.username, "displayName": u.display_name}
@@ -211,16 +195,14 @@ def get_instance_role(role_id: str) -> Role:
 
 
 def assign_instance(role_id: str, user_id: str) -> None:
-    from kraken.users.service import get_user
     role = get_instance_role(role_id)
     user = get_user(user_id)
     if not give(user.id, role):
         raise ConflictError("User already has this instance role")
-    permcache.invalidate(permcache.INSTANCE_SCOPE)
 
 
 def unassign_instance(role_id: str, user_id: str) -> None:
     role = get_instance_role(role_id)
     if not UserRole.objects(role_id=role.id, user_id=user_id).delete():
         raise NotFoundError("User role assignment not found")
-    permcache.invalidate(permcache.INSTANCE_SCOPE)
+    dependents.wrote(UserRole, community_id=None)

@@ -7,18 +7,20 @@ import re
 from bson import ObjectId
 from mongoengine import NotUniqueError
 
-from kraken import permcache
+from kraken import dependents
 from kraken.auth.passwords import hash_password
+from kraken.auth.service import revoke_user_sessions
 from kraken.errors import ConflictError, FeatureDisabledError, NotFoundError, ValidationError
 from kraken.invites import service as invites
-from kraken.localcache import StampedCache
+from kraken.memberships.models import Membership
 from kraken.rbac import InstanceRole
+from kraken.users.lookups import active_user, get_user
 from kraken.users.models import InstanceMarker, User
+
+__all__ = ["active_user", "get_user"]  # lookups, also used by the features below users
 
 log = logging.getLogger("kraken.users")
 OWNER_MARKER = "owner"
-# Each process's copies of the users that make requests, trusted while the user's generation holds.
-_users: StampedCache = StampedCache(20000)
 
 
 def _claim_owner(user_id: ObjectId) -> bool:
@@ -70,7 +72,7 @@ def register(*, username: str, password: str, email: str | None, code: str | Non
             invites.redeem(invite, user.id)
         if _claim_owner(user.id):
             User.objects(id=user.id).update_one(set__role=InstanceRole.OWNER.value, set__verified=True)
-            changed(user.id)
+            dependents.wrote(user)
             user.reload()
     except Exception:
         user.delete()
@@ -93,13 +95,6 @@ def create_owner(username: str, password: str, email: str | None = None) -> User
     return user
 
 
-def get_user(user_id: str) -> User:
-    user = User.objects(id=user_id).first()
-    if user is None:
-        raise NotFoundError("User not found")
-    return user
-
-
 def get_by_username(username: str) -> User:
     user = User.objects(username=username.strip().lower()).first()
     if user is None:
@@ -116,14 +111,14 @@ def update_profile(user: User, changes: dict) -> User:
         update[f"set__{attr}" if value is not None else f"unset__{attr}"] = value if value is not None else 1
     if update:
         User.objects(id=user.id).update_one(**update)
-        changed(user.id)
+        dependents.wrote(user)
         user.reload()
     return user
 
 
 def set_preferences(user: User, preferences: dict) -> dict:
     User.objects(id=user.id).update_one(set__preferences=preferences)
-    changed(user.id)
+    dependents.wrote(user)
     return preferences
 
 
@@ -152,7 +147,6 @@ def search_users(q: str, limit: int, community_id: object | None = None) -> list
     query = query.order_by("username")
     if community_id is None:
         return list(query.limit(limit))
-    from kraken.memberships.models import Membership
     members = set(Membership.objects(community_id=community_id).scalar("user_id"))
     found = []
     for user in query:
@@ -165,30 +159,12 @@ def search_users(q: str, limit: int, community_id: object | None = None) -> list
 
 def set_disabled(user_id: str, disabled: bool) -> User:
     """Disable (or re-enable) a user; disabling kills their sessions at once."""
-    from kraken.auth.service import revoke_user_sessions
     user = get_user(user_id)
     if user.role == InstanceRole.OWNER.value and disabled:
         raise ConflictError("The instance owner cannot be disabled.", code="OWNER_PROTECTED")
     User.objects(id=user.id).update_one(set__disabled=disabled)
-    changed(user.id)
+    dependents.wrote(user)
     if disabled:
         revoke_user_sessions(user.id, "disabled")
     user.reload()
     return user
-
-
-def changed(user_id: object) -> None:
-    """Call after every write of a User document: every process's copy of it is out of date."""
-    permcache.invalidate(permcache.user_scope(user_id))
-
-
-def active_user(user_id: object, generation: str | None = None) -> User | None:
-    """The user with this id unless disabled.
-
-    `generation`: the user's cache generation (kraken.auth.service.token_state reads it with the
-    revocation check); when given, this process's copy is used while it is current, else the user
-    is read by `_id` alone, the only filter FerretDB 1.x answers without a scan (`{_id, disabled}`
-    scanned: 866 ms vs 50 ms at 10k users). A shared copy: do not change it in place.
-    """
-    user = _users.resolve(str(user_id), generation, lambda: User.objects(id=user_id).first())
-    return user if user is not None and not user.disabled else None
