@@ -28,9 +28,10 @@ def _name_taken() -> ConflictError:
 def create(actor, *, name: str, description: str | None, avatar: str | None, banner: str | None) -> Community:
     """Create a community with its membership, default roles, channels; undone if a step fails.
 
-    Order (decisions §4): community, creator's membership, default roles and the creator's
-    assignments (Community Admin + Member), `general` (TEXT) and `General` (VOICE). Then the
-    creator's sockets join its rooms. Raises ConflictError on a taken name.
+    Order (docs/decisions/0011-community-creation-and-deletion.md): community, creator's
+    membership, default roles and the creator's assignments (Community Admin + Member), `general`
+    (TEXT) and `General` (VOICE). Then the creator's sockets join its rooms. Raises ConflictError
+    on a taken name.
     """
     try:
         community = Community(name=name, name_key=name.lower(), description=description, avatar=avatar,

@@ -1,4 +1,4 @@
-"""Invites: creation, validity and atomic redemption (decisions §6)."""
+"""Invites: creation, validity and atomic redemption (docs/decisions/0012-invites.md)."""
 from __future__ import annotations
 
 import secrets

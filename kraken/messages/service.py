@@ -29,7 +29,7 @@ from kraken.realtime.publish import publish
 from kraken.realtime.rooms import channel_room
 
 log = logging.getLogger("kraken.messages")
-NONCE_TTL = 600  # seconds a nonce keeps a send idempotent (decisions §5)
+NONCE_TTL = 600  # seconds a nonce keeps a send idempotent (docs/decisions/0013-one-send-path.md)
 _NONCE = "kraken:nonce:"
 # each batch is numbered in its channels just before it is written (one counter update per channel)
 _inserts = GroupCommit(Message._get_collection, prepare=timeline.number)

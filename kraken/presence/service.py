@@ -1,4 +1,4 @@
-"""Presence across processes (decisions §5).
+"""Presence across processes (docs/decisions/0015-presence.md).
 
 Each socket has a key `kraken:presence:socket:<sid>` that its process refreshes
 every HEARTBEAT seconds and that expires after TTL, so the sockets of a crashed

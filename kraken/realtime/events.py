@@ -1,6 +1,6 @@
 """Room events: subscribeAll (the current client, kraken-later-endpoints §11), joinAll, joinRoom,
-leaveRoom (the a169fe1 client, decisions §5); and presenceOnline. Later membership changes move
-sockets on the server (kraken.realtime.subscriptions)."""
+leaveRoom (the a169fe1 client, docs/decisions/0014-socket-authentication-and-rooms.md); and
+presenceOnline. Later membership changes move sockets on the server (kraken.realtime.subscriptions)."""
 from __future__ import annotations
 
 from flask import request

@@ -6,9 +6,9 @@ groups on the app's Socket.IO server.
 
 It re-checks the connection's token (expiry, revocation) on every event, refuses a
 payload the parser refused (kraken.realtime.packets: over 64 KiB, too deep, duplicate
-keys, not JSON), counts the per-user limit, turns failures into the `exception` event
-(decisions §1: no ack for a rejected event) and logs the event as a JSON line with its
-timing. Events without a handler are ignored, unless their payload was refused.
+keys, not JSON), counts the per-user limit, turns failures into the `exception` event (no ack
+for a rejected event, docs/decisions/0003-one-error-envelope.md) and logs the event as a JSON line
+with its timing. Events without a handler are ignored, unless their payload was refused.
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def _run(name: str, tier: str, fn: Callable, args: tuple) -> Any:
         log.info("socket event", extra={
             "event": name, "status": status, "user_id": session.get("user_id"), "sid": request.sid,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
-    # a rejected event gets no ack at all (decisions §1), not an empty one
+    # a rejected event gets no ack at all, not an empty one (docs/decisions/0003-one-error-envelope.md)
     return socketio.server.not_handled
 
 

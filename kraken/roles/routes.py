@@ -1,4 +1,5 @@
-"""Role routes (contract §5.9; management paths of the later versions, decisions §3)."""
+"""Role routes (contract §5.9; management paths of the later versions,
+docs/decisions/0009-actions-and-default-roles.md)."""
 from __future__ import annotations
 
 from flask import Blueprint

@@ -51,7 +51,8 @@ def _check_free(username: str, email: str | None) -> None:
 
 
 def register(*, username: str, password: str, email: str | None, code: str | None, mode: str) -> User:
-    """Create a user (decisions §2): invite checked, user stored, invite used; undone if a step fails.
+    """Create a user: invite checked, user stored, invite used; undone if a step fails
+    (docs/decisions/0006-registration-by-invite.md).
 
     Raises FeatureDisabledError, ValidationError, NotFoundError/GoneError (invite), ConflictError.
     """

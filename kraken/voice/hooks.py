@@ -1,4 +1,5 @@
-"""What voice does when access ends or things are deleted (decisions §3, §4, §7).
+"""What voice does when access ends or things are deleted (docs/decisions/0010-private-channels.md,
+docs/decisions/0011-community-creation-and-deletion.md, docs/decisions/0019-voice-and-livekit.md).
 
 Connected by the app factory (`init_app`) to the domain events of memberships, channel
 memberships, channels and the socket layer (kraken.domain). Each hook drops voice presence
