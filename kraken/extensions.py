@@ -1,16 +1,13 @@
 """Bare extension singletons, bound to an app by `create_app`."""
 from __future__ import annotations
 
-import time
-
 import mongoengine
 import redis as redis_lib
-from cachetools import LRUCache
 from flask import Flask
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_socketio import SocketIO
 
+from kraken.adapters.jwt import VerifiedTokenCache
 from kraken.config import Settings
 from kraken.tracking import TrackedKeys
 
@@ -64,27 +61,6 @@ def init_mongo(settings: Settings) -> None:
 def _limiter_key() -> str:
     from kraken.ratelimits import default_key
     return default_key()
-
-
-class VerifiedTokenCache(JWTManager):
-    """flask-jwt-extended decodes a token three times per request (claims, header, then verified).
-    A token verified once is remembered by its exact string in this process and trusted again
-    until its `exp`; revocation is still checked on every use (kraken.auth.service.token_state)."""
-
-    def __init__(self, maxsize: int = 20000) -> None:
-        super().__init__()
-        self._verified: LRUCache = LRUCache(maxsize)
-
-    def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
-        plain = csrf_value is None and not allow_expired
-        if plain:
-            claims = self._verified.get(encoded_token)
-            if claims is not None and claims.get("exp", 0) > time.time():
-                return dict(claims)
-        claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        if plain and "exp" in claims:
-            self._verified[encoded_token] = dict(claims)
-        return claims
 
 
 socketio = SocketIO()

@@ -19,6 +19,12 @@ connection, in the same turn of its event loop as it answers the writer. So:
 
 A background thread (a greenlet under gevent) reads the connection between requests; requests
 read it too, under the same lock and never blocking, so neither waits for the other.
+
+Why not redis-py's own client-side caching (`Redis(protocol=3, cache_config=...)`): it refuses
+servers before Redis 7.4 (ours is 7.0), tracks per pooled connection and reads invalidations only
+when that connection is used again, never pings, and has no way to say "tracking is off, read
+Redis" or "tracking is back"; see docs/decisions/redis-client-side-caching.md. redis-py still sets
+the connection up (kraken.adapters.redis).
 """
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ import time
 from typing import Any, Callable, Iterable, Sequence
 
 from cachetools import LRUCache
+
+from kraken.adapters.redis import resp3_connection
 
 log = logging.getLogger("kraken.tracking")
 
@@ -272,12 +280,8 @@ class TrackedKeys:
             self._serve(sock, runner)
 
     def _connect(self, runner: object):
-        import redis as redis_lib
-        pool = redis_lib.ConnectionPool.from_url(
-            self._url, protocol=3, socket_connect_timeout=1.0, socket_timeout=2.0, client_name=self.name)
-        conn = pool.make_connection()
-        conn.connect()  # HELLO 3, AUTH, SELECT: nothing is tracked yet, so nothing else can arrive
-        sock = conn._sock
+        # HELLO 3, AUTH, SELECT: nothing is tracked yet, so nothing else can arrive
+        conn, sock = resp3_connection(self._url, name=self.name)
         sock.setblocking(False)
         command = ["CLIENT", "TRACKING", "ON", "BCAST", *[a for p in self.prefixes for a in ("PREFIX", p)]]
         with self._lock:

@@ -23,8 +23,14 @@ from collections import OrderedDict, deque
 from datetime import datetime, timezone
 from typing import Iterable
 
+import redis as redis_lib
 import socketio
 from bson import ObjectId
+
+from kraken.adapters.socketio import PubSubManager
+from kraken.messages import timeline
+from kraken.messages.schemas import message_out
+from kraken.realtime.rooms import channel_room
 
 log = logging.getLogger("kraken.realtime.queue")
 RETRY_SECONDS = 0.2
@@ -53,52 +59,29 @@ class _SeenIds:
             return True
 
 
-class ReliableRedisManager(socketio.RedisManager):
+class ReliableRedisManager(PubSubManager):
+    """python-socketio's pub/sub manager over Redis, through its documented extension points
+    (`_publish`, `_listen`); the privates it still needs are in kraken.adapters.socketio."""
     name = "kraken-redis"
 
     def __init__(self, url: str, channel: str, backfill_event: str = "newMessage", **kwargs):
-        options = {"socket_connect_timeout": 1, "socket_keepalive": True, "health_check_interval": 10}
-        super().__init__(url=url, channel=channel, redis_options=options, **kwargs)
+        super().__init__(channel=channel, **kwargs)
+        self.redis_url = url
+        self.redis: redis_lib.Redis | None = None
+        self.pubsub = None
+        self.connected = False
         self.outbox: deque = deque()
         self.backfill_event = backfill_event
         self.seen = _SeenIds()
         self.dropped = 0
         self._flusher_running = False
         self._lost_since: float | None = None
-        self._sid_rooms: dict[tuple[str, str], set] = {}  # (namespace, sid) -> the rooms it is in
 
-    # rooms --------------------------------------------------------------------------------
-    # python-socketio finds a socket's rooms by scanning every room of the namespace (each socket
-    # has its own room, so that is O(sockets)) and copies the room table on every disconnect:
-    # closing 5,000 sockets took 10 s, 58% of it there. A reverse index makes both O(its rooms).
-
-    def basic_enter_room(self, sid, namespace, room, eio_sid=None):
-        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
-        self._sid_rooms.setdefault((namespace, sid), set()).add(room)
-
-    def basic_leave_room(self, sid, namespace, room):
-        super().basic_leave_room(sid, namespace, room)
-        rooms = self._sid_rooms.get((namespace, sid))
-        if rooms is not None:
-            rooms.discard(room)
-            if not rooms:
-                del self._sid_rooms[(namespace, sid)]
-
-    def get_rooms(self, sid, namespace):
-        return [room for room in self._sid_rooms.get((namespace, sid), ()) if room is not None]
-
-    def basic_disconnect(self, sid, namespace, **kwargs):
-        if namespace not in self.rooms:
-            return
-        for room in list(self._sid_rooms.get((namespace, sid), ())):
-            self.basic_leave_room(sid, namespace, room)
-        # the rest is the base class's bookkeeping, unchanged
-        self.callbacks.pop(sid, None)
-        for pending in (self.pending_connect, self.pending_disconnect):
-            if sid in pending.get(namespace, ()):
-                pending[namespace].remove(sid)
-                if not pending[namespace]:
-                    del pending[namespace]
+    def _connect(self) -> None:
+        self.redis = redis_lib.Redis.from_url(self.redis_url, socket_connect_timeout=1, socket_keepalive=True,
+                                              health_check_interval=10)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
 
     # server-driven rooms ------------------------------------------------------------------
     # A user's sockets are all in their user room, wherever they are connected: one message on the
@@ -124,12 +107,15 @@ class ReliableRedisManager(socketio.RedisManager):
                 self.basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
 
     def _listen(self):
-        """The stock listener, decoded once here; room moves are applied here, the rest goes on
+        """The queue's messages, decoded once here; room moves are applied here, the rest goes on
         to python-socketio's dispatcher (which ignores methods it does not know)."""
-        for data in super()._listen():
+        channel = self.channel.encode()
+        for item in self._listen_with_retries():
+            if item.get("type") != "message" or item.get("channel") != channel:
+                continue
             try:
-                message = data if isinstance(data, dict) else self.json.loads(data)
-            except (TypeError, ValueError):
+                message = self.json.loads(item["data"])
+            except (KeyError, TypeError, ValueError):
                 continue
             if isinstance(message, dict) and message.get("method") == MOVE_SOCKETS:
                 if message.get("host_id") != self.host_id:
@@ -149,7 +135,7 @@ class ReliableRedisManager(socketio.RedisManager):
     def _try_publish(self, data) -> bool:
         try:
             if not self.connected:
-                self._redis_connect()
+                self._connect()
             self.redis.publish(self.channel, self.json.dumps(data))
             return True
         except Exception as exc:
@@ -179,12 +165,12 @@ class ReliableRedisManager(socketio.RedisManager):
 
     # listening ----------------------------------------------------------------------------
 
-    def _redis_listen_with_retries(self):
+    def _listen_with_retries(self):
         subscribed = False
         while True:
             try:
                 if not subscribed:
-                    self._redis_connect()
+                    self._connect()
                     self.pubsub.subscribe(self.channel)
                     subscribed = True
                     if self._lost_since is not None:
@@ -202,14 +188,16 @@ class ReliableRedisManager(socketio.RedisManager):
 
     # delivery -----------------------------------------------------------------------------
 
-    def _handle_emit(self, message):
+    def deliverable(self, message: dict) -> bool:
+        """Each `newMessage` once per process, whatever path it came by (local emit, the queue, an
+        outbox retry or a backfill)."""
         if message.get("event") == self.backfill_event:
             data = message.get("data")
             payload = data[0] if isinstance(data, list) and data else data
             message_id = payload.get("message", {}).get("id") if isinstance(payload, dict) else None
             if message_id and not self.seen.add(message_id):
-                return  # already delivered by this process (outbox retry or backfill)
-        super()._handle_emit(message)
+                return False  # already delivered by this process (outbox retry or backfill)
+        return True
 
     def _local_channel_rooms(self) -> list[ObjectId]:
         rooms = self.rooms.get("/", {})
@@ -218,9 +206,6 @@ class ReliableRedisManager(socketio.RedisManager):
 
     def _backfill(self, lost_since: float) -> None:
         """Deliver `newMessage` for messages stored while this process could have missed them."""
-        from kraken.messages import timeline
-        from kraken.messages.schemas import message_out
-        from kraken.realtime.rooms import channel_room
         rooms = self._local_channel_rooms()
         if not rooms:
             return

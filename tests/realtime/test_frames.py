@@ -1,4 +1,4 @@
-"""Broadcast frames written straight to idle websockets (kraken/realtime/frames.py).
+"""Broadcast frames written straight to idle websockets (kraken/adapters/engineio.py).
 
 Real engine.io sockets and gevent-websocket websockets over a real socket pair; engine.io's own
 websocket handler and writer greenlet run on the other end of the queue, as under gunicorn.
@@ -18,7 +18,7 @@ from engineio import packet as eio_packet
 from gevent import socket as gsocket
 from geventwebsocket.websocket import Stream, WebSocket
 
-from kraken.realtime import frames
+from kraken.adapters import engineio as frames
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Broadcasts serialised once per room: one websocket frame, written straight to every idle socket.
+"""python-engineio + gevent-websocket (both pinned in requirements.txt): broadcasts serialised once
+per room, one websocket frame written straight to every idle socket (docs/decisions/library-adapters.md).
 
 python-socketio encodes a room broadcast once, but engine.io then queues it on each recipient's
 socket and wakes that socket's writer greenlet, which frames it and writes it: one queue hand-off,
@@ -13,6 +14,15 @@ through its queue as before, and the writer writes the socket's pending frames b
 of its own; what the kernel does not take stays pending and the writer is woken to finish it.
 Sockets still on long-polling, upgrading, or closed take the normal path. Only the
 gevent-websocket driver is handled (what gunicorn runs); other async modes keep engine.io's path.
+
+engine.io has no public hook for its websocket class or for a socket's writer (async_mode names a
+module inside engineio.async_drivers), so this module relies on, and tests/core/test_adapters.py checks:
+- `Server._async["websocket"]`, the websocket wrapper class of the async driver, replaced per server;
+- `engineio.async_drivers.gevent.WebSocketWSGI(handler, server)`, its `_sock` (the gevent-websocket
+  WebSocket) and `send`; the engine.io `Socket`'s `queue`, `upgraded`, `upgrading`, `closed`,
+  `check_ping_timeout()`, `send(pkt)` and the handler being its bound `_websocket_handler`;
+- gevent-websocket's `Header.encode_header`, `WebSocket.raw_write`, `closed`, `handler.socket`.
+python-socketio's side (the packet hand-off) is in kraken.adapters.socketio.
 """
 from __future__ import annotations
 
@@ -21,6 +31,8 @@ from functools import partial
 import gevent
 from engineio.async_drivers import gevent as gevent_driver
 from geventwebsocket.websocket import Header, WebSocket
+
+from kraken.adapters.socketio import send_eio_packets_through
 
 
 class _FlushPacket:
@@ -139,5 +151,5 @@ def install(sio_server) -> bool:
     if eio.async_mode != "gevent" or getattr(gevent_driver, "SimpleWebSocketWSGI", None) is not None:
         return False  # threading mode, or gevent without gevent-websocket (simple-websocket)
     eio._async = {**eio._async, "websocket": DirectWebSocket}
-    sio_server._send_eio_packet = partial(send_packet, eio)
+    send_eio_packets_through(sio_server, partial(send_packet, eio))
     return True
