@@ -1,4 +1,4 @@
-"""Permission answers cached in Redis (decisions §8), per scope (a community or the instance).
+"""Permission answers cached in Redis (docs/decisions/0020-redis-caches.md), per scope (a community or the instance).
 
 Each scope has a hash `kraken:cache:perm:<scope>` (field = user id) and a
 generation counter. A reader notes the generation *before* reading the

@@ -1,4 +1,4 @@
-"""Named throttle tiers (decisions §10) and the keys they count by.
+"""Named throttle tiers (docs/decisions/0024-rate-limits.md) and the keys they count by.
 
 HTTP limits use flask-limiter on the shared Redis so every process counts
 together. Keys are per authenticated user where there is one (clients behind

@@ -1,4 +1,5 @@
-"""Community routes (contract §5.4, decisions §4, §6)."""
+"""Community routes (contract §5.4; docs/decisions/0011-community-creation-and-deletion.md,
+docs/decisions/0012-invites.md)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app

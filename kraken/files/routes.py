@@ -1,4 +1,4 @@
-"""File routes (decisions §5; paths of the later versions, kraken-later-endpoints §2)."""
+"""File routes (docs/decisions/0017-files.md; paths of the later versions, kraken-later-endpoints §2)."""
 from __future__ import annotations
 
 from flask import Blueprint, request

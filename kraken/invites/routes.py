@@ -1,4 +1,4 @@
-"""Invite routes (contract §5.10, decisions §6)."""
+"""Invite routes (contract §5.10, docs/decisions/0012-invites.md)."""
 from __future__ import annotations
 
 from bson import ObjectId

@@ -1,4 +1,5 @@
-"""LiveKit routes (contract §5.11, decisions §7): tokens, connection info, health, webhook, muting."""
+"""LiveKit routes: tokens, connection info, health, webhook, muting (contract §5.11,
+docs/decisions/0019-voice-and-livekit.md)."""
 from __future__ import annotations
 
 import warnings

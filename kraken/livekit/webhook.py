@@ -1,4 +1,5 @@
-"""LiveKit's webhook (decisions §7): verified over the raw body, authoritative for voice presence.
+"""LiveKit's webhook: verified over the raw body, authoritative for voice presence
+(docs/decisions/0019-voice-and-livekit.md).
 
 LiveKit signs each delivery with a JWT (issuer = the API key, HS256 with its
 secret) whose `sha256` claim is the base64 SHA-256 of the exact body bytes,

@@ -1,4 +1,4 @@
-"""Membership routes (contract §5.7, decisions §4)."""
+"""Membership routes (contract §5.7, docs/decisions/0034-memberships.md)."""
 from __future__ import annotations
 
 from flask import Blueprint

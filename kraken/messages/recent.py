@@ -1,4 +1,4 @@
-"""The newest messages of each channel, kept in Redis as ready JSON, newest first (decisions §8).
+"""The newest messages of each channel, kept in Redis as ready JSON, newest first (docs/decisions/0020-redis-caches.md).
 
 Each item is the message's 12-digit number in its channel (kraken.messages.timeline: the order of
 history) followed by its JSON, whose first key is "id"; `body()` and `item_id()` read them.

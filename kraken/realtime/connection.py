@@ -1,5 +1,6 @@
-"""Socket.IO connect/disconnect: a limit on attempts and authentication at connect (decisions §5;
-`connect_error` messages of kraken-later-endpoints §11), presence, the user room."""
+"""Socket.IO connect/disconnect: a limit on attempts and authentication at connect
+(docs/decisions/0014-socket-authentication-and-rooms.md; `connect_error` messages of
+kraken-later-endpoints §11), presence, the user room."""
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
-"""The Socket.IO message queue between processes, made to survive Redis restarts (decisions §11).
+"""The Socket.IO message queue between processes, made to survive Redis restarts
+(docs/decisions/0025-durable-socket-queue.md).
 
 python-socketio's stock Redis manager is at-most-once: a publish is retried twice
 and dropped, and its listener backs off up to 60 s after a disconnect (a 1 s

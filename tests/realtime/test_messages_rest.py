@@ -1,4 +1,5 @@
-"""Message REST (contract §5.6, decisions §5): one service with the socket path; history, edits, deletes, reactions."""
+"""Message REST (contract §5.6, docs/decisions/0013-one-send-path.md): one service with the socket path;
+history, edits, deletes, reactions."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

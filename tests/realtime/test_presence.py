@@ -1,4 +1,4 @@
-"""Presence across sockets and processes (decisions §5)."""
+"""Presence across sockets and processes (docs/decisions/0015-presence.md)."""
 import os
 import signal
 import time

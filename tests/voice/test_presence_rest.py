@@ -125,7 +125,7 @@ def test_refresh_extends_the_ttl(voice_world, api_as):
     bob = api_as("bob")
     alive = f"kraken:voice:alive:{w.voice.id}:{w.bob.id}"
     bob.post(f"/api/channels/{w.voice.id}/voice-presence/join")
-    assert 85 <= redis.ttl(alive) <= 90  # decisions §7: 90 s
+    assert 85 <= redis.ttl(alive) <= 90  # docs/decisions/0019-voice-and-livekit.md: 90 s
     redis.expire(alive, 5)
     response = bob.post(f"/api/channels/{w.voice.id}/voice-presence/refresh")
     assert response.status_code == 201
