@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test services services-stop services-status venv node-deps bench clean
+.PHONY: run test lint-imports services services-stop services-status venv node-deps bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,12 @@ run: services
 	$(VENV)/bin/flask --app wsgi kraken migrate
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: services node-deps
+test: services node-deps lint-imports
 	KRAKEN_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The layers of docs/architecture.md and .importlinter: no cycle, no import against the layers.
+lint-imports: $(STAMP)
+	PYTHONPATH=. $(VENV)/bin/lint-imports
 
 # Performance against baselines measured in the same run (bench/run.py; ~15 min, loopback only).
 # `make bench ARGS=--quick` is a ~3-minute smoke run; `ARGS="--only fanout"` runs one workload.

@@ -11,9 +11,9 @@ from datetime import timedelta
 import click
 import mongoengine
 from bson import ObjectId
-from flask import current_app
 from flask.cli import AppGroup
 
+from kraken import extensions
 from kraken.common.ids import is_object_id
 from kraken.common.time import iso, utcnow
 from kraken.common.validation import validate
@@ -123,7 +123,7 @@ def grant_instance_role(username: str, role_name: str) -> None:
 @kraken_cli.command("check")
 def check() -> None:
     """Check the configuration and every dependency; exits 1 when anything FAILs."""
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     results = [("settings", True, f"env={settings.env}, MONGODB_URL={_redact(settings.mongodb_url)}, "
                                   f"REDIS_URL={_redact(settings.redis_url)}"), ("secrets", *_check_secrets(settings))]
     for name, probe in (("database", _check_database), ("redis", _check_redis), ("livekit", _check_livekit),
@@ -178,7 +178,7 @@ def _check_redis() -> tuple[bool, str]:
 
 
 def _check_livekit() -> tuple[bool, str]:
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     alive = ping()
     if alive is None:
         return True, "not configured: voice is off"

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import mongoengine
 import redis as redis_lib
-from flask import Flask
-from flask_limiter import Limiter
+from flask import Flask, current_app
 from flask_socketio import SocketIO
 
 from kraken.adapters.jwt import VerifiedTokenCache
@@ -58,18 +57,17 @@ def init_mongo(settings: Settings) -> None:
                         connectTimeoutMS=2000, socketTimeoutMS=10000)
 
 
-def _limiter_key() -> str:
-    from kraken.ratelimits import default_key
-    return default_key()
-
-
 socketio = SocketIO()
 jwt = VerifiedTokenCache()
 redis = RedisClient()
-limiter = Limiter(key_func=_limiter_key)
 
 
 def init_extensions(app: Flask, settings: Settings) -> None:
     redis.init_app(settings)
     init_mongo(settings)
     jwt.init_app(app)
+
+
+def settings() -> Settings:
+    """The settings of the app in context (create_app stores them; every other module reads them here)."""
+    return current_app.extensions["kraken.settings"]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_jwt_extended import decode_token
 from flask_limiter import Limiter
 
+from kraken import extensions
 from kraken.auth.tokens import family_id_from_cookie
 from kraken.common.validation import request_json
 from kraken.config import Settings
@@ -59,7 +60,7 @@ def default_tiers() -> str:
 
 
 def limits_disabled() -> bool:
-    return not current_app.extensions["kraken.settings"].rate_limits
+    return not extensions.settings().rate_limits
 
 
 def limit(value: str, **kwargs):

@@ -5,8 +5,9 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 from gevent import get_hub, monkey
+
+from kraken import extensions
 
 
 @lru_cache(maxsize=4)
@@ -15,7 +16,7 @@ def _hasher(memory_kib: int, time_cost: int) -> PasswordHasher:
 
 
 def hasher() -> PasswordHasher:
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     return _hasher(settings.argon2_memory_kib, settings.argon2_time_cost)
 
 

@@ -1,10 +1,10 @@
 """Auth routes: login, refresh, logout (contract §5.2, docs/decisions/0008-sessions-and-refresh-token-families.md)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask_jwt_extended import decode_token
 
-from kraken import ratelimits
+from kraken import extensions, ratelimits
 from kraken.auth import service
 from kraken.auth.csrf import refuse_cross_site
 from kraken.auth.schemas import LoginIn
@@ -17,12 +17,12 @@ bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 def _check_origin() -> None:
     """Cookie endpoints refuse cross-site callers (CSRF, kraken.auth.csrf); same-origin, configured
     origins and non-browser clients pass."""
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     refuse_cross_site(request.headers, request.host_url, settings.cors_origins)
 
 
 def _with_cookie(body: dict, refresh_token: str | None, status: int = 200) -> Response:
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     response = jsonify(body)
     response.status_code = status
     if refresh_token is None:

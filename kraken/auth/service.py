@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bson import ObjectId
-from flask import current_app
 from flask_jwt_extended import create_access_token
 
-from kraken import dependents, permcache
+from kraken import dependents, extensions, permcache
 from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.auth.passwords import hash_password, hasher, verify_password
 from kraken.auth.tokens import family_id_from_cookie, new_secret, token_hash, token_id_from_cookie
@@ -40,7 +39,7 @@ class Session:
 
 
 def _settings():
-    return current_app.extensions["kraken.settings"]
+    return extensions.settings()
 
 
 def access_token_for(user: User, family_id: ObjectId) -> str:

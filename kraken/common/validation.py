@@ -16,6 +16,7 @@ import pydantic
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from kraken import extensions
 from kraken.common import jsonparse
 from kraken.errors import KrakenError, PayloadTooLargeError, ValidationError
 
@@ -75,7 +76,7 @@ def _messages(exc: pydantic.ValidationError) -> list[str]:
 def _context() -> dict[str, Any] | None:
     """What validators may need from the instance's settings (kraken.common.urls: http allowed?)."""
     try:
-        settings = current_app.extensions["kraken.settings"]
+        settings = extensions.settings()
     except (RuntimeError, KeyError):  # outside an app (unit tests of a model)
         return None
     return {"allow_http_urls": settings.allow_http_urls}

@@ -2,14 +2,16 @@
 docs/decisions/0012-invites.md)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
+from kraken import extensions
 from kraken.common.validation import parse_body
 from kraken.communities import service
 from kraken.communities.schemas import CommunityIn, CommunityOut, CommunityPatch
 from kraken.invites import service as invites
 from kraken.invites.schemas import CommunityInviteIn, InviteOut
-from kraken.rbac import Action, Resource, authorized_resource, current_user, require_actions, require_auth
+from kraken.rbac import (Action, Resource, authorized_resource, current_user, require_actions, require_auth,
+                         require_may_create_community)
 
 bp = Blueprint("communities", __name__, url_prefix="/api/community")
 
@@ -18,7 +20,7 @@ bp = Blueprint("communities", __name__, url_prefix="/api/community")
 @require_auth
 def create_community():
     body = parse_body(CommunityIn)
-    service.check_may_create(current_user(), current_app.extensions["kraken.settings"].community_creation)
+    require_may_create_community(current_user(), extensions.settings().community_creation)
     community = service.create(current_user(), **body.model_dump())
     return CommunityOut.of(community), 201
 

@@ -5,10 +5,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
-from flask import current_app, request
+from flask import request
 from pydantic import BaseModel
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from kraken import extensions
 from kraken.common.ids import ObjectIdStr
 from kraken.common.time import IsoDateTime
 from kraken.common.validation import RequestModel, validate
@@ -52,7 +53,7 @@ def parse_upload() -> Upload:
     try:
         form, files = request.form, request.files
     except RequestEntityTooLarge:  # the whole body is over MAX_CONTENT_LENGTH
-        raise too_large(current_app.extensions["kraken.settings"].max_upload_bytes) from None
+        raise too_large(extensions.settings().max_upload_bytes) from None
     fields = validate(UploadFields, {key: form[key] for key in ("resourceType", "resourceId") if form.get(key)})
     file = files.get("file")
     if file is None:

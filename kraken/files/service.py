@@ -9,9 +9,8 @@ import re
 from typing import Any, BinaryIO, Iterable
 
 from bson import ObjectId
-from flask import current_app
 
-from kraken import dependents, domain
+from kraken import dependents, domain, extensions
 from kraken.common.ids import is_object_id
 from kraken.common.lookups import by_ids
 from kraken.communities.models import Community
@@ -37,7 +36,7 @@ class UnsupportedFileTypeError(KrakenError):
 
 
 def _settings():
-    return current_app.extensions["kraken.settings"]
+    return extensions.settings()
 
 
 def require_uploads_enabled() -> None:

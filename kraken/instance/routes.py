@@ -1,14 +1,16 @@
 """`GET /api/instance/features`: what this instance allows, for clients to adapt their UI."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
+
+from kraken import extensions
 
 bp = Blueprint("instance", __name__, url_prefix="/api/instance")
 
 
 @bp.get("/features")
 def get_features():
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     return {
         "registration": settings.registration,
         "communityCreation": settings.community_creation,

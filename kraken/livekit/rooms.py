@@ -11,9 +11,9 @@ import asyncio
 import logging
 from typing import Iterable
 
-from flask import current_app
 from livekit import api
 
+from kraken import extensions
 from kraken.errors import ConflictError, NotFoundError, ServiceUnavailableError, VoiceNotConfiguredError
 from kraken.livekit import bridge
 from kraken.livekit.bridge import Credentials, LiveKitCallError
@@ -25,7 +25,7 @@ PING_TIMEOUT = 2.0
 
 def credentials() -> Credentials | None:
     """This app's LiveKit API credentials, or None when voice is off or unconfigured."""
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     if not settings.voice_enabled or not settings.livekit_api_url:
         return None
     return Credentials(settings.livekit_api_url, settings.livekit_api_key, settings.livekit_api_secret)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import warnings
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from jwt.warnings import InsecureKeyLengthWarning
 
+from kraken import extensions
 from kraken.common.validation import WEBHOOK_BODY, body_class, parse_body
 from kraken.config import DEV_LIVEKIT
 from kraken.livekit import rooms, tokens, webhook
@@ -34,7 +35,7 @@ def create_token():
 @bp.get("/connection-info")
 @require_auth
 def connection_info():
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     url = settings.livekit_url if settings.voice_enabled else None
     return ConnectionInfoOut(url=url).model_dump(exclude_none=True)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import jwt
-from flask import current_app
 from livekit import api
 
+from kraken import extensions
 from kraken.common.time import iso
 from kraken.errors import VoiceNotConfiguredError
 from kraken.livekit.schemas import TokenOut
@@ -21,7 +21,7 @@ def issue(actor, room_id: str, name: str | None, ttl: int) -> TokenOut:
     Raises VoiceNotConfiguredError (503), NotFoundError (missing or invisible channel),
     ForbiddenError (no JOIN_CHANNEL), ValidationError (not a VOICE channel).
     """
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     if not settings.voice_enabled:
         raise VoiceNotConfiguredError()
     channel = access_channel(actor, room_id, Action.READ_CHANNEL, Action.JOIN_CHANNEL, enter=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
 from google.protobuf.json_format import ParseError
 from livekit import api
 
+from kraken import extensions
 from kraken.channels.models import Channel
 from kraken.common.ids import is_object_id
 from kraken.errors import KrakenError, UnauthorizedError, ValidationError, VoiceNotConfiguredError
@@ -32,7 +32,7 @@ def verify(body: bytes, authorization: str | None):
     Raises VoiceNotConfiguredError (503), UnauthorizedError (401: no, bad or foreign
     signature, or a body that does not match it), ValidationError (400: signed but unreadable).
     """
-    settings = current_app.extensions["kraken.settings"]
+    settings = extensions.settings()
     if not settings.voice_enabled:
         raise VoiceNotConfiguredError()
     token = (authorization or "").strip()

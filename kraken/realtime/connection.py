@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import current_app, request, session
+from flask import request, session
 from flask_jwt_extended import decode_token
 from flask_socketio import ConnectionRefusedError, join_room
 from gevent.pool import Pool
 
-from kraken import domain
+from kraken import domain, extensions
 from kraken.auth.service import is_revoked
 from kraken.common.ids import is_object_id
 from kraken.extensions import socketio
@@ -53,7 +53,7 @@ def authenticate(token: str | None):
 def _client_ip() -> str:
     """The peer, or the address the trusted proxies saw (the Socket.IO server sits in front of
     the WSGI app's ProxyFix, so it is read here the same way)."""
-    trusted = current_app.extensions["kraken.settings"].trusted_proxies
+    trusted = extensions.settings().trusted_proxies
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
     if trusted and len(hops) >= trusted:
         return hops[-trusted]

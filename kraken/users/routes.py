@@ -2,9 +2,9 @@
 docs/decisions/0035-profiles-and-account-administration.md)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
-from kraken import ratelimits
+from kraken import extensions, ratelimits
 from kraken.auth import service as auth
 from kraken.common.validation import AUTH_BODY, body_class, parse_body, parse_query, request_json, validate
 from kraken.rbac import Action, access_community, current_session_id, current_user, require_auth, require_owner
@@ -21,7 +21,7 @@ bp = Blueprint("users", __name__, url_prefix="/api/users")
 def register_user():
     body = parse_body(RegisterIn)
     user = service.register(username=body.username, password=body.password, email=body.email,
-                            code=body.code, mode=current_app.extensions["kraken.settings"].registration)
+                            code=body.code, mode=extensions.settings().registration)
     return UserOut.of(user), 201
 
 
