@@ -23,7 +23,7 @@ read it too, under the same lock and never blocking, so neither waits for the ot
 Why not redis-py's own client-side caching (`Redis(protocol=3, cache_config=...)`): it refuses
 servers before Redis 7.4 (ours is 7.0), tracks per pooled connection and reads invalidations only
 when that connection is used again, never pings, and has no way to say "tracking is off, read
-Redis" or "tracking is back"; see docs/decisions/redis-client-side-caching.md. redis-py still sets
+Redis" or "tracking is back"; see docs/decisions/0040-redis-client-side-caching.md. redis-py still sets
 the connection up (kraken.adapters.redis).
 """
 from __future__ import annotations

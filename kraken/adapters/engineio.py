@@ -1,5 +1,5 @@
 """python-engineio + gevent-websocket (both pinned in requirements.txt): broadcasts serialised once
-per room, one websocket frame written straight to every idle socket (docs/decisions/library-adapters.md).
+per room, one websocket frame written straight to every idle socket (docs/decisions/0039-library-adapters.md).
 
 python-socketio encodes a room broadcast once, but engine.io then queues it on each recipient's
 socket and wakes that socket's writer greenlet, which frames it and writes it: one queue hand-off,

@@ -1,7 +1,7 @@
 """redis-py (pinned in requirements.txt): the socket of a RESP3 connection, for kraken.tracking.
 
 redis-py's own client-side caching (`Redis(protocol=3, cache_config=CacheConfig())`) cannot serve
-Kraken (docs/decisions/redis-client-side-caching.md): kraken.tracking keeps one RESP3 connection in
+Kraken (docs/decisions/0040-redis-client-side-caching.md): kraken.tracking keeps one RESP3 connection in
 `CLIENT TRACKING ON BCAST` mode and reads its invalidation pushes without ever blocking a request.
 redis-py connects it (HELLO 3, AUTH, SELECT, CLIENT SETNAME); the socket is then read directly, since
 redis-py's reader blocks until a whole reply is in. Private relied on, checked by

@@ -2,7 +2,7 @@
 
 Each library is pinned to an exact version in requirements.txt; an upgrade that moves, renames or
 re-signs one of these privates fails here, before it fails in production
-(docs/decisions/library-adapters.md)."""
+(docs/decisions/0039-library-adapters.md)."""
 from __future__ import annotations
 
 import inspect
