@@ -6,8 +6,8 @@ from flask import Blueprint
 from kraken.channel_memberships import service
 from kraken.channel_memberships.schemas import ChannelMembershipIn, channel_membership_out, with_users
 from kraken.common.validation import parse_body
-from kraken.rbac import (Action, Resource, access_channel, authorized_resource, community_grant, current_user,
-                         is_owner, require_actions, require_auth)
+from kraken.rbac import (Action, Resource, access_channel, authorized_resource, current_user, require_actions,
+                         require_auth, visible_channel_memberships)
 
 bp = Blueprint("channel_memberships", __name__, url_prefix="/api/channel-membership")
 CHANNEL = dict(resource=Resource.CHANNEL, id_from="path.channel_id")
@@ -37,14 +37,10 @@ def my_channel_memberships():
 @require_auth
 def user_channel_memberships(user_id: str):
     """The user themself sees all; others see channels they can see in communities where they hold READ_MEMBER."""
-    actor = current_user()
     memberships = service.of_user(user_id)
-    if str(actor.id) != user_id and not is_owner(actor):
-        memberships = [m for m in memberships
-                       if (grant := community_grant(actor, m.community_id)).member
-                       and grant.has(Action.READ_MEMBER)
-                       and (str(m.channel_id) in grant.private_channels or grant.has(Action.UPDATE_CHANNEL))]
-    return [channel_membership_out(m) for m in memberships]
+    visible = visible_channel_memberships(current_user(), user_id,
+                                          [(m.community_id, m.channel_id) for m in memberships])
+    return [channel_membership_out(m) for m in memberships if str(m.channel_id) in visible]
 
 
 @bp.get("/channel/<oid:channel_id>/user/<oid:user_id>")

@@ -9,7 +9,7 @@ from kraken.files import service
 from kraken.files.download import file_response
 from kraken.files.schemas import FileMetadataOut, FileOut, parse_upload
 from kraken.files.storage import get_storage
-from kraken.rbac import current_user, require_auth
+from kraken.rbac import access_file, current_user, require_auth
 
 bp = Blueprint("files", __name__, url_prefix="/api")
 
@@ -36,7 +36,7 @@ def delete_file(file_id: str):
 @ratelimits.limit(FILE_DOWNLOADS)
 @require_auth
 def get_file(file_id: str):
-    record = service.access_file(current_user(), file_id)
+    record = access_file(current_user(), file_id)
     return file_response(record, get_storage(), request.headers)
 
 
@@ -44,4 +44,4 @@ def get_file(file_id: str):
 @ratelimits.limit(FILE_DOWNLOADS)
 @require_auth
 def get_file_metadata(file_id: str):
-    return FileMetadataOut.of(service.access_file(current_user(), file_id))
+    return FileMetadataOut.of(access_file(current_user(), file_id))

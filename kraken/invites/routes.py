@@ -11,7 +11,8 @@ from kraken.communities.models import Community
 from kraken.errors import KrakenError
 from kraken.invites import service
 from kraken.invites.schemas import InviteIn, InviteOut, PublicInviteOut
-from kraken.rbac import Action, Resource, current_user, require_actions, require_auth
+from kraken.rbac import (Action, Resource, access_invite_to_delete, current_user, require_actions, require_auth,
+                         require_may_invite)
 
 bp = Blueprint("invites", __name__, url_prefix="/api/invite")
 CODE = "<string(maxlength=64):code>"
@@ -22,8 +23,7 @@ CODE = "<string(maxlength=64):code>"
 def create_invite():
     body = parse_body(InviteIn)
     community_ids = [ObjectId(c) for c in dict.fromkeys(body.communityIds)]
-    scope = service.choose_scope(current_user(), community_ids)
-    service.check_may_invite(current_user(), community_ids, scope)
+    scope = require_may_invite(current_user(), community_ids)
     invite = service.create_invite(created_by=current_user().id, max_uses=body.maxUses,
                                    valid_until=body.validUntil, community_ids=community_ids, scope=scope)
     return InviteOut.of(invite), 201
@@ -52,9 +52,7 @@ def get_public_invite(code: str):
 @bp.delete(f"/{CODE}")
 @require_auth
 def delete_invite(code: str):
-    invite = service.get_invite(code)
-    service.check_may_delete(current_user(), invite)
-    return InviteOut.of(service.disable(invite))
+    return InviteOut.of(service.disable(access_invite_to_delete(current_user(), code)))
 
 
 @bp.post(f"/{CODE}/redeem")

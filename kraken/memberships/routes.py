@@ -6,8 +6,8 @@ from flask import Blueprint
 from kraken.common.validation import parse_body
 from kraken.memberships import service
 from kraken.memberships.schemas import MembershipIn, MembershipOut, with_users
-from kraken.rbac import (Action, Resource, authorized_resource, community_grant, current_user, is_owner,
-                         require_actions, require_auth)
+from kraken.rbac import (Action, Resource, authorized_resource, current_user, require_actions, require_auth,
+                         visible_memberships)
 
 bp = Blueprint("memberships", __name__, url_prefix="/api/membership")
 COMMUNITY = dict(resource=Resource.COMMUNITY, id_from="path.community_id")
@@ -36,12 +36,9 @@ def my_memberships():
 @require_auth
 def user_memberships(user_id: str):
     """The user themself sees all; others see the shared communities where they hold READ_MEMBER."""
-    actor = current_user()
     memberships = service.of_user(user_id)
-    if str(actor.id) != user_id and not is_owner(actor):
-        memberships = [m for m in memberships
-                       if (grant := community_grant(actor, m.community_id)).member and grant.has(Action.READ_MEMBER)]
-    return [MembershipOut.of(m) for m in memberships]
+    visible = visible_memberships(current_user(), user_id, [m.community_id for m in memberships])
+    return [MembershipOut.of(m) for m in memberships if str(m.community_id) in visible]
 
 
 @bp.get("/community/<oid:community_id>/user/<oid:user_id>")

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, StrictStr, field_validator
 from kraken.common.ids import ObjectIdStr
 from kraken.common.time import IsoDateTime
 from kraken.common.validation import RequestModel
-from kraken.rbac import Action
+from kraken.common.permissions import Action
 from kraken.communities.schemas import _name
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from mongoengine import BooleanField, DateTimeField, DictField, Document, StringField
 
 from kraken.common.time import utcnow
-from kraken.rbac import InstanceRole
+from kraken.common.permissions import InstanceRole
 
 
 class User(Document):

@@ -1,0 +1,133 @@
+"""Loaders: `access_*` load a community, channel or message, check membership and actions, and raise
+the same NotFoundError for objects that are missing and objects the caller may not see (private
+channels). Each records the caller's Grant for the request (`current_grant`)."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from flask import g
+
+from kraken.channels.models import Channel
+from kraken.common.permissions import Action
+from kraken.communities.models import Community
+from kraken.errors import ForbiddenError, NotFoundError
+from kraken.localcache import StampedCache
+from kraken.messages.models import Message
+from kraken.rbac.grants import Grant, community_grant, instance_grant
+
+
+def deny(grant: Grant, actions) -> None:
+    """Raises ForbiddenError: NOT_A_MEMBER outside the community, else the missing actions."""
+    if not grant.owner and not grant.member:
+        raise ForbiddenError("You are not a member of this community", code="NOT_A_MEMBER")
+    if missing := grant.missing(actions):
+        raise ForbiddenError("Missing permission: " + ", ".join(missing))
+
+
+def require_instance_actions(user, *actions: Action) -> Grant:
+    """Instance-scoped check; raises ForbiddenError."""
+    grant = instance_grant(user)
+    if not grant.has(*actions):
+        raise ForbiddenError("Missing permission: " + ", ".join(grant.missing(actions)))
+    return grant
+
+
+def require_community_actions(user, community_id: object, *actions: Action) -> Grant:
+    """The user's grant in a community once they are a member holding `actions`; raises ForbiddenError."""
+    grant = community_grant(user, community_id)
+    deny(grant, actions)
+    return grant
+
+
+# Communities and channels by id, trusted while their community's generation is unchanged
+# (kraken.localcache): the permission lookup every access makes anyway validates them.
+_communities: StampedCache = StampedCache(4096)
+_channels: StampedCache = StampedCache(16384)
+
+
+def _in_community(cache: StampedCache, key: str, fetch, community_of, user) -> tuple[Any, Grant | None]:
+    """(document, the user's grant in its community `community_of(document)`); (None, None) when it
+    does not exist."""
+    hint = cache.peek(key)
+    if hint is None:
+        doc = fetch()
+        if doc is None:
+            return None, None
+        grant = community_grant(user, community_of(doc))
+        cache.put(key, None, doc)  # read before the generation: a hint, not yet trusted
+        return doc, grant
+    grant = community_grant(user, community_of(hint[1]))
+    return cache.resolve(key, grant.generation, fetch), grant
+
+
+def access_community(user, community_id: object, *actions: Action):
+    """Load a community the user may act on; raises NotFoundError, ForbiddenError."""
+    community, grant = _in_community(_communities, str(community_id),
+                                     lambda: Community.objects(id=community_id).first(), lambda c: c.id, user)
+    if community is None:
+        raise NotFoundError("Community not found")
+    deny(grant, actions)
+    g.grant = grant
+    return community
+
+
+def can_see_channel(grant: Grant, channel, enter: bool) -> bool:
+    """Public channels: every member. Private: the owner and channel members; holders of
+    UPDATE_CHANNEL also see them to manage them, but cannot `enter` (read, join, talk)."""
+    if not channel.is_private or grant.owner or str(channel.id) in grant.private_channels:
+        return grant.owner or grant.member
+    return not enter and grant.member and Action.UPDATE_CHANNEL.value in grant.actions
+
+
+def visible_channels(grant: Grant, channels: Iterable, enter: bool = False) -> list:
+    """Those of one community's `channels` the holder of `grant` sees (`enter`: may enter), in order."""
+    return [c for c in channels if can_see_channel(grant, c, enter)]
+
+
+def may_enter(channel, private: frozenset[str] | None) -> bool:
+    """Whether a member may enter `channel`, given their entry of `enterable_channels` for its community."""
+    return not channel.is_private or private is None or str(channel.id) in private
+
+
+def _channel_access(user, channel_id: object, actions, enter: bool):
+    channel, grant = _in_community(_channels, str(channel_id), lambda: Channel.objects(id=channel_id).first(),
+                                   lambda c: c.community_id, user)
+    if channel is None or (channel.is_private and not can_see_channel(grant, channel, enter)):
+        raise NotFoundError("Channel not found")
+    deny(grant, actions)
+    g.grant = grant
+    return channel, grant
+
+
+def access_channel(user, channel_id: object, *actions: Action, enter: bool = False):
+    """Load a channel the user may act on; raises NotFoundError (missing or invisible), ForbiddenError."""
+    return _channel_access(user, channel_id, actions, enter)[0]
+
+
+def visible_channel(user, channel_id: object):
+    """The channel if the user sees it (a member; private ones as `can_see_channel`), else None."""
+    channel, grant = _in_community(_channels, str(channel_id), lambda: Channel.objects(id=channel_id).first(),
+                                   lambda c: c.community_id, user)
+    return channel if channel is not None and can_see_channel(grant, channel, enter=False) else None
+
+
+def message_access(user, message_id: object, *actions: Action):
+    """(message, its channel, the grant there) if its channel is one the user may enter and they hold
+    `actions` in its community. Raises NotFoundError (missing, or in a channel they cannot see),
+    ForbiddenError."""
+    message = Message.objects(id=message_id).first()
+    if message is None:
+        raise NotFoundError("Message not found")
+    channel, grant = _channel_access(user, message.channel_id, actions, enter=True)
+    return message, channel, grant
+
+
+def access_message(user, message_id: object, *actions: Action):
+    """The message, if its channel is readable by `user` and they hold `actions` in its community.
+    Raises NotFoundError (missing, or in a channel they cannot see), ForbiddenError."""
+    return message_access(user, message_id, *actions)[0]
+
+
+def current_grant() -> Grant:
+    """The Grant computed by the last access_* call of this request."""
+    return g.grant

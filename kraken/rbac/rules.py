@@ -1,0 +1,190 @@
+"""The gate's rules for single features: who may create communities and invites, delete invites,
+grant role actions, edit and delete messages, upload and read files, and whose memberships a
+caller may list. Services and routes ask here; none re-implements a rule."""
+from __future__ import annotations
+
+from kraken.common.permissions import COMMUNITY_ADMIN, Action
+from kraken.errors import FeatureDisabledError, ForbiddenError, NotFoundError
+from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
+from kraken.invites.models import Invite
+from kraken.rbac.access import access_channel, access_community, message_access
+from kraken.rbac.grants import Grant, community_grant, instance_grant, is_owner
+
+# --- communities ----------------------------------------------------------------------------
+
+
+def require_may_create_community(actor, creation_mode: str) -> None:
+    """Everyone may create communities unless the instance restricts it
+    (docs/decisions/0009-actions-and-default-roles.md); raises FeatureDisabledError."""
+    if creation_mode == "admins" and not is_owner(actor) \
+            and not instance_grant(actor).has(Action.CREATE_COMMUNITY):
+        raise FeatureDisabledError("Only administrators can create communities on this instance")
+
+
+# --- invites --------------------------------------------------------------------------------
+
+
+def require_may_invite(actor, community_ids: list) -> str:
+    """The scope of the invite `POST /api/invite` makes, once the actor may make it.
+
+    Exactly one community from someone without instance invite rights makes a COMMUNITY invite
+    (docs/decisions/0012-invites.md); anything else an INSTANCE one, which needs
+    CREATE_INSTANCE_INVITE. Every listed
+    community needs CREATE_INVITE there (an invite must not let strangers into communities its
+    creator could not invite to). Raises ForbiddenError.
+    """
+    instance_rights = instance_grant(actor).has(Action.CREATE_INSTANCE_INVITE)
+    scope = "COMMUNITY" if len(community_ids) == 1 and not instance_rights else "INSTANCE"
+    if is_owner(actor):
+        return scope
+    if scope == "INSTANCE" and not instance_rights:
+        raise ForbiddenError("Missing permission: CREATE_INSTANCE_INVITE")
+    for community_id in community_ids:
+        grant = community_grant(actor, community_id)
+        if not grant.member or not grant.has(Action.CREATE_INVITE):
+            raise ForbiddenError("Missing permission: CREATE_INVITE in community " + str(community_id))
+    return scope
+
+
+def access_invite_to_delete(actor, code: str):
+    """Load an invite the actor may delete: its creator, the owner, DELETE_INSTANCE_INVITE holders
+    (instance invites), members holding DELETE_INVITE in each of its communities (community invites).
+    Raises NotFoundError, ForbiddenError."""
+    invite = Invite.objects(code=code).first()
+    if invite is None:
+        raise NotFoundError("Invite not found")
+    if is_owner(actor) or (invite.created_by_id is not None and invite.created_by_id == actor.id):
+        return invite
+    if invite.scope == "INSTANCE":
+        if not instance_grant(actor).has(Action.DELETE_INSTANCE_INVITE):
+            raise ForbiddenError("Missing permission: DELETE_INSTANCE_INVITE")
+        return invite
+    for community_id in invite.community_ids:
+        grant = community_grant(actor, community_id)
+        if not (grant.member and grant.has(Action.DELETE_INVITE)):
+            raise ForbiddenError("Missing permission: DELETE_INVITE")
+    return invite
+
+
+# --- roles ----------------------------------------------------------------------------------
+
+
+def require_grantable(actor, grant: Grant, actions) -> None:
+    """No escalation: only actions the actor holds in the community (`grant`) may be given, in a
+    role or by assigning one; the owner gives anything. Raises ForbiddenError (ROLE_ESCALATION)."""
+    if is_owner(actor):
+        return
+    beyond = sorted(set(actions) - set(grant.actions))
+    if beyond:
+        raise ForbiddenError("Cannot grant permissions you do not have: " + ", ".join(beyond),
+                             code="ROLE_ESCALATION")
+
+
+def require_may_change_actions(actor, grant: Grant, role, actions) -> None:
+    """Changing a role's actions: no escalation, and the default Community Admin role is the
+    owner's alone. Raises ForbiddenError (ROLE_ESCALATION, DEFAULT_ROLE)."""
+    require_grantable(actor, grant, actions)
+    if role.is_default and role.name == COMMUNITY_ADMIN and not is_owner(actor):
+        raise ForbiddenError("Only the instance owner can change the Community Admin role", code="DEFAULT_ROLE")
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def access_message_to_edit(actor, message_id: object):
+    """(message, channel): the author's own message in a channel they may read.
+    Raises NotFoundError, ForbiddenError."""
+    message, channel, _ = message_access(actor, message_id, Action.READ_MESSAGE)
+    if message.author_id != actor.id:
+        raise ForbiddenError("Only the author can edit a message")
+    return message, channel
+
+
+def access_message_to_delete(actor, message_id: object):
+    """A message its author, or a DELETE_MESSAGE holder of its community, may delete.
+    Raises NotFoundError, ForbiddenError."""
+    message, _, grant = message_access(actor, message_id)
+    if message.author_id != actor.id and not grant.has(Action.DELETE_MESSAGE):
+        raise ForbiddenError("Missing permission: DELETE_MESSAGE")
+    return message
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def access_upload_target(actor, resource_type: str, resource_id: str | None):
+    """(resource id, community id) of the resource an upload is for, once the actor may change it:
+    their own avatar; CREATE_ATTACHMENT in a channel they may enter; UPDATE_COMMUNITY for a
+    community's images. `resource_id` is required (the service checks) except for avatars.
+    Raises NotFoundError, ForbiddenError."""
+    if resource_type == USER_AVATAR:
+        if resource_id is not None and resource_id != str(actor.id):
+            raise ForbiddenError("You can only upload your own avatar")
+        return actor.id, None
+    if resource_type == MESSAGE_ATTACHMENT:
+        channel = access_channel(actor, resource_id, Action.CREATE_ATTACHMENT, enter=True)
+        return channel.id, channel.community_id
+    community = access_community(actor, resource_id, Action.UPDATE_COMMUNITY)
+    return community.id, community.id
+
+
+def _file_not_found() -> NotFoundError:
+    return NotFoundError("File not found")
+
+
+def access_file(actor, file_id: object):
+    """Load a file the actor may read. Attachments: readers of the channel (only the uploader until
+    it is attached to a message); user avatars: everyone; community images: members.
+    Raises NotFoundError (missing or invisible), ForbiddenError (not a member of the community)."""
+    record = File.objects(id=file_id).first()
+    if record is None:
+        raise _file_not_found()
+    try:
+        if record.resource_type == MESSAGE_ATTACHMENT:
+            if record.message_id is None and record.uploaded_by_id != actor.id:
+                raise _file_not_found()
+            access_channel(actor, record.resource_id, Action.READ_MESSAGE, enter=True)
+        elif record.resource_type in (COMMUNITY_AVATAR, COMMUNITY_BANNER):
+            access_community(actor, record.resource_id)
+    except NotFoundError:
+        raise _file_not_found() from None
+    return record
+
+
+def access_own_file(actor, file_id: object):
+    """Load a file the actor uploaded (to delete it). Raises NotFoundError (missing or invisible),
+    ForbiddenError (someone else's file, once they may see it: the 403 reveals nothing new)."""
+    record = File.objects(id=file_id).first()
+    if record is None:
+        raise _file_not_found()
+    if record.uploaded_by_id != actor.id:
+        access_file(actor, file_id)
+        raise ForbiddenError("You can only delete your own files")
+    return record
+
+
+# --- whose memberships a caller may list ----------------------------------------------------
+
+
+def visible_memberships(actor, user_id: object, community_ids) -> set[str]:
+    """Of `user_id`'s communities, those whose membership the actor may see: all for the user
+    themself and the owner, else the shared ones where the actor holds READ_MEMBER."""
+    ids = {str(c) for c in community_ids}
+    if str(actor.id) == str(user_id) or is_owner(actor):
+        return ids
+    return {c for c in ids if (grant := community_grant(actor, c)).member and grant.has(Action.READ_MEMBER)}
+
+
+def visible_channel_memberships(actor, user_id: object, channels) -> set[str]:
+    """Of `user_id`'s private channels, `channels` as (community id, channel id) pairs, those whose
+    membership the actor may see: all for the user themself and the owner, else those the actor
+    sees (a channel member, or UPDATE_CHANNEL) in communities where they hold READ_MEMBER."""
+    if str(actor.id) == str(user_id) or is_owner(actor):
+        return {str(ch) for _, ch in channels}
+    seen = set()
+    for community_id, channel_id in channels:
+        grant = community_grant(actor, community_id)
+        if grant.member and grant.has(Action.READ_MEMBER) \
+                and (str(channel_id) in grant.private_channels or grant.has(Action.UPDATE_CHANNEL)):
+            seen.add(str(channel_id))
+    return seen
