@@ -214,7 +214,7 @@ class ScaleData:
 
     def setup(self) -> dict:
         """Owner and communities through the app's services, TEXT channels in bulk; copied to the old store."""
-        from kraken import permcache
+        from kraken import dependents
         from kraken.channels.models import Channel
         from kraken.communities import service as communities
         from kraken.rbac import MEMBER
@@ -239,8 +239,8 @@ class ScaleData:
                 self.communities.append({"id": community.id, "general": general.id, "member_role": role.id,
                                          "text": text})
             self._insert("channels", extra, old=False)
-            for c in self.communities:
-                permcache.invalidate(str(c["id"]))
+            for c in self.communities:  # raw inserts send no signal
+                dependents.wrote(Channel, community_id=c["id"])
         # the old store gets the same instance documents
         for name in sorted(set(self.new.list_collection_names()) - {"migrations", "messages", "message_counters",
                                                                      "message_tombstones"}):
@@ -289,10 +289,11 @@ class ScaleData:
                 t["new_s"] += new_s
                 t["old_s"] += old_s
             t["memberships"] += len(memberships)
-        from kraken import permcache
+        from kraken import dependents
+        from kraken.memberships.models import Membership
         with self.app.app_context():
-            for c in self.communities:  # as the app does after a membership change
-                permcache.invalidate(str(c["id"]))
+            for c in self.communities:  # raw inserts send no signal
+                dependents.wrote(Membership, community_id=c["id"])
         docs = len(self.user_ids) - start + 2 * t["memberships"]
         t.update(new_s=round(t["new_s"], 1), old_s=round(t["old_s"], 1), build_s=round(t["build_s"], 1),
                  documents=docs, new_docs_per_s=round(docs / max(t["new_s"], 1e-6)),

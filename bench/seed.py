@@ -76,7 +76,7 @@ def migrate(settings) -> None:
 def populate(world: World, members: int, login_user: bool = False) -> World:
     """Owner + community (services), then `members` members in bulk with one access token each."""
     from argon2 import PasswordHasher
-    from kraken import permcache
+    from kraken import dependents
     from kraken.auth.service import access_token_for
     from kraken.channels.models import Channel
     from kraken.communities import service as communities
@@ -103,7 +103,7 @@ def populate(world: World, members: int, login_user: bool = False) -> World:
                 [Membership(user_id=u.id, community_id=community.id).to_mongo() for u in chunk])
             UserRole._get_collection().insert_many(
                 [UserRole(user_id=u.id, role_id=member_role.id, community_id=community.id).to_mongo() for u in chunk])
-        permcache.invalidate(str(community.id))
+        dependents.wrote(Membership, UserRole, community_id=community.id)  # raw inserts send no signal
         world.community_id, world.channel_id = str(community.id), str(channel.id)
         world.owner_id = str(owner.id)
         world.owner_token = access_token_for(owner, ObjectId())

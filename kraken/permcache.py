@@ -12,6 +12,9 @@ Generations are unique tokens (never a counter that could come round again after
 its key expired): a missing key is created with a fresh token, so a value
 remembered against an older token can never match. `kraken.localcache` uses the
 same generations to trust process-local copies of a community's documents.
+
+What bumps a scope is declared at the end of this module (kraken.dependents): the documents the
+answers and the copies are computed from. Services write; they never bump a scope themselves.
 """
 from __future__ import annotations
 
@@ -22,8 +25,15 @@ from typing import Callable
 
 from redis.exceptions import RedisError
 
+from kraken import dependents
+from kraken.channel_memberships.models import ChannelMembership
+from kraken.channels.models import Channel
+from kraken.communities.models import Community
 from kraken.extensions import redis
 from kraken.localcache import StampedCache
+from kraken.memberships.models import Membership
+from kraken.roles.models import Role, UserRole
+from kraken.users.models import User
 
 log = logging.getLogger("kraken.permcache")
 PREFIX = "kraken:cache:"
@@ -65,6 +75,32 @@ def queue_generation(pipe, scope: str) -> None:
     gen_key, _ = _keys(scope)
     pipe.set(gen_key, _token(), nx=True, ex=GENERATION_TTL_SECONDS)
     pipe.get(gen_key)
+
+
+def generation(scope: str) -> str | None:
+    """The scope's current generation (None without Redis): this process's tracked copy, else one
+    round trip. Read it *before* the database read whose result it stamps."""
+    return generations([scope])[scope]
+
+
+class Copies:
+    """This process's copies of what a scope's documents say (a community's channel list, a user),
+    each trusted while its scope's generation is the one read before the database read that made
+    it (kraken.localcache). Callers name the key and how to read it, never a generation."""
+
+    def __init__(self, maxsize: int, scope: Callable[[object], str] = str) -> None:
+        self._copies: StampedCache = StampedCache(maxsize)
+        self._scope = scope
+
+    def resolve(self, key: object, fetch: Callable[[], object]):
+        """The trusted copy of `key`, else fetch() (None is not kept). Shared: do not change it."""
+        return self._copies.resolve(str(key), generation(self._scope(key)), fetch)
+
+    def resolve_many(self, keys: list, fetch: Callable[[object], object]) -> dict[str, object]:
+        """`resolve` for several keys, their generations read in one round trip: {str(key): copy}."""
+        held = generations([self._scope(key) for key in keys])
+        return {str(key): self._copies.resolve(str(key), held[self._scope(key)], lambda key=key: fetch(key))
+                for key in keys}
 
 
 def generations(scopes: list[str]) -> dict[str, str | None]:
@@ -133,19 +169,34 @@ def cached(scope: str, user_id: str, compute: Callable[[], dict]) -> tuple[dict,
     return value, generation
 
 
-# Scopes whose invalidation failed (Redis away), invalidated again when Redis is back: it may come
-# back *with* its data (an append-only file) and would otherwise trust the old generation.
-_missed = redis.tracked.redo_when_back("permcache", lambda scopes: [invalidate(s) for s in scopes])
-
-
-def invalidate(scope: str) -> None:
-    """Forget every answer of `scope`; call after the database write that changed it."""
-    gen_key, hash_key = _keys(scope)
-    try:
-        pipe = redis.pipeline(transaction=True)
+def invalidate(*scopes: str) -> None:
+    """Forget every answer of the scopes and bump their generations, in one round trip. Called by
+    kraken.dependents for the dependencies declared below (which redoes it when Redis was away);
+    raises RedisError."""
+    pipe = redis.pipeline(transaction=True)
+    for scope in scopes:
+        gen_key, hash_key = _keys(scope)
         pipe.set(gen_key, _token(), ex=GENERATION_TTL_SECONDS)
         pipe.delete(hash_key)
-        pipe.execute()
-    except RedisError:
-        _missed.add(scope)
-        log.warning("permission cache invalidation failed; retried when Redis is back", extra={"scope": scope})
+    pipe.execute()
+
+
+def _bump(scopes: set) -> None:
+    invalidate(*scopes)
+
+
+def _community_scope(document) -> list[str]:
+    """A community's scope; the instance's for instance roles and their assignments."""
+    return [str(document.community_id) if document.community_id is not None else INSTANCE_SCOPE]
+
+
+# What a scope's answers (kraken.rbac: memberships, role assignments, roles' actions, private-channel
+# memberships) and its process-local copies (communities, channels, channel and role lists, users)
+# are computed from: a write of any of these documents bumps the scope.
+dependents.depends(Community, lambda community: [str(community.id)], _bump)
+dependents.depends(Channel, _community_scope, _bump)
+dependents.depends(Membership, _community_scope, _bump)
+dependents.depends(ChannelMembership, _community_scope, _bump)
+dependents.depends(Role, _community_scope, _bump)
+dependents.depends(UserRole, _community_scope, _bump)
+dependents.depends(User, lambda user: [user_scope(user.id)], _bump)

@@ -21,7 +21,9 @@ import logging
 
 from redis.exceptions import RedisError
 
+from kraken import dependents
 from kraken.extensions import redis
+from kraken.messages.models import Message
 
 log = logging.getLogger("kraken.messages")
 KEEP = 200
@@ -161,34 +163,17 @@ def removed(channel_id: object, message_id: str) -> None:
     _write(_PATCH, channel_id, message_id, "")
 
 
-# Channels whose list could not be patched or dropped (Redis away), dropped when Redis is back: it may
-# come back *with* its data (an append-only file) and would otherwise serve a stale list.
-_missed = redis.tracked.redo_when_back("recent", lambda channel_ids: _drop(channel_ids))
-
-
-def forget(channel_ids) -> None:
-    """Delete the channels' entries (the channels are gone)."""
-    channel_ids = [str(cid) for cid in channel_ids]
-    try:
-        keys = [k for cid in channel_ids for k in _keys(cid)]
-        if keys:
-            redis.delete(*keys)
-    except RedisError:
-        _missed.add(*channel_ids)
-
-
 def _drop(channel_ids) -> None:
-    """Make the channels' lists cold: a new generation (no fill read before now is stored) and no list."""
-    try:
-        pipe = redis.pipeline(transaction=True)
-        for cid in channel_ids:
-            list_key, meta_key, gen_key = _keys(cid)
-            pipe.incr(gen_key)
-            pipe.expire(gen_key, 2 * TTL_SECONDS)
-            pipe.delete(list_key, meta_key)
-        pipe.execute()
-    except RedisError:
-        _missed.add(*(str(cid) for cid in channel_ids))
+    """Make the channels' lists cold: a new generation (no fill read before now is stored) and no
+    list. Raises RedisError (kraken.dependents then redoes it when Redis is back: it may come back
+    *with* its data, an append-only file, and would otherwise serve a stale list)."""
+    pipe = redis.pipeline(transaction=True)
+    for cid in channel_ids:
+        list_key, meta_key, gen_key = _keys(cid)
+        pipe.incr(gen_key)
+        pipe.expire(gen_key, 2 * TTL_SECONDS)
+        pipe.delete(list_key, meta_key)
+    pipe.execute()
 
 
 def _write(script: str, channel_id: object, *args) -> None:
@@ -197,4 +182,9 @@ def _write(script: str, channel_id: object, *args) -> None:
     except RedisError:
         # the list may now be stale: drop it so the next read refills from the database
         log.warning("recent-history cache write failed; dropping it", extra={"channel_id": str(channel_id)})
-        _drop([channel_id])
+        dependents.reach(_drop, [str(channel_id)])
+
+
+# Sends, edits, reactions and deletes patch the list above (write-through, by the messages service);
+# any other write of a channel's messages (a bulk delete, a one-off save) drops it.
+dependents.depends(Message, lambda message: [str(message.channel_id)], _drop)

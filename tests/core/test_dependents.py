@@ -1,0 +1,62 @@
+"""kraken.dependents: each cache's declared dependencies, the one write path, the one redo queue."""
+import pytest
+from bson import ObjectId
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from kraken import dependents, permcache
+from kraken.channel_memberships.models import ChannelMembership
+from kraken.channels.models import Channel
+from kraken.extensions import redis
+from kraken.roles.models import UserRole
+
+
+def _generation(scope: str) -> str | None:
+    return redis.get(permcache.generation_key(scope))
+
+
+def test_a_save_is_heard_by_itself_and_a_bulk_write_is_reported_with_its_fields(app):
+    cid = ObjectId()
+    before = permcache.generation(str(cid))
+    Channel(name="one", community_id=cid).save(force_insert=True)  # post_save: no call needed
+    after_save = _generation(str(cid))
+    assert after_save not in (None, before)
+    ChannelMembership.objects(community_id=cid).delete()
+    dependents.wrote(ChannelMembership, community_id=cid)
+    assert _generation(str(cid)) not in (None, after_save)
+    instance = permcache.generation(permcache.INSTANCE_SCOPE)
+    dependents.wrote(UserRole, community_id=None)  # an instance role's assignment
+    assert _generation(permcache.INSTANCE_SCOPE) != instance
+
+
+def test_a_bulk_write_that_does_not_name_what_a_cache_keys_on_is_refused(app):
+    with pytest.raises(TypeError, match="community_id"):
+        dependents.wrote(UserRole, role_id=ObjectId())
+
+
+def test_a_batch_reaches_each_cache_once_at_its_end(app, monkeypatch):
+    seen = []
+    monkeypatch.setattr(permcache, "invalidate", lambda *scopes: seen.append(set(scopes)))
+    a, b = ObjectId(), ObjectId()
+    with dependents.batch():
+        dependents.wrote(Channel, community_id=a)
+        dependents.wrote(ChannelMembership, community_id=b)
+        assert seen == []
+    assert seen == [{str(a), str(b)}]
+
+
+def test_what_could_not_reach_redis_is_redone_when_it_is_back(app, monkeypatch):
+    cid = str(ObjectId())
+    real, calls = permcache.invalidate, []
+
+    def away(*scopes):
+        calls.append(scopes)
+        raise RedisConnectionError("Redis is away")
+
+    monkeypatch.setattr(permcache, "invalidate", away)
+    dependents.wrote(Channel, community_id=cid)
+    assert dependents.pending() == 1 and calls == [(cid,)]
+    monkeypatch.setattr(permcache, "invalidate", real)
+    before = permcache.generation(cid)
+    dependents.redo()  # what the Redis connection's return runs (dependents.init_app)
+    assert dependents.pending() == 0
+    assert _generation(cid) not in (None, before)
