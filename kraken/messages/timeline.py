@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 
+from kraken.common.time import utcnow
 # The stored layout (numbering, buckets, counters, tombstones) is declared with the Message document.
 from kraken.messages.models import BUCKET, Message, MessageCounter, MessageTombstone, bucket_key, number
 
