@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Callable
 
 from redis.exceptions import RedisError
 
@@ -134,6 +135,24 @@ def _page(meta: str | None, items: tuple[str, ...], limit: int, before: str | No
     if len(page) < limit and meta != "complete":
         return None
     return page
+
+
+def read_through(channel_id: object, limit: int, before: str | None,
+                 stored: Callable[[], tuple[list[str], bool] | None]) -> list[str]:
+    """The page from the cache, else from `stored()` (items newest first and whether they reach the
+    channel's first message; None: nothing to read). A first page read from the database fills the
+    cache, unless a writer came in between (the generation is read before `stored` runs)."""
+    page = read(channel_id, limit, before)
+    if page is not None:
+        return page
+    seen = generation(channel_id) if before is None else None
+    found = stored()
+    if found is None:
+        return []
+    items, complete = found
+    if seen is not None:
+        fill(channel_id, seen, items[:KEEP], complete=complete and len(items) <= KEEP)
+    return items[:limit]
 
 
 def generation(channel_id: object) -> str | None:

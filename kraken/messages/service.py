@@ -133,19 +133,16 @@ def history(channel, limit: int, before: str | None) -> tuple[list[str], str | N
     The continuation token (the oldest id of the page) is given only for a full page. Served from
     the recent-history cache when it can answer; a cold first page fills it with what it read.
     """
-    page = recent.read(channel.id, limit, before)
-    if page is None:
-        seen = recent.generation(channel.id) if before is None else None
+    def stored() -> tuple[list[str], bool] | None:
         below = None
         if before:
             below = timeline.position(channel.id, before)
             if below is None:
-                return [], None
+                return None
         found, complete = timeline.older(channel.id, limit, below)
-        items = [recent.encode(message_out(m), m.seq) for m in found]
-        if seen is not None:
-            recent.fill(channel.id, seen, items[:recent.KEEP], complete=complete and len(items) <= recent.KEEP)
-        page = items[:limit]
+        return [recent.encode(message_out(m), m.seq) for m in found], complete
+
+    page = recent.read_through(channel.id, limit, before, stored)
     return [recent.body(item) for item in page], (recent.item_id(page[-1]) if len(page) == limit else None)
 
 
