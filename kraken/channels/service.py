@@ -6,12 +6,14 @@ from mongoengine import NotUniqueError
 from kraken import dependents, domain, permcache
 from kraken.channel_memberships import service as channel_memberships
 from kraken.channel_memberships.models import ChannelMembership
-from kraken.channels.models import Channel
+from kraken.channels.models import Channel, ChannelEntry, community_channel_entries
 from kraken.errors import ConflictError
 from kraken.rbac import Grant, visible_channels as _visible
 
 # Each community's channels, trusted while its generation is unchanged (every channel write bumps it).
 _lists = permcache.Copies(4096)
+# Each community's channel index (ids, which are private), trusted the same way.
+_entries = permcache.Copies(4096)
 
 
 def _name_taken() -> ConflictError:
@@ -43,6 +45,12 @@ def communities_channels(community_ids: list) -> dict[str, list[Channel]]:
     """`community_channels` of several communities, by community id (str)."""
     return _lists.resolve_many(community_ids, lambda community_id: list(
         Channel.objects(community_id=community_id).order_by("type", "created_at")))
+
+
+def communities_channel_entries(community_ids: list) -> dict[str, tuple[ChannelEntry, ...]]:
+    """Each community's channels as its channel index knows them (id, private), by community id (str):
+    one document per community, not one per channel (what `subscribeAll` needs)."""
+    return _entries.resolve_many(community_ids, community_channel_entries)
 
 
 def visible_channels(community_id, grant: Grant) -> list[Channel]:

@@ -18,7 +18,7 @@ from typing import Iterable
 from kraken import domain
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.schemas import ChannelOut
-from kraken.channels.service import communities_channels, community_channels
+from kraken.channels.service import communities_channel_entries, community_channels
 from kraken.memberships.models import Membership
 from kraken.rbac import Grant, InstanceRole, community_grant, enterable_channels, may_enter, visible_channels
 from kraken.realtime import names
@@ -40,10 +40,10 @@ def community_rooms(user, community_id: object, grant: Grant | None = None) -> l
 
 def all_community_rooms(user) -> list[str]:
     """Every room of every community the user is a member of (`subscribeAll`): the same rooms as
-    `community_rooms` for each, from two membership queries and each community's channel list
-    (a per-process copy while its generation holds)."""
+    `community_rooms` for each, from two membership queries and each community's channel index (one
+    document: ids and which are private; a per-process copy while its generation holds)."""
     enterable = enterable_channels(user)
-    lists = communities_channels(list(enterable))
+    lists = communities_channel_entries(list(enterable))
     rooms = []
     for community_id, private in enterable.items():
         rooms.append(community_room(community_id))
