@@ -5,19 +5,19 @@ from __future__ import annotations
 import sys
 
 from flask import Flask
-
 from redis.connection import parse_url
 
+from kraken.adapters import engineio as frames
 from kraken.config import Settings
 from kraken.extensions import socketio
-from kraken.presence.service import configure as configure_presence
-from kraken.adapters import engineio as frames
 from kraken.messages import events as message_events
+from kraken.presence.service import configure as configure_presence
 from kraken.realtime import connection, events as room_events, handlers
-from kraken.voice import events as voice_events
 from kraken.realtime.limits import socket_limiter
 from kraken.realtime.packets import KrakenPacket
 from kraken.realtime.queue import ReliableRedisManager
+from kraken.voice import events as voice_events
+from kraken.voice.service import configure as configure_voice
 
 
 def _async_mode() -> str:
@@ -54,5 +54,6 @@ def init_realtime(app: Flask, settings: Settings) -> None:
     frames.install(socketio.server)
     socket_limiter.init(settings.redis_url, enabled=settings.rate_limits)
     configure_presence(settings.presence_ttl, settings.presence_grace)
+    configure_voice(settings.voice_presence_ttl)
     handlers.register(socketio, (message_events.socket_events, room_events.socket_events, voice_events.socket_events),
                       connection.on_connect, connection.on_disconnect)

@@ -17,11 +17,6 @@ PRESENCE = "/channels/<oid:channel_id>/voice-presence"
 PRESENCE_POLLING = "20 per 1 second;100 per 10 seconds;400 per 1 minute"
 
 
-@bp.record_once
-def _configure(state) -> None:
-    service.configure(state.app.extensions["kraken.settings"].voice_presence_ttl)
-
-
 @bp.get(PRESENCE)
 @ratelimits.limit(PRESENCE_POLLING)
 @require_auth
