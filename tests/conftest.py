@@ -10,7 +10,7 @@ import pytest
 from kraken import create_app
 from kraken.config import load_settings
 from kraken.extensions import redis
-from tests.factories import ApiClient, Factory
+from tests.factories import ApiClient, Club, Factory
 
 # A database and a Redis DB of this test run's own, so concurrent runs never wipe each other.
 MONGODB_URL = os.environ.get("KRAKEN_TEST_MONGODB_URL", f"mongodb://127.0.0.1:27017/kraken_test_{os.getpid()}")
@@ -64,6 +64,14 @@ def client(app) -> ApiClient:
 @pytest.fixture
 def factory(app) -> Factory:
     return Factory(app)
+
+
+@pytest.fixture
+def community(factory) -> Club:
+    """Club and its cast (owner, admin, mod, member, pcmember, nopc, removed, outsider, target,
+    stranger: tests/factories.py), with a token per principal. A module that restores one Club per
+    case builds it itself: `Factory(app).club().freeze()` in a module-scoped fixture."""
+    return factory.club()
 
 
 @pytest.fixture

@@ -1,12 +1,58 @@
-"""Test helpers: an API client that carries a bearer token, and factories for users and invites."""
+"""The tests' one vocabulary: an API client that carries a bearer token, a factory for every main
+document (made through the app's services, so the data is what the app itself would store), and
+`Club`, the community every permission, messaging and voice test starts from (the `community`
+fixture in tests/conftest.py).
+
+Club's cast, by what each one is (usernames are these names; every password is Factory.PASSWORD):
+  owner     the instance OWNER, not a member of the community
+  admin     created the community "Club" (Community Admin + Member)
+  mod       member with Moderator
+  member    plain member
+  pcmember  member who belongs to the private channel `private` ("secret")
+  nopc      member without the private channel
+  removed   was a member, removed
+  outsider  created another community, "Elsewhere" (so: admin elsewhere, stranger here)
+  target    member who holds the instance role "Instance Admin" (something to take away)
+  stranger  a registered user in no community (someone to add)
+"""
 from __future__ import annotations
 
+import io
 import itertools
+from dataclasses import dataclass, field
 
+import mongoengine
+from bson import ObjectId
+
+from kraken.auth.service import start_session
+from kraken.channel_memberships import service as channel_memberships
+from kraken.channels import service as channels
+from kraken.channels.models import Channel
+from kraken.communities import service as communities
+from kraken.communities.models import Community
+from kraken.extensions import redis
+from kraken.files import service as files
+from kraken.files.models import File
+from kraken.files.schemas import Upload
 from kraken.invites import service as invites
+from kraken.invites.models import Invite
+from kraken.memberships import service as memberships
+from kraken.messages import service as messages
+from kraken.messages.models import Message
+from kraken.messages.schemas import MessageIn
+from kraken.rbac import COMMUNITY_ADMIN, INSTANCE_ADMIN, MEMBER, MODERATOR
+from kraken.roles import service as roles
+from kraken.roles.models import Role
 from kraken.users import service as users
+from kraken.users.models import User
 
 _seq = itertools.count(1)
+
+# who may hold a token in Club (everyone but target and stranger, who are only acted upon)
+PRINCIPALS = ("owner", "admin", "mod", "member", "pcmember", "nopc", "removed", "outsider")
+PEOPLE = PRINCIPALS + ("target", "stranger")
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 
 
 class ApiClient:
@@ -36,19 +82,230 @@ class ApiClient:
         return c.value if c else None
 
 
+def _id(value) -> ObjectId:
+    """A document or an id (ObjectId or str) -> its ObjectId."""
+    value = getattr(value, "id", value)
+    return value if isinstance(value, ObjectId) else ObjectId(str(value))
+
+
 class Factory:
+    """Every main document, made the way the app makes it. Arguments take documents or ids."""
+
     PASSWORD = "correct horse battery"
 
     def __init__(self, app):
         self.app = app
 
-    def invite(self, **kwargs):
-        return invites.create_invite(created_by=None, **kwargs)
+    # --- people ------------------------------------------------------------------------------------
 
-    def user(self, username: str | None = None, password: str = PASSWORD, email: str | None = None):
+    def invite(self, **kwargs) -> Invite:
+        """An invite (instance-wide unless `community_ids`/`scope` say otherwise)."""
+        kwargs.setdefault("created_by", None)
+        return invites.create_invite(**kwargs)
+
+    def user(self, username: str | None = None, password: str = PASSWORD, email: str | None = None) -> User:
+        """A user registered with a one-use invite, as POST /api/users does."""
         username = username or f"user{next(_seq)}"
         code = self.invite(max_uses=1).code
         return users.register(username=username, password=password, email=email, code=code, mode="invite")
 
-    def owner(self, username: str = "owner", password: str = PASSWORD):
+    def owner(self, username: str = "owner", password: str = PASSWORD) -> User:
         return users.create_owner(username, password)
+
+    def token(self, user: User) -> str:
+        """A fresh access token of a new session of `user`, without going through HTTP."""
+        return start_session(user).access_token
+
+    def api(self, user: User | None) -> ApiClient:
+        """A test client carrying a new session's token of `user` (anonymous for None)."""
+        return ApiClient(self.app.test_client(), self.token(user) if user is not None else None)
+
+    # --- communities and what is in them ---------------------------------------------------------------
+
+    def community(self, creator: User, name: str | None = None, description: str | None = None) -> Community:
+        """A community as the app creates it: the creator's membership, the default roles (creator:
+        Community Admin + Member), `general` (TEXT) and `General` (VOICE)."""
+        return communities.create(creator, name=name or f"community{next(_seq)}", description=description,
+                                  avatar=None, banner=None)
+
+    def channel(self, community, creator: User, name: str | None = None, type: str = "TEXT",
+                private: bool = False, members=(), description: str | None = None) -> Channel:
+        """A channel; a private one gets `members` (community members) besides."""
+        channel = channels.create(creator, _id(community), name=name or f"channel{next(_seq)}", type=type,
+                                  is_private=private, description=description)
+        for user in members:
+            self.channel_member(channel, user)
+        return channel
+
+    def default_channel(self, community, type: str = "TEXT") -> Channel:
+        """The channel the app made with the community: `general` (TEXT) or `General` (VOICE)."""
+        return Channel.objects(community_id=_id(community), type=type,
+                               name="general" if type == "TEXT" else "General").get()
+
+    def member(self, user, community):
+        """Membership (with the Member role), as an invite or an admin's add makes it."""
+        return memberships.join(_id(user), _id(community))
+
+    def remove_member(self, user, community) -> None:
+        memberships.remove(_id(community), _id(user))
+
+    def channel_member(self, channel: Channel, user) -> None:
+        """Channel membership of a private channel (the user must be a community member)."""
+        channel_memberships.give(channel, _id(user))
+
+    def role(self, community, name: str | None = None, actions=("READ_COMMUNITY",), by: User | None = None) -> Role:
+        """A custom community role. `by` defaults to the instance owner (no escalation check)."""
+        actor = by or User.objects(role="OWNER").first()
+        return roles.create_role(actor, None, _id(community), name or f"role{next(_seq)}", list(actions))
+
+    def default_role(self, community, name: str = MEMBER) -> Role:
+        """One of the roles the app made with the community: COMMUNITY_ADMIN, MODERATOR or MEMBER."""
+        return Role.objects(community_id=_id(community), name=name).get()
+
+    def instance_role(self, name: str = INSTANCE_ADMIN) -> Role:
+        roles.ensure_instance_roles()
+        return Role.objects(community_id=None, name=name).get()
+
+    def assign(self, user, role: Role) -> None:
+        """A role assignment (community or instance role), without checks, as creation paths do."""
+        roles.give(_id(user), role)
+
+    # --- messages and files ------------------------------------------------------------------------
+
+    def message(self, channel, author, text: str = "seed", **fields) -> Message:
+        """A stored message, numbered in its channel as the app numbers it (Message.save), without
+        events or checks: data that is simply there."""
+        spans = [{"type": "PLAINTEXT", "text": text}]
+        return Message(channel_id=_id(channel), author_id=_id(author), spans=spans, **fields).save()
+
+    def send(self, author: User, channel, text: str = "hello", **body) -> Message:
+        """A message sent through the app's send path (checks, numbering, cache, `newMessage`)."""
+        return messages.send(author, MessageIn.model_validate(
+            {"channelId": str(_id(channel)), "spans": [{"type": "PLAINTEXT", "text": text}], **body}))
+
+    def file(self, uploader: User, channel=None, content: bytes = PNG, filename: str = "a.png",
+             mime: str = "image/png", resource_type: str = "MESSAGE_ATTACHMENT", resource_id=None) -> File:
+        """An upload through the app's upload path: an attachment of `channel` by default."""
+        if resource_id is None and resource_type == "MESSAGE_ATTACHMENT":
+            resource_id = _id(channel)
+        return files.upload(uploader, Upload(resource_type=resource_type,
+                                             resource_id=str(resource_id) if resource_id is not None else None,
+                                             filename=filename, declared_type=mime, stream=io.BytesIO(content)))
+
+    # --- the shared community ---------------------------------------------------------------------
+
+    def club(self) -> "Club":
+        """Club and its cast (see the module's docstring), with a session token for each principal."""
+        people = {"owner": self.owner("owner")}
+        people.update({name: self.user(name) for name in PEOPLE if name != "owner"})
+        community = self.community(people["admin"], "Club")
+        elsewhere = self.community(people["outsider"], "Elsewhere")
+        for name in ("mod", "member", "pcmember", "nopc", "removed", "target"):
+            self.member(people[name], community)
+        self.assign(people["mod"], self.default_role(community, MODERATOR))
+        private = self.channel(community, people["admin"], "secret", private=True, members=[people["pcmember"]])
+        victim = self.channel(community, people["admin"], "victim")
+        self.remove_member(people["removed"], community)
+        helper = self.role(community, "Helper", ["READ_COMMUNITY"], by=people["owner"])
+        instance_admin = self.instance_role(INSTANCE_ADMIN)
+        self.assign(people["target"], instance_admin)
+        club = Club(factory=self, people=people, doc=community, elsewhere=elsewhere,
+                    general=self.default_channel(community), voice=self.default_channel(community, "VOICE"),
+                    private=private, victim=victim, elsewhere_general=self.default_channel(elsewhere),
+                    roles={name: self.default_role(community, name) for name in (COMMUNITY_ADMIN, MODERATOR, MEMBER)}
+                    | {"Helper": helper, INSTANCE_ADMIN: instance_admin},
+                    community_invite=self.invite(created_by=people["admin"].id, community_ids=[community.id],
+                                                 scope="COMMUNITY"),
+                    instance_invite=self.invite(created_by=people["owner"].id))
+        club.tokens = {name: self.token(people[name]) for name in PRINCIPALS}
+        return club
+
+
+@dataclass
+class Club:
+    """The community "Club" and everyone around it (tests/factories.py's docstring names the cast).
+
+    `club.admin`, `club.pcmember`, ... are the users; `club.tokens[name]` their access tokens;
+    `club.ids` the ids the permission matrices' path templates use ({C}, {P}, {admin}, ...)."""
+
+    factory: Factory
+    people: dict[str, User]
+    doc: Community                 # "Club", created by admin
+    elsewhere: Community           # "Elsewhere", created by outsider
+    general: Channel               # Club's `general` (TEXT), made with it
+    voice: Channel                 # Club's `General` (VOICE), made with it
+    private: Channel               # "secret": private, admin (creator) and pcmember
+    victim: Channel                # "victim": public, something to delete
+    elsewhere_general: Channel     # Elsewhere's `general`
+    roles: dict[str, Role]         # Club's Community Admin, Moderator, Member, Helper (custom); Instance Admin
+    community_invite: Invite       # admin's invite into Club
+    instance_invite: Invite        # the owner's registration invite
+    messages: dict[str, Message] = field(default_factory=dict)  # after seed_messages(): "general", "private"
+    tokens: dict[str, str] = field(default_factory=dict)
+    snapshot: dict[str, list] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> User:
+        people = self.__dict__.get("people", {})
+        if name in people:
+            return people[name]
+        raise AttributeError(name)
+
+    @property
+    def id(self) -> ObjectId:
+        return self.doc.id
+
+    def seed_messages(self) -> "Club":
+        """One message in `general` (by member) and one in `private` (by pcmember): {MG}, {MP}."""
+        self.messages = {"general": self.factory.message(self.general, self.member),
+                         "private": self.factory.message(self.private, self.pcmember)}
+        return self
+
+    @property
+    def ids(self) -> dict[str, str]:
+        """Path template values: C (Club), D (Elsewhere), G/P/V/VOICE (channels), R (Helper),
+        MR (Member role), IA (Instance Admin), CI/II (invite codes), MG/MP (seeded messages), and
+        every person's id by name."""
+        ids = {"C": str(self.doc.id), "D": str(self.elsewhere.id), "P": str(self.private.id),
+               "G": str(self.general.id), "V": str(self.victim.id), "VOICE": str(self.voice.id),
+               "R": str(self.roles["Helper"].id), "MR": str(self.roles[MEMBER].id),
+               "IA": str(self.roles[INSTANCE_ADMIN].id), "CI": self.community_invite.code,
+               "II": self.instance_invite.code, **{name: str(u.id) for name, u in self.people.items()}}
+        if self.messages:
+            ids.update(MG=str(self.messages["general"].id), MP=str(self.messages["private"].id))
+        return ids
+
+    def fill(self, template: str) -> str:
+        return template.format(**self.ids)
+
+    def api(self, name: str | None) -> ApiClient:
+        """A test client with `name`'s token (anonymous for None)."""
+        return ApiClient(self.factory.app.test_client(), self.tokens[name] if name else None)
+
+    def freeze(self) -> "Club":
+        """Remember the whole database as it is now (restore() goes back to it)."""
+        self.snapshot = dump()
+        return self
+
+    def restore(self) -> None:
+        restore(self.snapshot)
+
+
+def dump() -> dict[str, list]:
+    """Every document of every collection (but the migrations log), by collection, in _id order."""
+    db = mongoengine.get_db()
+    collections = {name: list(db[name].find().sort("_id", 1)) for name in sorted(db.list_collection_names())
+                   if name != "migrations"}
+    # an empty collection is no data (a clean-up query may create one): the same as a missing one
+    return {name: docs for name, docs in collections.items() if docs}
+
+
+def restore(snapshot: dict[str, list]) -> None:
+    """Put the database back to `snapshot` (a dump()) and empty the Redis DB."""
+    db = mongoengine.get_db()
+    for name in db.list_collection_names():
+        if name != "migrations":
+            db[name].delete_many({})
+    for name, docs in snapshot.items():
+        if docs:
+            db[name].insert_many(docs)
+    redis.flushdb()

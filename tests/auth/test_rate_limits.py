@@ -121,42 +121,24 @@ def channel_switch(channel) -> list[tuple[str, str]]:
 def fifty_members(limited, factory):
     """A community of 50 members (alice, its creator, and 49 others), each with an avatar; two
     text channels with 25 messages each, and the voice channel."""
-    import io
-    from kraken.channels import service as channels
-    from kraken.communities import service as communities
-    from kraken.files import service as files
-    from kraken.files.schemas import Upload
-    from kraken.memberships import service as memberships
-    from kraken.messages import service as messages
-    from kraken.messages.schemas import MessageIn
     from tests.files.conftest import PNG
     with limited.app_context():
         factory.owner("root")
         alice = factory.user("alice")
-        club = communities.create(alice, name="Fifty", description=None, avatar=None, banner=None)
+        club = factory.community(alice, "Fifty")
         members = [alice] + [factory.user(f"member{i}") for i in range(49)]
         avatars = []
         for member in members:
             if member is not alice:
-                memberships.join(member.id, club.id)
-            upload = Upload("USER_AVATAR", None, "me.png", "image/png", io.BytesIO(PNG))
-            avatars.append(str(files.upload(member, upload).id))
-        listed = channels.visible_channels(club.id, _everything())
-        text = [c for c in listed if c.type == "TEXT"]
-        text.append(channels.create(alice, club.id, name="random", type="TEXT", is_private=False, description=None))
+                factory.member(member, club)
+            avatars.append(str(factory.file(member, content=PNG, filename="me.png", resource_type="USER_AVATAR").id))
+        text = [factory.default_channel(club), factory.channel(club, alice, "random")]
         for channel in text:
             for i in range(25):
-                body = MessageIn.model_validate({"channelId": str(channel.id),
-                                                 "spans": [{"type": "PLAINTEXT", "text": f"hi {i}"}]})
-                messages.send(members[i % 10], body)
-        voice = next(c for c in listed if c.type == "VOICE")
+                factory.send(members[i % 10], channel, f"hi {i}")
+        voice = factory.default_channel(club, "VOICE")
     return {"alice": alice, "community": str(club.id), "channel": str(text[0].id), "other": str(text[1].id),
             "voice": str(voice.id), "members": [str(m.id) for m in members], "avatars": avatars}
-
-
-def _everything():
-    from kraken.rbac import ALL_ACTIONS, Grant
-    return Grant(owner=True, member=True, actions=ALL_ACTIONS)
 
 
 def test_a_50_member_page_load_and_channel_switches_never_see_a_429(limited, fifty_members, factory):

@@ -1,6 +1,6 @@
 """`/api/openapi.json` and `/api/docs`: every route documented, a valid OpenAPI 3.1 document,
 its security claims true, and a schemathesis run that finds no 5xx and no response that
-breaks the document, with a real token in a populated world."""
+breaks the document, with a real token in a populated instance (Club, the `community` fixture)."""
 from __future__ import annotations
 
 import copy
@@ -21,11 +21,9 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from kraken.channels.models import Channel
 from kraken.common.ids import ObjectIdConverter
 from kraken.openapi import build_document
 from tests.factories import Factory
-from tests.rbac import world as rbac_world
 
 SPEC_URL = "/api/openapi.json"
 IGNORED = {"HEAD", "OPTIONS"}
@@ -131,7 +129,7 @@ def test_docs_page_lists_every_operation_and_links_the_document(client, document
 # --- schemathesis ----------------------------------------------------------------------------------
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-# (identity, mode, examples per operation, path ids of the world's objects instead of generated ones)
+# (identity, mode, examples per operation, path ids of Club's objects instead of generated ones)
 PASSES = [("owner", GenerationMode.POSITIVE, 12, True), ("member", GenerationMode.POSITIVE, 4, True),
           ("owner", GenerationMode.POSITIVE, 4, False), ("owner", GenerationMode.NEGATIVE, 8, False)]
 KNOWN_GOOD_EXAMPLES = 3
@@ -139,7 +137,7 @@ SPANS = [{"type": "PLAINTEXT", "text": "fuzz"}]
 
 
 def _real_path_parameters(path: str, ids: dict[str, str]) -> dict[str, str]:
-    """Ids of the rbac world's objects, so generated requests reach real data, not only 404s."""
+    """Ids of Club's objects (the `community` fixture), so generated requests reach real data, not only 404s."""
     role = ids["IA"] if path.startswith("/api/roles/instance") else ids["R"]
     channel = ids["VOICE"] if "voice" in path or "/livekit/" in path else ids["G"]
     values = {"community_id": ids["C"], "channel_id": channel, "message_id": ids["MG"],
@@ -169,7 +167,7 @@ def _known_good(ids: dict[str, str]) -> dict[str, tuple[str, dict]]:
 
 def test_the_checks_catch_a_response_that_breaks_the_document(app, factory, document):
     """Not vacuous: with a document that says `username` is an integer, the profile fails the check."""
-    token = rbac_world.start_session(factory.owner("root")).access_token
+    token = factory.token(factory.owner("root"))
     broken = copy.deepcopy(document)
     broken["components"]["schemas"]["ProfileOut"]["properties"]["username"] = {"type": "integer"}
     for doc, should_fail in ((document, False), (broken, True)):
@@ -185,11 +183,10 @@ def test_the_checks_catch_a_response_that_breaks_the_document(app, factory, docu
             case.validate_response(response, checks=CHECKS)
 
 
-def test_schemathesis_finds_no_server_errors_or_schema_violations(app, factory):
+def test_schemathesis_finds_no_server_errors_or_schema_violations(app, community):
     """Every operation, as the instance owner and as a member, with valid and invalid input."""
-    world = rbac_world.build(factory)
-    world.ids["VOICE"] = str(Channel.objects(community_id=world.ids["C"], type="VOICE").first().id)
-    known_good = _known_good(world.ids)
+    community.seed_messages().freeze()
+    known_good = _known_good(community.ids)
     schema = schemathesis.openapi.from_wsgi(SPEC_URL, app)
     failures: list[str] = []
     statuses: dict[str, set[int]] = {}
@@ -197,7 +194,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(app, factory):
     started = time.monotonic()
 
     def exercise(operation, strategy, examples: int, identity: str) -> None:
-        auth = {"Authorization": f"Bearer {world.tokens[identity]}"}
+        auth = {"Authorization": f"Bearer {community.tokens[identity]}"}
 
         @hypothesis_settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
@@ -215,8 +212,8 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(app, factory):
 
     for result in schema.get_all_operations():
         operation = result.ok()
-        rbac_world.restore(world.snapshot)  # destructive operations must not starve the next ones
-        real_ids = _real_path_parameters(operation.path, world.ids)
+        community.restore()  # destructive operations must not starve the next ones
+        real_ids = _real_path_parameters(operation.path, community.ids)
         for identity, mode, examples, use_real_ids in PASSES:
             strategy = operation.as_strategy(generation_mode=mode, path_parameters=real_ids if use_real_ids else None)
             try:
@@ -225,7 +222,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(app, factory):
                 assert mode is GenerationMode.NEGATIVE, operation.label
         if operation.label in known_good:
             identity, body = known_good[operation.label]
-            rbac_world.restore(world.snapshot)
+            community.restore()
             strategy = operation.as_strategy(path_parameters=real_ids, body=body)
             exercise(operation, strategy, KNOWN_GOOD_EXAMPLES, identity)
 

@@ -10,7 +10,7 @@ Principals, in column order:
   removed   was a member, removed
   outsider  admin of another community
   anon      no token
-Every case starts from the same world; on every denial the database must be unchanged.
+Every case starts from the same Club (tests/factories.py); on every denial the database must be unchanged.
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ import json
 
 import pytest
 
-from tests.rbac.world import PRINCIPALS, build, dump, restore
+from tests.factories import Factory, dump
+
+PRINCIPALS = ("owner", "admin", "mod", "member", "pcmember", "nopc", "removed", "outsider", "anon")
 
 A = "200 200 200 200 200 200 200 200 401"          # any authenticated user
 MEMBERS = "200 200 200 200 200 200 403 403 401"    # community members (and the owner)
@@ -100,23 +102,23 @@ CASES = [(method, path, body, principal, int(status))
 
 
 @pytest.fixture(scope="module")
-def world(app):
+def community(app):
+    """One Club for the module, with a message in each channel, restored before each case."""
     from tests.conftest import _wipe
-    from tests.factories import Factory
     _wipe()
-    w = build(Factory(app))
+    club = Factory(app).club().seed_messages().freeze()
     print(f"\nauthorization matrix: {len(MATRIX)} routes x {len(PRINCIPALS)} principals = {len(CASES)} cases")
-    yield w
+    yield club
     _wipe()
 
 
 @pytest.fixture(autouse=True)
-def clean_state():  # the world is restored per case instead of wiped
+def clean_state():  # the Club is restored per case instead of wiped
     yield
 
 
-def _fill(world, value):
-    return json.loads(world.fill(json.dumps(value).replace("{", "{{").replace("}", "}}")
+def _fill(community, value):
+    return json.loads(community.fill(json.dumps(value).replace("{", "{{").replace("}", "}}")
                                  .replace("{{C}}", "{C}").replace("{{target}}", "{target}")
                                  .replace("{{stranger}}", "{stranger}").replace("{{P}}", "{P}")
                                  .replace("{{R}}", "{R}"))) if value is not None else None
@@ -124,15 +126,15 @@ def _fill(world, value):
 
 @pytest.mark.parametrize("method, path, body, principal, expected", CASES,
                          ids=[f"{m} {p} as {who}" for m, p, _, who, _ in CASES])
-def test_route_answers_each_principal_as_the_table_says(app, world, method, path, body, principal, expected):
-    restore(world.snapshot)
-    headers = {"Authorization": f"Bearer {world.tokens[principal]}"} if principal != "anon" else {}
-    url = world.fill(path)
-    response = app.test_client().open(url, method=method, json=_fill(world, body), headers=headers)
+def test_route_answers_each_principal_as_the_table_says(app, community, method, path, body, principal, expected):
+    community.restore()
+    headers = {"Authorization": f"Bearer {community.tokens[principal]}"} if principal != "anon" else {}
+    url = community.fill(path)
+    response = app.test_client().open(url, method=method, json=_fill(community, body), headers=headers)
     assert response.status_code == expected, (url, response.get_json())
     if expected >= 400:
         assert response.get_json()["statusCode"] == expected
-        assert dump() == world.snapshot, "a denied request changed the database"
+        assert dump() == community.snapshot, "a denied request changed the database"
 
 
 def test_matrix_covers_every_route_of_the_issue(app):

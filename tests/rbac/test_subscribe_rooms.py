@@ -9,30 +9,26 @@ from kraken.communities import service as communities
 from kraken.extensions import redis
 from kraken.realtime.subscriptions import all_community_rooms, community_rooms
 from kraken.users.models import User
-from tests.rbac.world import build
 
 
 @pytest.fixture
-def world(factory):
-    w = build(factory)
-    # the owner and the private channel's member are in a second community too
-    elsewhere = communities.get(w.ids["D"])
-    from kraken.memberships import service as memberships
+def club(community, factory):
+    """Club, with the owner, the private channel's member and the admin in Elsewhere too."""
     for name in ("owner", "pcmember", "admin"):
-        memberships.join(w.ids[name], elsewhere.id)
-    return w
+        factory.member(getattr(community, name), community.elsewhere)
+    return community
 
 
 @pytest.mark.parametrize("name", ["owner", "admin", "mod", "member", "pcmember", "nopc", "removed", "outsider"])
-def test_subscribe_all_joins_what_join_all_joins_in_every_community(world, name):
-    user = User.objects(id=world.ids[name]).first()
+def test_subscribe_all_joins_what_join_all_joins_in_every_community(club, name):
+    user = User.objects(id=club.ids[name]).first()
     expected = sorted(room for community in communities.mine(user) for room in community_rooms(user, community.id))
     assert sorted(all_community_rooms(user)) == expected
     redis.flushdb()  # cold: nothing cached anywhere
     assert sorted(all_community_rooms(user)) == expected
     if name == "pcmember":
-        assert f"{world.ids['P']}" in expected, "the private channel's member enters it"
+        assert f"{club.ids['P']}" in expected, "the private channel's member enters it"
     if name in ("member", "nopc", "mod"):
-        assert world.ids["P"] not in expected, "nobody else does"
+        assert club.ids["P"] not in expected, "nobody else does"
     if name == "removed":
         assert expected == []

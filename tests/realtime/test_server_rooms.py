@@ -9,7 +9,6 @@ import uuid
 import pytest
 
 from kraken.channels.models import Channel
-from kraken.communities import service as communities
 from kraken.realtime import names
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import channel_room, community_room
@@ -78,9 +77,9 @@ def test_creating_a_community_moves_the_creators_sockets_on_every_process(live, 
 
 @pytest.mark.parametrize("how", ["membership", "invite"])
 def test_a_member_added_over_rest_is_told_and_hears_the_next_message_on_another_process(
-        live, live_b, sockets, people, how):
+        live, live_b, sockets, people, factory, how):
     users, tokens, rest = people
-    club = communities.create(users["alice"], name="Club", description=None, avatar=None, banner=None)
+    club = factory.community(users["alice"], "Club")
     general = general_of(club.id)
     alice = connect(sockets, live.url, tokens["alice"])
     bob = connect(sockets, live_b.url, tokens["bob"])
@@ -102,9 +101,9 @@ def test_a_member_added_over_rest_is_told_and_hears_the_next_message_on_another_
 
 
 @pytest.mark.parametrize("how", ["removed", "left"])
-def test_a_member_who_leaves_or_is_removed_stops_receiving_within_a_second(live, live_b, sockets, people, how):
+def test_a_member_who_leaves_or_is_removed_stops_receiving_within_a_second(live, live_b, sockets, people, factory, how):
     users, tokens, rest = people
-    club = communities.create(users["alice"], name="Club", description=None, avatar=None, banner=None)
+    club = factory.community(users["alice"], "Club")
     general = general_of(club.id)
     for name in ("bob", "carol"):
         rest["alice"].post("/api/membership", json={"userId": str(users[name].id), "communityId": str(club.id)})
@@ -126,9 +125,9 @@ def test_a_member_who_leaves_or_is_removed_stops_receiving_within_a_second(live,
     assert bob.wait_for("exception")["message"] == "Channel not found"
 
 
-def test_private_channel_members_added_and_removed_move_their_sockets(live, live_b, sockets, people):
+def test_private_channel_members_added_and_removed_move_their_sockets(live, live_b, sockets, people, factory):
     users, tokens, rest = people
-    club = communities.create(users["alice"], name="Club", description=None, avatar=None, banner=None)
+    club = factory.community(users["alice"], "Club")
     rest["alice"].post("/api/membership", json={"userId": str(users["bob"].id), "communityId": str(club.id)})
     alice = connect(sockets, live.url, tokens["alice"])
     bob = connect(sockets, live_b.url, tokens["bob"])
@@ -154,9 +153,9 @@ def test_private_channel_members_added_and_removed_move_their_sockets(live, live
     assert not bob.received("newMessage", lambda p: p["message"]["id"] == later)
 
 
-def test_channels_created_made_private_and_deleted_move_the_communitys_sockets(live, live_b, sockets, people):
+def test_channels_created_made_private_and_deleted_move_the_communitys_sockets(live, live_b, sockets, people, factory):
     users, tokens, rest = people
-    club = communities.create(users["alice"], name="Club", description=None, avatar=None, banner=None)
+    club = factory.community(users["alice"], "Club")
     rest["alice"].post("/api/membership", json={"userId": str(users["bob"].id), "communityId": str(club.id)})
     alice = connect(sockets, live.url, tokens["alice"])
     bob = connect(sockets, live_b.url, tokens["bob"])
@@ -187,9 +186,9 @@ def test_channels_created_made_private_and_deleted_move_the_communitys_sockets(l
     assert hears(bob, community_room(club.id))  # the community's own room is untouched
 
 
-def test_a_deleted_community_empties_its_rooms(live, live_b, sockets, people):
+def test_a_deleted_community_empties_its_rooms(live, live_b, sockets, people, factory):
     users, tokens, rest = people
-    club = communities.create(users["alice"], name="Club", description=None, avatar=None, banner=None)
+    club = factory.community(users["alice"], "Club")
     general = general_of(club.id)
     rest["alice"].post("/api/membership", json={"userId": str(users["bob"].id), "communityId": str(club.id)})
     bob = connect(sockets, live_b.url, tokens["bob"])
@@ -199,9 +198,9 @@ def test_a_deleted_community_empties_its_rooms(live, live_b, sockets, people):
     assert deaf(bob, community_room(club.id)) and deaf(bob, channel_room(general.id), within=0.1)
 
 
-def test_the_a169fe1_client_still_joins_with_join_all_and_join_room(live, sockets, people):
+def test_the_a169fe1_client_still_joins_with_join_all_and_join_room(live, sockets, people, factory):
     users, tokens, rest = people
-    club = communities.create(users["alice"], name="Club", description=None, avatar=None, banner=None)
+    club = factory.community(users["alice"], "Club")
     general = general_of(club.id)
     rest["alice"].post("/api/membership", json={"userId": str(users["bob"].id), "communityId": str(club.id)})
     bob = sockets(live.url, tokens["bob"])  # the old client: no subscribeAll

@@ -11,7 +11,7 @@ import time
 import pytest
 import socketio
 
-from tests.rbac.world import build, dump, restore
+from tests.factories import Factory, dump
 from tests.realtime.sockets import SocketClient
 
 PRINCIPALS = ("owner", "admin", "mod", "member", "pcmember", "nopc", "removed", "outsider")
@@ -42,45 +42,44 @@ CASES = [(event, payload, who, outcome) for event, payload, row in SOCKET_MATRIX
          for who, outcome in zip(PRINCIPALS, row, strict=True)]
 
 
-def _fill(world, value):
+def _fill(community, value):
     if isinstance(value, str):
-        return world.fill(value)
+        return community.fill(value)
     if isinstance(value, dict):
-        return {k: _fill(world, v) for k, v in value.items()}
+        return {k: _fill(community, v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_fill(world, v) for v in value]
+        return [_fill(community, v) for v in value]
     return value
 
 
 @pytest.fixture(scope="module")
-def world(app):
+def community(app):
+    """One Club for the module, with a message in each channel, restored before each case."""
     from tests.conftest import _wipe
-    from tests.factories import Factory
     _wipe()
-    w = build(Factory(app))
-    yield w
+    yield Factory(app).club().seed_messages().freeze()
     _wipe()
 
 
 @pytest.fixture(autouse=True)
-def clean_state():  # the world is restored per case instead
+def clean_state():  # the Club is restored per case instead
     yield
 
 
 @pytest.mark.parametrize("event, payload, principal, outcome", CASES,
                          ids=[f"{e} as {p}" for e, _, p, _ in CASES])
-def test_socket_event_answers_each_principal_as_the_table_says(live, world, event, payload, principal, outcome):
-    restore(world.snapshot)
-    watcher = SocketClient(live.url, world.tokens["admin"]).connect()
-    client = SocketClient(live.url, world.tokens[principal]).connect()
+def test_socket_event_answers_each_principal_as_the_table_says(live, community, event, payload, principal, outcome):
+    community.restore()
+    watcher = SocketClient(live.url, community.tokens["admin"]).connect()
+    client = SocketClient(live.url, community.tokens[principal]).connect()
     try:
-        watcher.emit("joinAll", world.ids["C"])
+        watcher.emit("joinAll", community.ids["C"])
         if event.startswith("typing"):
-            client.emit("joinAll", world.ids["C"])
+            client.emit("joinAll", community.ids["C"])
         time.sleep(0.15)
         before = dump()
         acks: list = []
-        client.sio.emit(event, _fill(world, payload), callback=lambda *args: acks.append(args))
+        client.sio.emit(event, _fill(community, payload), callback=lambda *args: acks.append(args))
         deadline = time.monotonic() + 3
         while not acks and not client.received("exception") and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -14,7 +14,7 @@ from bson import ObjectId
 from kraken.common.time import utcnow
 from kraken.messages import timeline
 from kraken.messages.models import Message
-from tests.realtime.test_messaging_sockets import text, world  # noqa: F401
+from tests.realtime.test_messaging_sockets import text
 from tests.realtime.test_recent_history import all_pages, from_db
 
 
@@ -38,49 +38,49 @@ def page(api, channel_id, limit, token=None):
     return [m["id"] for m in body["messages"]], body.get("continuationToken")
 
 
-def test_numbers_and_buckets_follow_the_send_order(world, login_as):
-    api = login_as(world.alice)
-    ids = [api.post("/api/messages", json=text(f"m{i}", world.general.id)).get_json()["id"] for i in range(70)]
-    stored = {str(m.id): m for m in Message.objects(channel_id=world.general.id)}
+def test_numbers_and_buckets_follow_the_send_order(community, login_as):
+    api = login_as(community.admin)
+    ids = [api.post("/api/messages", json=text(f"m{i}", community.general.id)).get_json()["id"] for i in range(70)]
+    stored = {str(m.id): m for m in Message.objects(channel_id=community.general.id)}
     seqs = [stored[i].seq for i in ids]
     assert seqs == list(range(1, 71))
-    assert all(stored[i].bucket == f"{world.general.id}:{stored[i].seq // timeline.BUCKET}" for i in ids)
-    assert timeline.last_seq(world.general.id) == 70
-    assert [m["id"] for m in all_pages(api, world.general.id, 9)] == ids[::-1]
+    assert all(stored[i].bucket == f"{community.general.id}:{stored[i].seq // timeline.BUCKET}" for i in ids)
+    assert timeline.last_seq(community.general.id) == 70
+    assert [m["id"] for m in all_pages(api, community.general.id, 9)] == ids[::-1]
 
 
-def test_a_token_naming_a_deleted_message_keeps_its_place(world, login_as):
-    api = login_as(world.alice)
-    ids = stored_texts(world.general.id, 300, world.alice.id)
-    first, token = page(api, world.general.id, 50)
+def test_a_token_naming_a_deleted_message_keeps_its_place(community, login_as):
+    api = login_as(community.admin)
+    ids = stored_texts(community.general.id, 300, community.admin.id)
+    first, token = page(api, community.general.id, 50)
     assert first == ids[::-1][:50]
     assert api.delete(f"/api/messages/{token}").status_code == 204
-    second, _ = page(api, world.general.id, 50, token)
+    second, _ = page(api, community.general.id, 50, token)
     assert second == ids[::-1][50:100]
     deep = ids[40]  # far past the recent-history window: read from the store
     assert api.delete(f"/api/messages/{deep}").status_code == 204
-    older, _ = page(api, world.general.id, 50, deep)
+    older, _ = page(api, community.general.id, 50, deep)
     assert older == ids[:40][::-1]
 
 
-def test_a_token_of_another_channel_gives_an_empty_page(world, login_as):
-    api = login_as(world.alice)
-    [other] = stored_texts(world.other_general.id, 1, world.dave.id)
-    stored_texts(world.general.id, 3, world.alice.id)
-    assert page(api, world.general.id, 10, other) == ([], None)
+def test_a_token_of_another_channel_gives_an_empty_page(community, login_as):
+    api = login_as(community.admin)
+    [other] = stored_texts(community.elsewhere_general.id, 1, community.outsider.id)
+    stored_texts(community.general.id, 3, community.admin.id)
+    assert page(api, community.general.id, 10, other) == ([], None)
 
 
-def test_deep_paging_is_exact_while_messages_are_sent_edited_and_deleted(world, login_as):
+def test_deep_paging_is_exact_while_messages_are_sent_edited_and_deleted(community, login_as):
     """5,000 stored messages paged 50 at a time while three writers send, edit and delete: every message
     that was not deleted comes exactly once, in order, and nothing sent meanwhile slips in below."""
-    ids = stored_texts(world.general.id, 5000, world.alice.id)
+    ids = stored_texts(community.general.id, 5000, community.admin.id)
     rank = {message_id: i for i, message_id in enumerate(ids)}
     deleted: set[str] = set()
     stop = threading.Event()
     errors: list[BaseException] = []
     done = {"send": 0, "edit": 0, "delete": 0}
-    writers = [login_as(world.alice) for _ in range(3)]
-    reader = login_as(world.bob)
+    writers = [login_as(community.admin) for _ in range(3)]
+    reader = login_as(community.pcmember)
 
     def writer(api, seed):
         rng = random.Random(seed)
@@ -88,7 +88,7 @@ def test_deep_paging_is_exact_while_messages_are_sent_edited_and_deleted(world, 
             while not stop.is_set():
                 roll = rng.random()
                 if roll < 0.4:
-                    assert api.post("/api/messages", json=text("new", world.general.id)).status_code == 201
+                    assert api.post("/api/messages", json=text("new", community.general.id)).status_code == 201
                     done["send"] += 1
                 elif roll < 0.7:
                     target = rng.choice(ids)
@@ -113,7 +113,7 @@ def test_deep_paging_is_exact_while_messages_are_sent_edited_and_deleted(world, 
         # the first page is taken once the writers run, and includes what they sent before it
         token = None
         while True:
-            got, token = page(reader, world.general.id, 50, token)
+            got, token = page(reader, community.general.id, 50, token)
             seen += got
             pages += 1
             if token and pages % 7 == 0:  # now and then the token's own message goes too
@@ -134,7 +134,7 @@ def test_deep_paging_is_exact_while_messages_are_sent_edited_and_deleted(world, 
     missing = [i for i in ids if i not in set(old) and i not in deleted]
     assert not missing, f"{len(missing)} messages never came, e.g. {missing[:3]}"
     assert pages >= 80 and min(done.values()) >= 10, (pages, done)  # deep, and the writers were at it
-    assert all_pages(reader, world.general.id, 100) == from_db(world.general.id)
+    assert all_pages(reader, community.general.id, 100) == from_db(community.general.id)
 
 
 def _number_in_a_process(mongodb_url: str, channel_id: str, batches: int, out) -> None:
@@ -170,17 +170,17 @@ def _migration_0002():
     return load_script()
 
 
-def test_history_reads_migrated_messages_as_it_read_them_before(world, login_as):
+def test_history_reads_migrated_messages_as_it_read_them_before(community, login_as):
     """Messages stored the old way in the app's own database: after the migration the history API pages
     them newest first by `_id`, as the old `(channelId, _id)` query did, and new sends come on top."""
     db = mongoengine.get_db()
-    old = [{"_id": ObjectId(), "channelId": world.general.id, "authorId": world.alice.id,
+    old = [{"_id": ObjectId(), "channelId": community.general.id, "authorId": community.admin.id,
             "spans": [{"type": "PLAINTEXT", "text": f"old{i}"}], "attachments": [], "reactions": []}
            for i in range(260)]
     db.messages.insert_many(old)
     _migration_0002().up(db, lambda line: None)
-    api = login_as(world.alice)
-    api.post("/api/messages", json=text("new", world.general.id))
-    ids = [m["id"] for m in all_pages(api, world.general.id, 50)]
+    api = login_as(community.admin)
+    api.post("/api/messages", json=text("new", community.general.id))
+    ids = [m["id"] for m in all_pages(api, community.general.id, 50)]
     assert ids[1:] == [str(m["_id"]) for m in sorted(old, key=lambda m: m["_id"], reverse=True)]
     assert Message.objects(id=ids[0]).first().seq == 261

@@ -6,7 +6,7 @@ import pytest
 from kraken.messages.models import Message
 from tests.live import LiveServer
 from tests.realtime.conftest import live_env
-from tests.realtime.test_messaging_sockets import text, world  # noqa: F401 - the shared world fixture
+from tests.realtime.test_messaging_sockets import text
 
 
 @pytest.fixture(scope="module")
@@ -16,38 +16,38 @@ def second(settings, tmp_path_factory, live):
     server.stop()
 
 
-def test_events_cross_processes(live, second, sockets, world, login_as):
+def test_events_cross_processes(live, second, sockets, community, login_as):
     assert live.port != second.port
-    alice = sockets(live.url, world.tokens["alice"])   # process A
-    bob = sockets(second.url, world.tokens["bob"])     # process B
-    for client in (alice, bob):
-        client.emit("joinAll", str(world.club.id))
+    admin = sockets(live.url, community.tokens["admin"])   # process A
+    pcmember = sockets(second.url, community.tokens["pcmember"])     # process B
+    for client in (admin, pcmember):
+        client.emit("joinAll", str(community.id))
     time.sleep(0.4)
 
-    message_id = alice.call("sendMessage", text("across", world.general.id))
-    assert bob.wait_for("newMessage", lambda p: p["message"]["id"] == message_id)
+    message_id = admin.call("sendMessage", text("across", community.general.id))
+    assert pcmember.wait_for("newMessage", lambda p: p["message"]["id"] == message_id)
 
-    api = login_as(world.alice)  # REST goes through the test process: a third one
+    api = login_as(community.admin)  # REST goes through the test process: a third one
     edited = api.patch(f"/api/messages/{message_id}", json={"spans": [{"type": "PLAINTEXT", "text": "edited"}],
                                                             "editedAt": "1999-01-01T00:00:00.000Z"})
     assert edited.status_code == 200 and edited.get_json()["editedAt"] > "2000"
-    update = bob.wait_for("updateMessage", lambda p: p["message"]["id"] == message_id)
+    update = pcmember.wait_for("updateMessage", lambda p: p["message"]["id"] == message_id)
     assert update["message"]["spans"][0]["text"] == "edited"
 
     assert api.post("/api/messages/reactions", json={"messageId": message_id, "emoji": "🦑"}).status_code == 201
-    added = bob.wait_for("reactionAdded")
-    assert added["messageId"] == message_id and added["reaction"] == {"emoji": "🦑", "userIds": [str(world.alice.id)]}
+    added = pcmember.wait_for("reactionAdded")
+    assert added["messageId"] == message_id and added["reaction"] == {"emoji": "🦑", "userIds": [str(community.admin.id)]}
     assert api.delete("/api/messages/reactions", json={"messageId": message_id, "emoji": "🦑"}).status_code == 200
-    removed = bob.wait_for("reactionRemoved")
+    removed = pcmember.wait_for("reactionRemoved")
     assert removed["emoji"] == "🦑" and removed["reactions"] == []
 
-    alice.emit("typingStart", {"channelId": str(world.general.id)})
-    assert bob.wait_for("userTyping", lambda p: p["userId"] == str(world.alice.id))
+    admin.emit("typingStart", {"channelId": str(community.general.id)})
+    assert pcmember.wait_for("userTyping", lambda p: p["userId"] == str(community.admin.id))
 
-    bob_id = bob.call("sendMessage", text("back", world.general.id))
-    assert alice.wait_for("newMessage", lambda p: p["message"]["id"] == bob_id)
+    pcmember_id = pcmember.call("sendMessage", text("back", community.general.id))
+    assert admin.wait_for("newMessage", lambda p: p["message"]["id"] == pcmember_id)
 
     assert api.delete(f"/api/messages/{message_id}").status_code == 204
-    gone = bob.wait_for("deleteMessage")
-    assert gone == {"messageId": message_id, "channelId": str(world.general.id), "directMessageGroupId": None}
+    gone = pcmember.wait_for("deleteMessage")
+    assert gone == {"messageId": message_id, "channelId": str(community.general.id), "directMessageGroupId": None}
     assert Message.objects(id=message_id).count() == 0

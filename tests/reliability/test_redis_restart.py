@@ -40,16 +40,13 @@ def pair(settings, tmp_path_factory, redis_only, app):
 
 @pytest.fixture
 def crowd(factory, token_for):
-    from kraken.channels.models import Channel
-    from kraken.communities import service as communities
-    from kraken.memberships import service as memberships
     factory.owner("root")
     admin = factory.user("admin")
-    club = communities.create(admin, name="Busy", description=None, avatar=None, banner=None)
-    general = Channel.objects(community_id=club.id, type="TEXT").first()
+    club = factory.community(admin, "Busy")
+    general = factory.default_channel(club)
     people = [factory.user(f"p{i}") for i in range(SENDERS + 4)]
     for person in people:
-        memberships.join(person.id, club.id)
+        factory.member(person, club)
     return club, general, [token_for(p) for p in people]
 
 

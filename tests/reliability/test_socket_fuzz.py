@@ -62,13 +62,11 @@ def fuzz_server(settings, tmp_path_factory, app):
 
 
 def test_hostile_socket_payloads_never_break_the_server(fuzz_server, factory, token_for):
-    from kraken.channels.models import Channel
-    from kraken.communities import service as communities
     factory.owner("root")
     alice = factory.user("alice")
-    club = communities.create(alice, name="Fuzz", description=None, avatar=None, banner=None)
-    general = Channel.objects(community_id=club.id, type="TEXT").first()
-    seed = Message(channel_id=general.id, author_id=alice.id, spans=[{"type": "PLAINTEXT", "text": "seed"}]).save()
+    club = factory.community(alice, "Fuzz")
+    general = factory.default_channel(club)
+    seed = factory.message(general, alice, "seed")
     ids = [str(club.id), str(general.id), str(seed.id), str(alice.id), "000000000000000000000000"]
     client = SocketClient(fuzz_server.url, token_for(alice)).connect()
     client.emit("joinAll", str(club.id))

@@ -1,4 +1,4 @@
-"""Fixtures of the hardening tests: the rbac world's requests, and a live gunicorn (gevent) server
+"""Fixtures of the hardening tests: requests on Club's objects (the `community` fixture), and a live gunicorn (gevent) server
 for what only shows under gevent (socket packets on the wire, the log of a failed login)."""
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def gevent_server(settings, tmp_path_factory, app):
 
 
 def path_with_ids(rule: str, ids: dict[str, str]) -> str:
-    """A URL rule with the rbac world's objects for its arguments (random ids where it has none)."""
+    """A URL rule with Club's objects (Club.ids) for its arguments (random ids where it has none)."""
     role = ids["IA"] if rule.startswith("/api/roles/instance") else ids["R"]
     channel = ids["VOICE"] if "voice" in rule or "/livekit/" in rule else ids["G"]
     values = {"community_id": ids["C"], "channel_id": channel, "message_id": ids["MG"], "user_id": ids["member"],

@@ -1,7 +1,7 @@
 """Hostile JSON against every REST route (hypothesis): deep, duplicated, oversized, wide, non-finite,
 non-Unicode and non-object bodies are all refused by the one parser (400/413 with the envelope) before
 any route runs, as the instance owner with a refresh cookie (who may do anything a body could ask),
-on the rbac world's real objects, and nothing in the database or Redis changes."""
+on Club's real objects (the `community` fixture), and nothing in the database or Redis changes."""
 from __future__ import annotations
 
 import time
@@ -9,12 +9,11 @@ import zlib
 
 from hypothesis import HealthCheck, Phase, example, given, seed, settings as hypothesis_settings, strategies as st
 
-from kraken.channels.models import Channel
 from kraken.common.validation import JSON_BODY
 from kraken.extensions import redis
 from kraken.presence import service as presence
 from kraken.voice import store as voice_store
-from tests.rbac import world as rbac_world
+from tests.factories import dump
 from tests.security.conftest import path_with_ids
 from tests.security.hostile import INVALID_UTF8, hostile_bodies
 
@@ -49,9 +48,8 @@ def redis_keys() -> set[str]:
     return {key for key in redis.client.keys("*") if not key.startswith(BACKGROUND_KEYS)}
 
 
-def test_every_route_refuses_every_class_of_hostile_body_without_a_side_effect(app, factory):
-    world = rbac_world.build(factory)
-    world.ids["VOICE"] = str(Channel.objects(community_id=world.ids["C"], type="VOICE").first().id)
+def test_every_route_refuses_every_class_of_hostile_body_without_a_side_effect(app, factory, community):
+    ids = community.seed_messages().ids
     owner = app.test_client()
     login = owner.post("/api/auth/login", json={"username": "owner", "password": factory.PASSWORD})
     assert login.status_code == 200 and owner.get_cookie("refresh_token")
@@ -61,8 +59,8 @@ def test_every_route_refuses_every_class_of_hostile_body_without_a_side_effect(a
     classes: dict[str, int] = {}
     started = time.monotonic()
     for method, rule, endpoint in routes:
-        path = path_with_ids(rule, world.ids)
-        before, keys_before = rbac_world.dump(), redis_keys()
+        path = path_with_ids(rule, ids)
+        before, keys_before = dump(), redis_keys()
 
         # a seed of the route's own: reproducible, and each route gets other examples
         @seed(zlib.crc32(f"{method} {rule}".encode()))
@@ -91,7 +89,7 @@ def test_every_route_refuses_every_class_of_hostile_body_without_a_side_effect(a
             assert response.status_code == 400, (method, path, raw)
             statuses[400] += 1
             classes["invalid-utf8"] = classes.get("invalid-utf8", 0) + 1
-        assert rbac_world.dump() == before, f"{method} {rule}: a refused body changed the database"
+        assert dump() == before, f"{method} {rule}: a refused body changed the database"
         assert redis_keys() == keys_before, f"{method} {rule}: a refused body changed Redis"
     print(f"hostile REST bodies: {sum(statuses.values())} cases over {len(routes)} routes in "
           f"{time.monotonic() - started:.0f} s; classes {classes}; statuses {statuses}, 0 server errors")

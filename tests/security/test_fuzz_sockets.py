@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings as hyp
 from kraken.auth.service import start_session
 from kraken.realtime import names
 from kraken.realtime.packets import CONNECT_BYTES, EVENT_BYTES, UNREADABLE_EVENT
-from tests.rbac import world as rbac_world
+from tests.factories import dump
 from tests.security.hostile import hostile_bodies
 from tests.security.rawsocket import RawSocket
 
@@ -56,9 +56,8 @@ def _log_errors(output: str) -> list[str]:
     return [line for line in output.splitlines() if any(b in line for b in bad)]
 
 
-def test_every_event_refuses_every_class_of_hostile_payload(gevent_server, app, factory):
-    world = rbac_world.build(factory)
-    sock = RawSocket(gevent_server.url, world.tokens["owner"])
+def test_every_event_refuses_every_class_of_hostile_payload(gevent_server, app, community):
+    sock = RawSocket(gevent_server.url, community.tokens["owner"])
     assert sock.connected, sock.connect_reply
     log_start = len(gevent_server.output())
     classes: dict[str, int] = {}
@@ -67,14 +66,14 @@ def test_every_event_refuses_every_class_of_hostile_payload(gevent_server, app, 
     started = time.monotonic()
     try:
         for event in CLIENT_EVENTS:
-            before = rbac_world.dump()
+            before = dump()
 
             @seed(zlib.crc32(event.encode()))
             @hypothesis_settings(max_examples=EXAMPLES_PER_EVENT, deadline=None, database=None,
                                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
             @given(payload=hostile_bodies(EVENT_BYTES, object_required=False))
             @example(payload=("deep", "[" * 10_000))
-            @example(payload=("duplicated", '{"channelId":"%s","channelId":"x"}' % world.ids["G"]))
+            @example(payload=("duplicated", '{"channelId":"%s","channelId":"x"}' % community.ids["G"]))
             @example(payload=("oversized", '"' + "x" * EVENT_BYTES + '"'))
             def run(payload):
                 kind, text = payload
@@ -87,7 +86,7 @@ def test_every_event_refuses_every_class_of_hostile_payload(gevent_server, app, 
                 _probe(sock)
 
             run()
-            assert rbac_world.dump() == before, f"{event}: a refused payload changed the database"
+            assert dump() == before, f"{event}: a refused payload changed the database"
         for packet, pattern in GARBAGE:
             error = _refused(sock, packet, pattern)
             assert error["code"] == "VALIDATION_FAILED", (packet, error)

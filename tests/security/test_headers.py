@@ -7,9 +7,7 @@ import base64
 import hashlib
 import re
 
-from kraken.channels.models import Channel
 from tests.files.conftest import PNG, upload
-from tests.rbac import world as rbac_world
 from tests.security.conftest import path_with_ids
 
 REDOC = "https://cdn.jsdelivr.net/npm/redoc@2.5.0/bundles/redoc.standalone.js"
@@ -27,21 +25,20 @@ def assert_secure(response, where: str) -> None:
         assert headers["Content-Security-Policy"].startswith("default-src 'none'"), where
 
 
-def test_every_route_answers_with_the_security_headers_whatever_the_status(app, factory):
-    world = rbac_world.build(factory)
-    world.ids["VOICE"] = str(Channel.objects(community_id=world.ids["C"], type="VOICE").first().id)
+def test_every_route_answers_with_the_security_headers_whatever_the_status(app, community):
+    community.seed_messages().freeze()
     client = app.test_client()
     statuses = set()
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api"):
             continue
         for method in sorted(rule.methods - {"OPTIONS"}):
-            path = path_with_ids(rule.rule, world.ids)
-            for headers in ({"Authorization": f"Bearer {world.tokens['owner']}"}, {}):  # authenticated, anonymous
+            path = path_with_ids(rule.rule, community.ids)
+            for headers in ({"Authorization": f"Bearer {community.tokens['owner']}"}, {}):  # authenticated, anonymous
                 response = client.open(path, method=method, headers=headers, json={} if method != "GET" else None)
                 statuses.add(response.status_code)
                 assert_secure(response, f"{method} {path} -> {response.status_code}")
-            rbac_world.restore(world.snapshot)
+            community.restore()
     for path, method, body in (("/api/nowhere", "GET", None), ("/api/health", "PUT", None),
                                ("/api/users/profile", "PATCH", "[" * 100)):
         response = client.open(path, method=method, data=body)

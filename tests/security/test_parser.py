@@ -96,11 +96,8 @@ def test_a_duplicated_username_is_refused_not_read_as_the_last_one(alice, client
     assert client.client.get_cookie("refresh_token") is None
 
 
-def test_a_duplicated_key_in_a_message_stores_nothing(alice, login_as):
-    from kraken.communities import service as communities
-    community = communities.create(alice, name="Dup", description=None, avatar=None, banner=None)
-    from kraken.channels.models import Channel
-    channel = Channel.objects(community_id=community.id, type="TEXT").first()
+def test_a_duplicated_key_in_a_message_stores_nothing(alice, login_as, factory):
+    channel = factory.default_channel(factory.community(alice, "Dup"))
     api = login_as(alice)
     body = ('{"channelId":"%s","spans":[{"type":"PLAINTEXT","text":"a"}],"spans":[{"type":"PLAINTEXT","text":"b"}]}'
             % channel.id)

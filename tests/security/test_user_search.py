@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from kraken.communities import service as communities
 from kraken.memberships import service as memberships
 from kraken.users import service as users
 
@@ -16,11 +15,10 @@ def town(factory, owner):
     """`club`: its creator ann, members bea, ben, bo (disabled later by tests that want it); `other`:
     carl's, with cid; bill belongs to nothing."""
     people = {name: factory.user(name) for name in ("ann", "bea", "ben", "bo", "carl", "cid", "bill")}
-    club = communities.create(people["ann"], name="Club", description=None, avatar=None, banner=None)
-    other = communities.create(people["carl"], name="Other", description=None, avatar=None, banner=None)
+    club, other = factory.community(people["ann"], "Club"), factory.community(people["carl"], "Other")
     for name in ("bea", "ben", "bo"):
-        memberships.join(people[name].id, club.id)
-    memberships.join(people["cid"].id, other.id)
+        factory.member(people[name], club)
+    factory.member(people["cid"], other)
     return {"people": people, "club": str(club.id), "other": str(other.id)}
 
 
@@ -67,7 +65,7 @@ def test_a_member_who_left_loses_the_scope_at_once(town, login_as):
 def test_disabled_members_and_the_limit(town, factory, login_as):
     users.set_disabled(str(town["people"]["bo"].id), True)
     for i in range(30):
-        memberships.join(factory.user(f"bz{i:02d}").id, ObjectId(town["club"]))
+        factory.member(factory.user(f"bz{i:02d}"), town["club"])
     api = login_as(town["people"]["ann"])
     found = names(api.get(f"/api/users/search?communityId={town['club']}&q=b&limit=25"))
     assert "bo" not in found and len(found) == 25 and found == sorted(found) and found[:2] == ["bea", "ben"]

@@ -56,45 +56,45 @@ def voice_settings(app):
 
 @pytest.mark.parametrize("how", [{"voice": "off"}, {"livekit_url": None, "livekit_api_key": None,
                                                      "livekit_api_secret": None}])
-def test_without_livekit_voice_answers_503_never_500(voice_world, api_as, client, voice_settings, how):
-    w = voice_world
+def test_without_livekit_voice_answers_503_never_500(voice_community, api_as, client, voice_settings, how):
+    w = voice_community
     voice_settings(**how)
-    bob = api_as("bob")
-    token = bob.post("/api/livekit/token", json={"roomId": str(w.voice.id)})
+    pcmember = api_as("pcmember")
+    token = pcmember.post("/api/livekit/token", json={"roomId": str(w.voice.id)})
     assert token.status_code == 503
     assert token.get_json() == {"statusCode": 503, "error": "Service Unavailable",
                                 "message": "Voice is not configured on this instance", "code": "VOICE_NOT_CONFIGURED"}
-    mute = api_as("alice").post(f"/api/livekit/channels/{w.voice.id}/mute-participant",
-                                json={"userId": str(w.bob.id), "muted": True})
+    mute = api_as("admin").post(f"/api/livekit/channels/{w.voice.id}/mute-participant",
+                                json={"userId": str(w.pcmember.id), "muted": True})
     assert mute.status_code == 503 and mute.get_json()["code"] == "VOICE_NOT_CONFIGURED"
     webhook = client.post("/api/livekit/webhook", data=b"{}", headers={"Authorization": "x"})
     assert webhook.status_code == 503 and webhook.get_json()["code"] == "VOICE_NOT_CONFIGURED"
-    assert bob.get("/api/livekit/connection-info").get_json() == {}
-    assert bob.get("/api/livekit/health").get_json() == {"status": "unhealthy", "configured": False}
+    assert pcmember.get("/api/livekit/connection-info").get_json() == {}
+    assert pcmember.get("/api/livekit/health").get_json() == {"status": "unhealthy", "configured": False}
     health = client.get("/api/health")
     assert health.status_code == 200 and health.get_json()["info"]["livekit"] == {"status": "disabled"}
     assert client.get("/api/instance/features").get_json()["voice"] is False
     # presence itself does not need LiveKit
-    assert bob.post(f"/api/channels/{w.voice.id}/voice-presence/join").status_code == 201
+    assert pcmember.post(f"/api/channels/{w.voice.id}/voice-presence/join").status_code == 201
 
 
-def test_livekit_down_is_reported_without_failing_anything(voice_world, api_as, client, voice_settings):
-    w = voice_world
+def test_livekit_down_is_reported_without_failing_anything(voice_community, api_as, client, voice_settings):
+    w = voice_community
     voice_settings(livekit_internal_url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
     health = client.get("/api/health")
     assert health.status_code == 200  # only the database and Redis decide
     body = health.get_json()
     assert body["status"] == "ok" and body["info"]["livekit"] == {"status": "down"}
     assert body["info"]["database"] == {"status": "up"} and body["info"]["redis"] == {"status": "up"}
-    assert api_as("bob").get("/api/livekit/health").get_json() == {"status": "unhealthy", "configured": True}
+    assert api_as("pcmember").get("/api/livekit/health").get_json() == {"status": "unhealthy", "configured": True}
     # minting needs no LiveKit; muting does and says so with a 503
-    assert api_as("bob").post("/api/livekit/token", json={"roomId": str(w.voice.id)}).status_code == 201
-    mute = api_as("alice").post(f"/api/livekit/channels/{w.voice.id}/mute-participant",
-                                json={"userId": str(w.bob.id), "muted": True})
+    assert api_as("pcmember").post("/api/livekit/token", json={"roomId": str(w.voice.id)}).status_code == 201
+    mute = api_as("admin").post(f"/api/livekit/channels/{w.voice.id}/mute-participant",
+                                json={"userId": str(w.pcmember.id), "muted": True})
     assert mute.status_code == 503 and mute.get_json()["code"] == "VOICE_UNAVAILABLE"
     # clean-ups that need LiveKit still succeed for the user; LiveKit's part is logged
-    api_as("bob").post(f"/api/channels/{w.voice.id}/voice-presence/join")
-    removed = api_as("alice").delete(f"/api/membership/community/{w.club.id}/user/{w.bob.id}")
+    api_as("pcmember").post(f"/api/channels/{w.voice.id}/voice-presence/join")
+    removed = api_as("admin").delete(f"/api/membership/community/{w.id}/user/{w.pcmember.id}")
     assert removed.status_code in (200, 204)
     assert redis.hlen(f"kraken:voice:channel:{w.voice.id}") == 0
-    assert api_as("alice").delete(f"/api/channels/{w.voice.id}").status_code in (200, 204)
+    assert api_as("admin").delete(f"/api/channels/{w.voice.id}").status_code in (200, 204)

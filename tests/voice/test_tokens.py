@@ -8,7 +8,7 @@ import jwt
 import pytest
 from livekit import rtc
 
-from kraken.users import service as users
+from kraken import dependents
 from kraken.users.models import User
 from tests.voice.livekit_helpers import DEV_SECRET, DEV_WS, Participant, participants, rtc_validate
 
@@ -27,16 +27,16 @@ def resigned(token: str, secret: str = DEV_SECRET, **changes) -> str:
     return jwt.encode({**claims(token), **changes}, secret, algorithm="HS256")
 
 
-def test_the_token_is_the_callers_for_one_room_with_explicit_grants(voice_world, api_as):
-    w = voice_world
-    User.objects(id=w.bob.id).update_one(set__display_name="Bobby")
-    users.changed(w.bob.id)  # as every write path of a user does
+def test_the_token_is_the_callers_for_one_room_with_explicit_grants(voice_community, api_as):
+    w = voice_community
+    User.objects(id=w.pcmember.id).update_one(set__display_name="Bobby")
+    dependents.wrote(User, id=w.pcmember.id)  # as every write path of a user does
     before = int(time.time())
-    out = token_for_room(api_as("bob"), w.voice, identity=str(w.alice.id))  # tries to be alice
+    out = token_for_room(api_as("pcmember"), w.voice, identity=str(w.admin.id))  # tries to be admin
     assert set(out) == {"token", "identity", "roomId", "url", "expiresAt"}
-    assert out["identity"] == str(w.bob.id) and out["roomId"] == str(w.voice.id) and out["url"] == DEV_WS
+    assert out["identity"] == str(w.pcmember.id) and out["roomId"] == str(w.voice.id) and out["url"] == DEV_WS
     c = claims(out["token"])
-    assert c["sub"] == str(w.bob.id) and c["name"] == "Bobby"
+    assert c["sub"] == str(w.pcmember.id) and c["name"] == "Bobby"
     assert c["video"] == {"roomJoin": True, "room": str(w.voice.id), "canPublish": True, "canSubscribe": True,
                           "canPublishData": True, "roomCreate": False, "roomList": False, "roomAdmin": False,
                           "roomRecord": False}
@@ -44,33 +44,33 @@ def test_the_token_is_the_callers_for_one_room_with_explicit_grants(voice_world,
     assert out["expiresAt"] == datetime.fromtimestamp(c["exp"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def test_name_and_ttl(voice_world, api_as):
-    w = voice_world
-    User.objects(id=w.carol.id).update_one(unset__display_name=True)
-    users.changed(w.carol.id)
-    c = claims(token_for_room(api_as("carol"), w.voice)["token"])
-    assert c["name"] == "carol"  # username when there is no display name
-    c = claims(token_for_room(api_as("carol"), w.voice, name="Caz", ttl=21600)["token"])
+def test_name_and_ttl(voice_community, api_as):
+    w = voice_community
+    User.objects(id=w.member.id).update_one(unset__display_name=True)
+    dependents.wrote(User, id=w.member.id)
+    c = claims(token_for_room(api_as("member"), w.voice)["token"])
+    assert c["name"] == "member"  # username when there is no display name
+    c = claims(token_for_room(api_as("member"), w.voice, name="Caz", ttl=21600)["token"])
     assert c["name"] == "Caz" and 21590 <= c["exp"] - int(time.time()) <= 21600
     for ttl in (21601, 0, -5, "60", 1.5, True):
-        response = api_as("carol").post("/api/livekit/token", json={"roomId": str(w.voice.id), "ttl": ttl})
+        response = api_as("member").post("/api/livekit/token", json={"roomId": str(w.voice.id), "ttl": ttl})
         assert response.status_code == 400, ttl
         assert response.get_json()["code"] == "VALIDATION_FAILED"
 
 
 @pytest.mark.parametrize("principal, channel, expected", [
-    ("bob", "private_voice", 201),
-    ("alice", "voice", 201),
-    ("carol", "private_voice", 404),  # private voice channel of others
-    ("dave", "voice", 403),           # outsider
+    ("pcmember", "private_voice", 201),
+    ("admin", "voice", 201),
+    ("member", "private_voice", 404),  # private voice channel of others
+    ("outsider", "voice", 403),           # outsider
     (None, "voice", 401),             # anonymous
-    ("bob", "text", 400),             # not a voice channel
-    ("bob", "malformed", 400),
-    ("bob", "missing", 404),
+    ("pcmember", "text", 400),             # not a voice channel
+    ("pcmember", "malformed", 400),
+    ("pcmember", "missing", 404),
 ])
-def test_token_route_answers_each_principal(voice_world, api_as, principal, channel, expected):
+def test_token_route_answers_each_principal(voice_community, api_as, principal, channel, expected):
     room = {"malformed": "zz", "missing": "0123456789abcdef01234567"}.get(channel)
-    room = room or str(getattr(voice_world, channel).id)
+    room = room or str(getattr(voice_community, channel).id)
     response = api_as(principal).post("/api/livekit/token", json={"roomId": room})
     assert response.status_code == expected, response.get_json()
     if expected >= 400:
@@ -80,27 +80,27 @@ def test_token_route_answers_each_principal(voice_world, api_as, principal, chan
         assert response.get_json()["code"] == "NOT_A_VOICE_CHANNEL"
 
 
-def test_livekit_lets_the_token_join_its_room_only(voice_world, api_as):
-    w = voice_world
-    out = token_for_room(api_as("bob"), w.private_voice, name="Bob")
+def test_livekit_lets_the_token_join_its_room_only(voice_community, api_as):
+    w = voice_community
+    out = token_for_room(api_as("pcmember"), w.private_voice, name="Bob")
     assert rtc_validate(out["token"]) == 200  # LiveKit's own check of a join token
     participant = Participant()
     try:
         participant.connect(DEV_WS, out["token"])
-        assert participants(w.private_voice.id) == [str(w.bob.id)]   # a real participant, as the user
+        assert participants(w.private_voice.id) == [str(w.pcmember.id)]   # a real participant, as the user
         assert participants(w.voice.id) == []                       # and nowhere else
         assert participant.room.name == str(w.private_voice.id)
-        assert participant.room.local_participant.identity == str(w.bob.id)
+        assert participant.room.local_participant.identity == str(w.pcmember.id)
     finally:
         participant.close()
 
 
-def test_livekit_refuses_what_the_api_did_not_sign(voice_world, api_as):
+def test_livekit_refuses_what_the_api_did_not_sign(voice_community, api_as):
     """Another secret, an expired token, a token without a join grant, and a participant
     token used for the server API: LiveKit itself says no."""
     import requests
-    w = voice_world
-    good = token_for_room(api_as("bob"), w.voice)["token"]
+    w = voice_community
+    good = token_for_room(api_as("pcmember"), w.voice)["token"]
     now = int(time.time())
     forged = resigned(good, secret="x" * 32)
     expired = resigned(good, exp=now - 300, nbf=now - 4000)  # past LiveKit's leeway

@@ -41,46 +41,46 @@ def present(channel) -> list[str]:
     return sorted(redis.hkeys(f"kraken:voice:channel:{channel.id}"))
 
 
-def test_participant_joined_and_left_drive_voice_presence(live, voice_world, client, in_rooms):
-    w = voice_world
-    (carol,) = in_rooms("carol")
-    response = deliver(client, event_body("participant_joined", w.voice.id, w.bob.id))
+def test_participant_joined_and_left_drive_voice_presence(live, voice_community, client, in_rooms):
+    w = voice_community
+    (member,) = in_rooms("member")
+    response = deliver(client, event_body("participant_joined", w.voice.id, w.pcmember.id))
     assert response.status_code == 200 and response.get_json() == {"success": True, "applied": True}
-    assert present(w.voice) == [str(w.bob.id)]
-    joined = carol.wait_for("voiceChannelUserJoined")
-    assert joined["channelId"] == str(w.voice.id) and joined["user"]["username"] == "bob"
+    assert present(w.voice) == [str(w.pcmember.id)]
+    joined = member.wait_for("voiceChannelUserJoined")
+    assert joined["channelId"] == str(w.voice.id) and joined["user"]["username"] == "pcmember"
 
     # "Bearer <jwt>" works too
-    body = event_body("participant_left", w.voice.id, w.bob.id)
+    body = event_body("participant_left", w.voice.id, w.pcmember.id)
     assert deliver(client, body, f"Bearer {sign_webhook(body)}").status_code == 200
     assert present(w.voice) == []
-    assert carol.wait_for("voiceChannelUserLeft")["userId"] == str(w.bob.id)
+    assert member.wait_for("voiceChannelUserLeft")["userId"] == str(w.pcmember.id)
 
 
-def test_room_finished_clears_the_channel(voice_world, client, api_as):
-    w = voice_world
-    for name in ("alice", "bob"):
+def test_room_finished_clears_the_channel(voice_community, client, api_as):
+    w = voice_community
+    for name in ("admin", "pcmember"):
         api_as(name).post(f"/api/channels/{w.voice.id}/voice-presence/join")
-    api_as("bob").post(f"/api/channels/{w.private_voice.id}/voice-presence/join")
+    api_as("pcmember").post(f"/api/channels/{w.private_voice.id}/voice-presence/join")
     assert deliver(client, event_body("room_finished", w.voice.id)).status_code == 200
     assert present(w.voice) == []
-    assert present(w.private_voice) == [str(w.bob.id)]  # other rooms untouched
-    assert api_as("alice").get("/api/voice-presence/me").get_json()["voiceChannels"] == []
+    assert present(w.private_voice) == [str(w.pcmember.id)]  # other rooms untouched
+    assert api_as("admin").get("/api/voice-presence/me").get_json()["voiceChannels"] == []
 
 
 @pytest.mark.parametrize("case", ["unsigned", "garbage", "tampered body", "wrong key", "wrong secret",
                                   "no sha256", "expired"])
-def test_an_unverified_webhook_is_refused_and_changes_nothing(voice_world, client, api_as, case):
-    w = voice_world
-    api_as("alice").post(f"/api/channels/{w.voice.id}/voice-presence/join")
-    body = event_body("participant_joined", w.voice.id, w.bob.id)
+def test_an_unverified_webhook_is_refused_and_changes_nothing(voice_community, client, api_as, case):
+    w = voice_community
+    api_as("admin").post(f"/api/channels/{w.voice.id}/voice-presence/join")
+    body = event_body("participant_joined", w.voice.id, w.pcmember.id)
     if case == "unsigned":
         authorization = None
     elif case == "garbage":
         authorization = "not.a.jwt"
     elif case == "tampered body":
-        # a valid signature of the join, sent with a leave for alice: the hash no longer matches
-        signed = event_body("participant_left", w.voice.id, w.alice.id)
+        # a valid signature of the join, sent with a leave for admin: the hash no longer matches
+        signed = event_body("participant_left", w.voice.id, w.admin.id)
         authorization, body = sign_webhook(body), signed
     elif case == "wrong key":
         authorization = sign_webhook(body, key="someone-else")
@@ -98,43 +98,43 @@ def test_an_unverified_webhook_is_refused_and_changes_nothing(voice_world, clien
     response = deliver(client, body, authorization)
     assert response.status_code == 401, response.get_json()
     assert response.get_json()["code"] == "INVALID_WEBHOOK_SIGNATURE" and response.get_json()["statusCode"] == 401
-    assert present(w.voice) == [str(w.alice.id)]  # nothing changed
+    assert present(w.voice) == [str(w.admin.id)]  # nothing changed
 
 
-def test_events_about_other_rooms_or_people_are_ignored(voice_world, client):
-    w = voice_world
-    for body in (event_body("participant_joined", "lobby", w.bob.id),                 # not a channel id
-                 event_body("participant_joined", w.text.id, w.bob.id),               # a TEXT channel
-                 event_body("participant_joined", "0123456789abcdef01234567", w.bob.id),  # no such channel
+def test_events_about_other_rooms_or_people_are_ignored(voice_community, client):
+    w = voice_community
+    for body in (event_body("participant_joined", "lobby", w.pcmember.id),                 # not a channel id
+                 event_body("participant_joined", w.text.id, w.pcmember.id),               # a TEXT channel
+                 event_body("participant_joined", "0123456789abcdef01234567", w.pcmember.id),  # no such channel
                  event_body("participant_joined", w.voice.id, "egress-bot"),          # not a user
                  event_body("participant_joined", w.voice.id, "0123456789abcdef01234567"),
                  event_body("room_started", w.voice.id),
-                 event_body("track_published", w.voice.id, w.bob.id)):
+                 event_body("track_published", w.voice.id, w.pcmember.id)):
         response = deliver(client, body)
         assert response.status_code == 200 and response.get_json() == {"success": True, "applied": False}
     assert present(w.voice) == [] and present(w.text) == []
 
 
-def test_a_participant_without_access_is_not_recorded(voice_world, client):
-    w = voice_world
-    response = deliver(client, event_body("participant_joined", w.private_voice.id, w.carol.id))
+def test_a_participant_without_access_is_not_recorded(voice_community, client):
+    w = voice_community
+    response = deliver(client, event_body("participant_joined", w.private_voice.id, w.member.id))
     assert response.status_code == 200
     assert present(w.private_voice) == []
-    response = deliver(client, event_body("participant_joined", w.voice.id, w.dave.id))  # an outsider
+    response = deliver(client, event_body("participant_joined", w.voice.id, w.outsider.id))  # an outsider
     assert response.status_code == 200
     assert present(w.voice) == []
 
 
-def test_a_signed_body_that_is_not_an_event_is_a_400(voice_world, client):
+def test_a_signed_body_that_is_not_an_event_is_a_400(voice_community, client):
     body = b'{"event": 12, "room": "nope"'
     response = deliver(client, body)
     assert response.status_code == 400 and response.get_json()["statusCode"] == 400
 
 
-def test_the_webhook_is_exempt_from_rate_limits(live, voice_world):
+def test_the_webhook_is_exempt_from_rate_limits(live, voice_community):
     """The live server runs with rate limits on: an ordinary route is cut off, the webhook is not."""
-    w = voice_world
-    bodies = [event_body("participant_joined" if i % 2 == 0 else "participant_left", w.voice.id, w.bob.id)
+    w = voice_community
+    bodies = [event_body("participant_joined" if i % 2 == 0 else "participant_left", w.voice.id, w.pcmember.id)
               for i in range(12)]
     statuses = [requests.post(live.url + WEBHOOK, data=body, timeout=5,
                               headers={"Content-Type": "application/webhook+json",
@@ -153,28 +153,28 @@ def private_livekit(live, tmp_path):
     server.stop()
 
 
-def test_a_real_livekit_server_delivers_webhooks_that_drive_presence(live, private_livekit, voice_world, api_as,
+def test_a_real_livekit_server_delivers_webhooks_that_drive_presence(live, private_livekit, voice_community, api_as,
                                                                       in_rooms):
-    w = voice_world
-    (carol,) = in_rooms("carol")
+    w = voice_community
+    (member,) = in_rooms("member")
     room = str(w.voice.id)
     create_room(room, private_livekit.url, empty_timeout=60)
-    bob = Participant()
+    pcmember = Participant()
     try:
-        bob.connect(private_livekit.ws_url, mint(str(w.bob.id), room))
+        pcmember.connect(private_livekit.ws_url, mint(str(w.pcmember.id), room))
         # participant_joined, sent by LiveKit to the live server, verified and applied there
-        assert carol.wait_for("voiceChannelUserJoined", lambda e: e["user"]["id"] == str(w.bob.id), timeout=15)
-        assert wait_for(lambda: present(w.voice) == [str(w.bob.id)], 5)
+        assert member.wait_for("voiceChannelUserJoined", lambda e: e["user"]["id"] == str(w.pcmember.id), timeout=15)
+        assert wait_for(lambda: present(w.voice) == [str(w.pcmember.id)], 5)
     finally:
-        bob.close()
+        pcmember.close()
     # participant_left
-    assert carol.wait_for("voiceChannelUserLeft", lambda e: e["userId"] == str(w.bob.id), timeout=15)
+    assert member.wait_for("voiceChannelUserLeft", lambda e: e["userId"] == str(w.pcmember.id), timeout=15)
     assert wait_for(lambda: present(w.voice) == [], 5)
 
     # room_finished is authoritative: it clears whoever the app still lists
-    api_as("alice").post(f"/api/channels/{room}/voice-presence/join")
-    assert present(w.voice) == [str(w.alice.id)]
+    api_as("admin").post(f"/api/channels/{room}/voice-presence/join")
+    assert present(w.voice) == [str(w.admin.id)]
     server_api(lambda lk: lk.room.delete_room(api.DeleteRoomRequest(room=room)), private_livekit.url)
-    assert carol.wait_for("voiceChannelUserLeft", lambda e: e["userId"] == str(w.alice.id), timeout=15)
+    assert member.wait_for("voiceChannelUserLeft", lambda e: e["userId"] == str(w.admin.id), timeout=15)
     assert present(w.voice) == []
     assert room not in room_names(private_livekit.url)
