@@ -6,25 +6,17 @@ from mongoengine import NotUniqueError
 
 from kraken import dependents, domain
 from kraken.channel_memberships.models import ChannelMembership
-from kraken.errors import ConflictError, ForbiddenError, NotFoundError
-from kraken.memberships.models import Membership
+from kraken.errors import ConflictError, NotFoundError
+from kraken.rbac import require_may_join_private_channel, require_private_channel
 from kraken.users.models import User
-
-
-def _require_private(channel) -> None:
-    if not channel.is_private:
-        raise ForbiddenError("Public channels have no member list: every community member can use them",
-                             code="PUBLIC_CHANNEL")
 
 
 def add(channel, user_id: str, added_by: ObjectId) -> ChannelMembership:
     """Add a community member to a private channel (their sockets join its room); raises 403, 404, 409."""
-    _require_private(channel)
+    require_private_channel(channel)
     if not User.objects(id=user_id).count():
         raise NotFoundError("User or channel not found")
-    if not Membership.objects(user_id=user_id, community_id=channel.community_id).count():
-        raise ForbiddenError("User must be a member of the community before being added to a private channel",
-                             code="NOT_A_MEMBER")
+    require_may_join_private_channel(user_id, channel)
     try:
         membership = ChannelMembership(user_id=ObjectId(user_id), channel_id=channel.id,
                                        community_id=channel.community_id, added_by=added_by).save(force_insert=True)
@@ -44,7 +36,7 @@ def give(channel, user_id: ObjectId, added_by: ObjectId | None = None) -> None:
 
 
 def members(channel) -> list[ChannelMembership]:
-    _require_private(channel)
+    require_private_channel(channel)
     return list(ChannelMembership.objects(channel_id=channel.id).order_by("joined_at"))
 
 
@@ -61,7 +53,7 @@ def of_user(user_id: object) -> list[ChannelMembership]:
 
 def remove(channel, user_id: str) -> None:
     """Remove a user from a private channel (their sockets leave its room); raises 403 (public), 404."""
-    _require_private(channel)
+    require_private_channel(channel)
     membership = get(channel, user_id)
     membership.delete()
     dependents.wrote(membership)

@@ -17,9 +17,10 @@ The action vocabulary and role templates live in kraken.common.permissions (mode
 from kraken.common.permissions import (ALL_ACTIONS, COMMUNITY_ADMIN, COMMUNITY_ADMIN_ACTIONS, DEFAULT_COMMUNITY_ROLES,
                                        DEFAULT_INSTANCE_ROLES, INSTANCE_ADMIN, INSTANCE_ADMIN_ACTIONS, MEMBER,
                                        MEMBER_ACTIONS, MODERATOR, MODERATOR_ACTIONS, Action, InstanceRole)
-from kraken.rbac.access import (access_channel, access_community, access_message, can_see_channel, current_grant,
-                                deny, may_enter, message_access, require_community_actions,
-                                require_instance_actions, visible_channel, visible_channels)
+from kraken.rbac.access import (access_channel, access_community, access_message, admits, can_see_channel,
+                                current_grant, deny, may_enter, message_access, private_channel_entrants,
+                                require_community_actions, require_instance_actions, require_may_join_private_channel,
+                                require_private_channel, visible_channel, visible_channels)
 from kraken.rbac.grants import Grant, community_grant, enterable_channels, instance_grant, is_owner
 from kraken.rbac.rules import (access_file, access_invite_to_delete, access_message_to_delete,
                                access_message_to_edit, access_own_file, access_upload_target, require_grantable,
@@ -33,11 +34,12 @@ __all__ = [
     "INSTANCE_ADMIN", "INSTANCE_ADMIN_ACTIONS", "MEMBER", "MEMBER_ACTIONS", "MODERATOR", "MODERATOR_ACTIONS",
     "Action", "InstanceRole", "Grant", "Resource",
     "access_channel", "access_community", "access_file", "access_invite_to_delete", "access_message",
-    "access_message_to_delete", "access_message_to_edit", "access_own_file", "access_upload_target",
+    "access_message_to_delete", "access_message_to_edit", "access_own_file", "access_upload_target", "admits",
     "authorized_resource", "can_see_channel", "community_grant", "current_grant", "current_session_id",
     "current_user", "deny", "enterable_channels", "instance_grant", "is_owner", "may_enter", "message_access",
-    "require_actions", "require_auth", "require_community_actions", "require_grantable",
+    "private_channel_entrants", "require_actions", "require_auth", "require_community_actions", "require_grantable",
     "require_instance_actions", "require_may_change_actions", "require_may_create_community",
-    "require_may_invite", "require_owner", "visible_channel", "visible_channel_memberships", "visible_channels",
+    "require_may_invite", "require_may_join_private_channel", "require_owner", "require_private_channel",
+    "visible_channel", "visible_channel_memberships", "visible_channels",
     "visible_memberships",
 ]

@@ -7,13 +7,16 @@ from typing import Any, Iterable
 
 from flask import g
 
+from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel
-from kraken.common.permissions import Action
+from kraken.common.permissions import Action, InstanceRole
 from kraken.communities.models import Community
 from kraken.errors import ForbiddenError, NotFoundError
 from kraken.localcache import StampedCache
+from kraken.memberships.models import Membership
 from kraken.messages.models import Message
 from kraken.rbac.grants import Grant, community_grant, instance_grant
+from kraken.users.models import User
 
 
 def deny(grant: Grant, actions) -> None:
@@ -82,6 +85,34 @@ def can_see_channel(grant: Grant, channel, enter: bool) -> bool:
 def visible_channels(grant: Grant, channels: Iterable, enter: bool = False) -> list:
     """Those of one community's `channels` the holder of `grant` sees (`enter`: may enter), in order."""
     return [c for c in channels if can_see_channel(grant, c, enter)]
+
+
+def admits(grant: Grant) -> bool:
+    """Whether the holder of `grant` is inside its community at all (a member, or the owner)."""
+    return grant.owner or grant.member
+
+
+def private_channel_entrants(channel) -> set[str]:
+    """Ids of the users who may enter a private channel: its members and the instance owners who
+    are members of its community."""
+    members = {str(u) for u in ChannelMembership.objects(channel_id=channel.id).scalar("user_id")}
+    owners = User.objects(role=InstanceRole.OWNER.value).scalar("id")  # indexed: a handful of users
+    return members | {str(u) for u in owners if Membership.objects(community_id=channel.community_id,
+                                                                   user_id=u).count()}
+
+
+def require_private_channel(channel) -> None:
+    """Only private channels have members to manage; raises ForbiddenError (PUBLIC_CHANNEL)."""
+    if not channel.is_private:
+        raise ForbiddenError("Public channels have no member list: every community member can use them",
+                             code="PUBLIC_CHANNEL")
+
+
+def require_may_join_private_channel(user_id: object, channel) -> None:
+    """Only members of the channel's community may be added to it; raises ForbiddenError (NOT_A_MEMBER)."""
+    if not Membership.objects(user_id=user_id, community_id=channel.community_id).count():
+        raise ForbiddenError("User must be a member of the community before being added to a private channel",
+                             code="NOT_A_MEMBER")
 
 
 def may_enter(channel, private: frozenset[str] | None) -> bool:

@@ -16,11 +16,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from kraken import domain
-from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.schemas import ChannelOut
 from kraken.channels.service import communities_channel_entries, community_channels
-from kraken.memberships.models import Membership
-from kraken.rbac import Grant, InstanceRole, community_grant, enterable_channels, may_enter, visible_channels
+from kraken.rbac import (Grant, admits, community_grant, enterable_channels, may_enter, private_channel_entrants,
+                         visible_channels)
 from kraken.realtime import names
 from kraken.realtime.publish import move_sockets, publish
 from kraken.realtime.rooms import channel_room, community_room, user_room
@@ -31,7 +30,7 @@ def community_rooms(user, community_id: object, grant: Grant | None = None) -> l
     """The rooms a user's sockets belong in for one community: its room and every channel the
     user may enter (public ones; private ones they are a member of, or all for the owner)."""
     grant = grant or community_grant(user, community_id)
-    if not (grant.member or grant.owner):
+    if not admits(grant):
         return []
     return [community_room(community_id)] + [
         channel_room(c.id) for c in visible_channels(grant, community_channels(community_id),
@@ -76,7 +75,7 @@ def channel_created(channel, *, actor_id: object) -> None:
     the members join it, and only its room hears of it (non-members must not learn it exists)."""
     payload = {"communityId": str(channel.community_id), "channel": ChannelOut.of(channel)}
     if channel.is_private:
-        for user_id in {str(actor_id), *_owners_in(channel.community_id)}:
+        for user_id in {str(actor_id), *private_channel_entrants(channel)}:
             move_sockets(user_room(user_id), join=[channel_room(channel.id)])
         publish(names.CHANNEL_CREATED, payload, channel_room(channel.id))
     else:
@@ -90,7 +89,7 @@ def channel_updated(channel, *, was_private: bool) -> None:
     room = channel_room(channel.id)
     if channel.is_private and not was_private:
         move_sockets(room, leave=[room])
-        for user_id in {*_channel_members(channel.id), *_owners_in(channel.community_id)}:
+        for user_id in private_channel_entrants(channel):
             move_sockets(user_room(user_id), join=[room])
     elif was_private and not channel.is_private:
         move_sockets(community_room(channel.community_id), join=[room])
@@ -121,16 +120,6 @@ def community_deleted(community_id: object, *, channel_ids: Iterable[object]) ->
     publish(names.COMMUNITY_DELETED, {"communityId": str(community_id)}, community_room(community_id))
     for room in (community_room(community_id), *map(channel_room, channel_ids)):
         move_sockets(room, leave=[room])
-
-
-def _channel_members(channel_id: object) -> list[str]:
-    return [str(u) for u in ChannelMembership.objects(channel_id=channel_id).scalar("user_id")]
-
-
-def _owners_in(community_id: object) -> list[str]:
-    """Instance owners who are members of the community (they may enter every channel)."""
-    owners = User.objects(role=InstanceRole.OWNER.value).scalar("id")  # indexed: a handful of users
-    return [str(u) for u in owners if Membership.objects(community_id=community_id, user_id=u).count()]
 
 
 def init_app() -> None:
