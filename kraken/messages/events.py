@@ -4,14 +4,12 @@ from __future__ import annotations
 from flask import request
 
 from kraken.common.validation import validate
-from kraken.errors import NotFoundError
-from kraken.extensions import socketio
 from kraken.messages import service
 from kraken.messages.schemas import MessageIn, ReactionIn
+from kraken.rbac import require_socket_in_channel
 from kraken.realtime import limits, names
 from kraken.realtime.handlers import SocketEvents, id_from
 from kraken.realtime.publish import publish
-from kraken.realtime.rooms import channel_room
 
 socket_events = SocketEvents()
 
@@ -23,10 +21,7 @@ def on_send_message(actor, payload=None):
 
 def _typing(actor, payload, is_typing: bool) -> None:
     channel_id = id_from(payload, "channelId")
-    room = channel_room(channel_id)
-    # only a socket already in the room (it was authorised when it joined) may type there
-    if room not in socketio.server.rooms(request.sid, namespace="/"):
-        raise NotFoundError("Channel not found")
+    room = require_socket_in_channel(request.sid, channel_id)
     publish(names.USER_TYPING, {"userId": str(actor.id), "channelId": channel_id, "isTyping": is_typing}, room,
             skip_sid=request.sid)
 

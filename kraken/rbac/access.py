@@ -12,10 +12,12 @@ from kraken.channels.models import Channel
 from kraken.common.permissions import Action, InstanceRole
 from kraken.communities.models import Community
 from kraken.errors import ForbiddenError, NotFoundError
+from kraken.extensions import socketio
 from kraken.localcache import StampedCache
 from kraken.memberships.models import Membership
 from kraken.messages.models import Message
 from kraken.rbac.grants import Grant, community_grant, instance_grant
+from kraken.realtime.rooms import channel_room
 from kraken.users.models import User
 
 
@@ -157,6 +159,16 @@ def access_message(user, message_id: object, *actions: Action):
     """The message, if its channel is readable by `user` and they hold `actions` in its community.
     Raises NotFoundError (missing, or in a channel they cannot see), ForbiddenError."""
     return message_access(user, message_id, *actions)[0]
+
+
+def require_socket_in_channel(sid: str, channel_id: object) -> str:
+    """The channel's room, if the socket `sid` is in it: it was authorised when it joined, and
+    leaves it when it loses access (kraken.realtime.subscriptions). Typing asks this instead of the
+    store. Raises NotFoundError, as for a channel the caller cannot see."""
+    room = channel_room(channel_id)
+    if room not in socketio.server.rooms(sid, namespace="/"):
+        raise NotFoundError("Channel not found")
+    return room
 
 
 def current_grant() -> Grant:
