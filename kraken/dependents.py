@@ -50,12 +50,16 @@ _pending: dict[Apply, set] = {}
 _on_back: dict[str, Callable[[], None]] = {}
 _lock = threading.Lock()
 _batches = threading.local()  # per greenlet under gevent
+# apply -> when it was first declared: one write reaches its dependents in declaration order (a
+# derived document, kraken.channels.models, is rewritten before a cache generation moves)
+_order: dict[Apply, int] = {}
 
 
 def depends(document: type, keys: Keys, apply: Apply) -> None:
     """Declare that facts cached under `keys(doc)` are stale once a `document` is written."""
     first = document not in _dependents
     _dependents.setdefault(document, []).append((keys, apply))
+    _order.setdefault(apply, len(_order))
     if first:
         signals.post_save.connect(_saved, sender=document, weak=False)
 
@@ -83,7 +87,7 @@ def wrote(*targets, **fields) -> None:
                                 f"depends on ({exc})") from None
             by_apply.setdefault(apply, set()).update(found)
     collecting = getattr(_batches, "open", None)
-    for apply, keys in by_apply.items():
+    for apply, keys in sorted(by_apply.items(), key=lambda item: _order[item[0]]):
         if collecting is not None:
             collecting.setdefault(apply, set()).update(keys)
         else:
@@ -102,7 +106,7 @@ def batch():
         yield
     finally:
         _batches.open = None
-        for apply, keys in collected.items():
+        for apply, keys in sorted(collected.items(), key=lambda item: _order[item[0]]):
             reach(apply, keys)
 
 
