@@ -21,7 +21,7 @@ def active_user(user_id: object) -> User | None:
     """The user with this id unless disabled.
 
     This process's copy while the user's generation holds (the token check has just read it, into
-    this process's tracked keys: kraken.auth.service.token_state), else the user read by `_id`
+    this process's tracked keys: kraken.auth.service.is_revoked), else the user read by `_id`
     alone, the only filter FerretDB 1.x answers without a scan (`{_id, disabled}` scanned: 866 ms vs
     50 ms at 10k users). A shared copy: do not change it in place.
     """
