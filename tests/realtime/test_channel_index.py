@@ -191,3 +191,18 @@ def test_subscribe_all_from_the_index_gives_the_rooms_of_the_channels(factory, p
         redis.flushdb()
         assert sorted(all_community_rooms(user)) == expected
     assert str(secret.id) in all_community_rooms(alice) and str(secret.id) not in all_community_rooms(bob)
+
+
+def test_subscribe_all_reads_the_index_not_the_channel_documents(monkeypatch, place):
+    owner, alice, community = place
+    new(alice, community, "secret", private=True)
+    expected = sorted(community_rooms(alice, community.id))
+
+    class NoChannels:
+        @property
+        def objects(self):
+            raise AssertionError("the channel documents were read")
+
+    monkeypatch.setattr(models, "Channel", NoChannels())
+    redis.flushdb()
+    assert sorted(all_community_rooms(alice)) == expected
