@@ -114,11 +114,15 @@ def _forget_cached(collection: str, doc: dict) -> None:
         current_app.extensions["kraken.settings"]
     except (RuntimeError, KeyError):
         return  # outside the app there is no cache to speak to
-    from kraken import permcache
-    from kraken.messages import recent
+    from kraken import dependents  # and the caches that declare what they depend on:
+    from kraken import permcache  # noqa: F401
+    from kraken.communities.models import Community
+    from kraken.messages import recent  # noqa: F401
+    from kraken.messages.models import Message
+    from kraken.users.models import User
     if collection == "users":
-        permcache.invalidate(permcache.user_scope(doc["_id"]))
+        dependents.wrote(User, id=doc["_id"])
     elif collection == "communities":
-        permcache.invalidate(str(doc["_id"]))
+        dependents.wrote(Community, id=doc["_id"])
     elif doc.get("channelId") is not None:
-        recent.forget([doc["channelId"]])
+        dependents.wrote(Message, channel_id=doc["channelId"])
