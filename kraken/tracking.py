@@ -114,23 +114,6 @@ class Ticket:
         self.epoch, self.seq = epoch, seq
 
 
-class Missed:
-    """Items whose Redis write failed, redone together (see TrackedKeys.redo_when_back)."""
-
-    def __init__(self, redo: Callable[[list[str]], None]) -> None:
-        self._items: set[str] = set()
-        self._redo = redo
-
-    def add(self, *items: str) -> None:
-        self._items.update(items)
-
-    def redo(self) -> None:
-        items = list(self._items)
-        self._items.difference_update(items)
-        if items:
-            self._redo(items)  # a write that fails again adds its items back
-
-
 class TrackedKeys:
     """Local copies of the Redis keys under `prefixes`; see the module docstring."""
 
@@ -248,13 +231,6 @@ class TrackedKeys:
     @property
     def live(self) -> bool:
         return self._live
-
-    def redo_when_back(self, name: str, redo: Callable[[list[str]], None]) -> "Missed":
-        """A set of items whose Redis write failed; `redo(items)` runs on them when the connection
-        turns live again (Redis may come back *with* its data, which the failed write left stale)."""
-        missed = Missed(redo)
-        self.on_live[name] = missed.redo
-        return missed
 
     def wait_live(self, timeout: float) -> bool:
         """Start tracking in this process if need be, and wait up to `timeout` for it (operator checks)."""
