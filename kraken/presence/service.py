@@ -25,8 +25,7 @@ from kraken import dependents, domain
 from kraken.common.time import utcnow
 from kraken.extensions import redis
 from kraken.memberships.models import Membership
-from kraken.realtime import names, sockets
-from kraken.realtime.background import every
+from kraken.realtime import background, names, sockets
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import community_room
 from kraken.users.models import User
@@ -41,6 +40,7 @@ HEARTBEAT = 10
 GRACE = 10.0  # replaced by settings.presence_grace in configure()
 SHUTDOWN_GRACE_FACTOR = 3
 SETTLE_SECONDS = 0.5
+HEARTBEAT_TASK, SETTLE_TASK = "presence-heartbeat", "presence-settle"
 
 _local: dict[str, str] = {}  # sid -> user id, for this process's heartbeat
 
@@ -107,7 +107,7 @@ def _announce(user, event: str) -> None:
 def connected(user, sid: str, session_id: str | None) -> None:
     uid = str(user.id)
     _local[sid] = uid
-    _ensure_heartbeat()
+    background.start(HEARTBEAT_TASK, SETTLE_TASK)
     # (No pruning of a crashed process's sockets here: whether the user comes online depends on the
     # ONLINE set alone, and the sweeper prunes; it saves two round trips per connect.)
     try:
@@ -200,6 +200,8 @@ def _beat() -> None:
     sweep()
 
 
-def _ensure_heartbeat() -> None:
-    every("presence-heartbeat", lambda: HEARTBEAT, _beat)
-    every("presence-settle", lambda: SETTLE_SECONDS, settle)
+def declare_tasks() -> None:
+    """Called by the app factory: this process's sockets' heartbeat (and the sweep of dead processes'
+    users), and taking offline the users whose grace ended."""
+    background.declare(HEARTBEAT_TASK, lambda: HEARTBEAT, _beat)
+    background.declare(SETTLE_TASK, lambda: SETTLE_SECONDS, settle)

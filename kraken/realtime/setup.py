@@ -11,13 +11,12 @@ from kraken.adapters import engineio as frames
 from kraken.config import Settings
 from kraken.extensions import socketio
 from kraken.messages import events as message_events
-from kraken.presence.service import configure as configure_presence
+from kraken.presence import service as presence
 from kraken.realtime import connection, events as room_events, handlers
 from kraken.realtime.limits import socket_limiter
 from kraken.realtime.packets import KrakenPacket
 from kraken.realtime.queue import ReliableRedisManager
-from kraken.voice import events as voice_events
-from kraken.voice.service import configure as configure_voice
+from kraken.voice import events as voice_events, service as voice
 
 
 def _async_mode() -> str:
@@ -53,7 +52,9 @@ def init_realtime(app: Flask, settings: Settings) -> None:
                       ping_interval=25, ping_timeout=20, serializer=KrakenPacket, json=KrakenPacket.json)
     frames.install(socketio.server)
     socket_limiter.init(settings.redis_url, enabled=settings.rate_limits)
-    configure_presence(settings.presence_ttl, settings.presence_grace)
-    configure_voice(settings.voice_presence_ttl)
+    presence.configure(settings.presence_ttl, settings.presence_grace)
+    voice.configure(settings.voice_presence_ttl)
+    presence.declare_tasks()
+    voice.declare_tasks()
     handlers.register(socketio, (message_events.socket_events, room_events.socket_events, voice_events.socket_events),
                       connection.on_connect, connection.on_disconnect)

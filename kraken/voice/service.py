@@ -14,14 +14,14 @@ from typing import Iterable
 from kraken.common.time import iso, utcnow
 from kraken.errors import ValidationError
 from kraken.rbac import Action, access_channel
-from kraken.realtime import names
-from kraken.realtime.background import every
+from kraken.realtime import background, names
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import channel_room
 from kraken.voice import store
 
 log = logging.getLogger("kraken.voice")
 TTL = 90  # replaced by settings.voice_presence_ttl in configure()
+SWEEPER_TASK = "voice-presence-sweeper"
 
 
 def configure(ttl: int) -> None:
@@ -67,7 +67,7 @@ def _updated(cid: str, entry: dict, updates: dict) -> None:
 def register(user, channel_id: object) -> bool:
     """Record `user` in the channel (TTL refreshed if already there); True and
     `voiceChannelUserJoined` when they were not present."""
-    _ensure_sweeper()
+    background.start(SWEEPER_TASK)
     cid = str(channel_id)
     entry = voice_user(user)
     if not store.add(cid, str(user.id), entry, TTL):
@@ -173,7 +173,7 @@ def refresh(actor, channel_id: object) -> bool:
     """Extend the caller's entry by TTL; False when they are not present.
     Raises NotFoundError, ForbiddenError."""
     channel = _channel(actor, channel_id, Action.JOIN_CHANNEL)
-    _ensure_sweeper()
+    background.start(SWEEPER_TASK)
     return store.refresh(str(channel.id), str(actor.id), TTL)
 
 
@@ -199,5 +199,6 @@ def sweep() -> int:
     return removed
 
 
-def _ensure_sweeper() -> None:
-    every("voice-presence-sweeper", lambda: max(1, TTL // 3), sweep)
+def declare_tasks() -> None:
+    """Called by the app factory: drop voice presence whose TTL ran out (a client gone without leaving)."""
+    background.declare(SWEEPER_TASK, lambda: max(1, TTL // 3), sweep)
