@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from bson import ObjectId
-from mongoengine import DateTimeField, DictField, Document, IntField, ListField, ObjectIdField, StringField
+from mongoengine import (DateTimeField, DictField, Document, IntField, ListField, ObjectIdField, StringField,
+                         ValidationError)
 from pymongo import ReturnDocument
 
 from kraken.common.time import utcnow
@@ -35,14 +36,21 @@ def bucket_key(channel_id: object, seq: int) -> str:
     return f"{channel_id}:{seq // BUCKET}"
 
 
+def conversation_of(doc: dict) -> ObjectId:
+    """The history a stored message document belongs to: its thread (a reply's parent message), its
+    direct-message group, or its channel. Numbers, buckets, tombstones and the recent list are kept per
+    conversation, so replies stay out of their channel's history and DMs share the channels' layout."""
+    return doc.get("parentMessageId") or doc.get("directMessageGroupId") or doc["channelId"]
+
+
 def number(documents: list[dict], counters=None) -> None:
     """Give new message documents (as inserted, in order) their `seq` and `bucket`.
 
-    One atomic `$inc` per channel reserves a run of numbers for all of that channel's documents.
+    One atomic `$inc` per conversation reserves a run of numbers for all of its documents.
     `counters`: the counter collection, when not the app's (a benchmark's own database)."""
     by_channel: dict[ObjectId, list[dict]] = defaultdict(list)
     for doc in documents:
-        by_channel[doc["channelId"]].append(doc)
+        by_channel[conversation_of(doc)].append(doc)
     counters = counters if counters is not None else MessageCounter._get_collection()
     for channel_id, docs in by_channel.items():
         top = counters.find_one_and_update({"_id": channel_id}, {"$inc": {"seq": len(docs)}}, upsert=True,
@@ -63,7 +71,11 @@ class Message(Document):
                 {"fields": ["nonce"], "sparse": True},
             ]}
 
-    channel_id = ObjectIdField(required=True, db_field="channelId")
+    # where it was sent: a channel, or a direct-message group (exactly one); a thread reply also names
+    # its parent message (in the parent's channel or group)
+    channel_id = ObjectIdField(db_field="channelId")
+    direct_message_group_id = ObjectIdField(db_field="directMessageGroupId")
+    parent_message_id = ObjectIdField(db_field="parentMessageId")
     author_id = ObjectIdField(required=True, db_field="authorId")
     spans = ListField(DictField())
     attachments = ListField(DictField())
@@ -73,14 +85,23 @@ class Message(Document):
     sent_at = DateTimeField(default=utcnow, db_field="sentAt")
     edited_at = DateTimeField(db_field="editedAt")
     nonce = StringField(max_length=64)
-    # the message's place in its channel (kraken.messages.timeline): number and bucket key
+    # the message's place in its conversation (kraken.messages.timeline): number and bucket key
     seq = IntField()
     bucket = StringField()
 
+    @property
+    def conversation_id(self) -> ObjectId:
+        return self.parent_message_id or self.direct_message_group_id or self.channel_id
+
+    def clean(self) -> None:
+        if (self.channel_id is None) == (self.direct_message_group_id is None):
+            raise ValidationError("a message is in one channel or one direct-message group")
+
     def save(self, *args, **kwargs):
         """A message saved one by one (not through the send path's group commit) gets its place too."""
-        if self.seq is None and self.channel_id is not None:
-            place = {"channelId": self.channel_id}
+        if self.seq is None and self.conversation_id is not None:
+            place = {"channelId": self.channel_id, "directMessageGroupId": self.direct_message_group_id,
+                     "parentMessageId": self.parent_message_id}
             number([place])
             self.seq, self.bucket = place["seq"], place["bucket"]
         return super().save(*args, **kwargs)

@@ -103,10 +103,14 @@ def group_reactions(pairs: list[dict]) -> list[dict[str, Any]]:
     return [{"emoji": emoji, "userIds": users} for emoji, users in grouped.items()]
 
 
+def _str(value) -> str | None:
+    return None if value is None else str(value)
+
+
 def message_out(m) -> dict[str, Any]:
     """Message JSON (contract §3.12 plus `nonce`); every span carries all seven keys."""
     out = {
-        "id": str(m.id), "channelId": str(m.channel_id), "directMessageGroupId": None,
+        "id": str(m.id), "channelId": _str(m.channel_id), "directMessageGroupId": _str(m.direct_message_group_id),
         "authorId": str(m.author_id),
         "spans": [{key: span.get(key) for key in SPAN_KEYS} for span in m.spans],
         "attachments": [{k: a.get(k) for k in ("id", "url", "filename", "filetype", "size")} for a in m.attachments],

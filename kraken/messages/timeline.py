@@ -20,7 +20,8 @@ from bson import ObjectId
 
 from kraken.common.time import utcnow
 # The stored layout (numbering, buckets, counters, tombstones) is declared with the Message document.
-from kraken.messages.models import BUCKET, Message, MessageCounter, MessageTombstone, bucket_key, number
+from kraken.messages.models import (BUCKET, Message, MessageCounter, MessageTombstone, bucket_key, conversation_of,
+                                   number)
 
 __all__ = ["BUCKET", "MessageCounter", "MessageTombstone", "bucket_key", "number", "last_seq", "position",
            "older", "since", "bury", "forget_channels"]
@@ -32,12 +33,14 @@ def last_seq(channel_id: object) -> int:
 
 
 def position(channel_id: object, message_id: str) -> int | None:
-    """The seq of a message of this channel, deleted or not; None when it is unknown here."""
+    """The seq of a message of this conversation (channel, group or thread), deleted or not; None when it
+    is unknown here. (A tombstone's `channelId` is its conversation.)"""
     oid = ObjectId(message_id)
+    fields = {"channelId": 1, "directMessageGroupId": 1, "parentMessageId": 1, "seq": 1}
     for collection in (Message._get_collection(), MessageTombstone._get_collection()):
-        found = collection.find_one({"_id": oid}, {"channelId": 1, "seq": 1})
+        found = collection.find_one({"_id": oid}, fields)
         if found is not None:
-            same = str(found.get("channelId")) == str(channel_id) and found.get("seq") is not None
+            same = str(conversation_of(found)) == str(channel_id) and found.get("seq") is not None
             return found["seq"] if same else None
     return None
 
@@ -72,7 +75,7 @@ def bury(message) -> None:
     """Record where a message was, before it is deleted."""
     if message.seq is not None:
         MessageTombstone._get_collection().replace_one(
-            {"_id": message.id}, {"channelId": message.channel_id, "seq": message.seq, "deletedAt": utcnow()},
+            {"_id": message.id}, {"channelId": message.conversation_id, "seq": message.seq, "deletedAt": utcnow()},
             upsert=True)
 
 
