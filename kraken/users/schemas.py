@@ -5,6 +5,7 @@ import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
+import email_validator
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictStr, field_validator
 
 from kraken.common.ids import ObjectIdStr
@@ -13,6 +14,17 @@ from kraken.common.urls import OptionalUrl
 from kraken.common.validation import RequestModel
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{2,32}$")
+
+# E-mail addresses are checked for syntax only (docs/decisions/0006-registration-by-invite.md).
+# email-validator refuses the IANA special-use domains (`.test`, `.local`, `.localhost`, `.onion`, `.arpa`
+# with `home.arpa`, ...) to keep mail from being sent there; Kraken sends no mail and self-hosters use
+# these domains, so they are taken out of its list, through the library's documented setting. `.invalid`
+# stays refused: RFC 6761 reserves it to never exist, so an address there is a placeholder.
+# Pydantic's EmailStr calls email-validator without DNS checks; its other rules (one @, a dotted domain
+# ending in a letter, label and length limits) still apply.
+SPECIAL_USE_DOMAINS_REFUSED = ("invalid",)
+email_validator.SPECIAL_USE_DOMAIN_NAMES = [d for d in email_validator.SPECIAL_USE_DOMAIN_NAMES
+                                            if d in SPECIAL_USE_DOMAINS_REFUSED]
 
 
 def normalise_username(value: str) -> str:

@@ -119,3 +119,37 @@ def test_open_registration_needs_no_invite_and_closed_refuses(app, factory):
     with pytest.raises(FeatureDisabledError):
         service.register(username="nope", password="longenough", email=None, code=factory.invite().code,
                          mode="closed")
+
+
+@pytest.mark.parametrize("email", [
+    "alice@example.test", "bob@host.local", "carol@dev.localhost", "dave@router.home.arpa",
+    "erin@duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion", "frank@example.org",
+    "Grace.Hopper+kraken@Sub.Example.Test",
+])
+def test_syntactically_valid_addresses_are_accepted_also_on_special_use_domains(client, code, email):
+    response = register(client, username="someone", password="longenough", code=code, email=email)
+    assert response.status_code == 201, response.get_json()
+    assert User.objects(username="someone").first().email == email.lower()
+
+
+@pytest.mark.parametrize("email", [
+    "not-an-email", "alice@", "@example.test", "alice@@example.test", "alice@example..test",
+    "alice example@example.test", "alice@host", "alice@localhost", "alice@example.123", "alice@-host.local",
+    "alice@[127.0.0.1]", "alice@nothing.invalid", "a" * 250 + "@example.test",
+    ["alice@example.test"], 42,
+])
+def test_malformed_addresses_are_refused_with_400_naming_email(client, code, email):
+    response = register(client, username="someone", password="longenough", code=code, email=email)
+    assert response.status_code == 400, (email, response.get_json())
+    assert any(m.startswith("email") for m in response.get_json()["message"]), response.get_json()
+    assert User.objects.count() == 0
+
+
+def test_create_owner_validates_the_email_as_registration_does(app):
+    from kraken.common.validation import validate
+    from kraken.errors import ValidationError
+    from kraken.users.schemas import RegisterIn
+    assert validate(RegisterIn, {"username": "root", "password": "longenough",
+                                 "email": "root@kraken.local"}).email == "root@kraken.local"
+    with pytest.raises(ValidationError):
+        validate(RegisterIn, {"username": "root", "password": "longenough", "email": "root@kraken"})
