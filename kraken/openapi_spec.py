@@ -21,8 +21,8 @@ from kraken.invites.schemas import CommunityInviteIn, InviteIn, InviteOut, Publi
 from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn,
                                     TokenOut as VoiceTokenOut, WebhookOut)
 from kraken.memberships.schemas import MembershipIn, MembershipOut
-from kraken.messages.schemas import (HistoryQuery, MessageEditIn, MessageIn, MessagePageOut, MessageOut,
-                                     ReactionIn)
+from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, MessageEditIn, MessageIn,
+                                     MessagePageOut, MessageOut, ReactionIn)
 from kraken.onboarding.schemas import OnboardingStatusOut
 from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
                                   RolePatch, UserRolesOut)
@@ -243,7 +243,10 @@ OPERATIONS: dict[str, Op] = {
     # messages
     "messages.create_message": Op(created(MessageOut), body=MessageIn),
     "messages.channel_history": Op(ok(MessagePageOut), query=HistoryQuery,
-                                   summary="Newest first; pass continuationToken for the next page"),
+                                   summary="Newest first; pass continuationToken for the next page "
+                                           "(and direction=newer to page towards the present)"),
+    "messages.channel_around": Op(ok(AroundPageOut), query=AroundQuery,
+                                  summary="Jump to a message: the messages around it, newest first"),
     "messages.group_history": Op(ok(MessagePageOut), summary="Direct messages (not on this server: 404)"),
     "messages.add_reaction": Op(created(MessageOut), body=ReactionIn),
     "messages.remove_reaction": Op(ok(MessageOut), body=ReactionIn),

@@ -5,8 +5,8 @@ from flask import Blueprint, Response
 
 from kraken.common.validation import parse_body, parse_query
 from kraken.errors import NotFoundError
-from kraken.messages import service
-from kraken.messages.schemas import HistoryQuery, MessageEditIn, MessageIn, ReactionIn, message_out
+from kraken.messages import paging, service
+from kraken.messages.schemas import AroundQuery, HistoryQuery, MessageEditIn, MessageIn, ReactionIn, message_out
 from kraken.rbac import Action, Resource, authorized_resource, current_user, require_actions, require_auth
 
 bp = Blueprint("messages", __name__, url_prefix="/api/messages")
@@ -19,14 +19,27 @@ def create_message():
     return message_out(service.send(current_user(), body)), 201
 
 
+def page_response(items: list[str], **tokens: str | None) -> Response:
+    """`{messages, <token>?...}` from ready Message JSON strings (kraken.messages.paging): joined, not
+    re-encoded; a token is left out when None."""
+    extra = "".join(f',"{name}":"{value}"' for name, value in tokens.items() if value)
+    return Response('{"messages":[' + ",".join(items) + "]" + extra + "}", mimetype="application/json")
+
+
 @bp.get("/channel/<oid:channel_id>")
 @require_actions(Action.READ_MESSAGE, resource=Resource.CHANNEL, id_from="path.channel_id", enter=True)
 def channel_history(channel_id: str):
     query = parse_query(HistoryQuery)
-    items, token = service.history(authorized_resource(), query.limit, query.continuationToken)
-    # the items are ready JSON (see kraken.messages.recent): join them rather than re-encode
-    body = '{"messages":[' + ",".join(items) + "]" + (f',"continuationToken":"{token}"' if token else "") + "}"
-    return Response(body, mimetype="application/json")
+    items, token = paging.page(authorized_resource().id, query.limit, query.continuationToken, query.direction)
+    return page_response(items, continuationToken=token)
+
+
+@bp.get("/channel/<oid:channel_id>/around/<oid:message_id>")
+@require_actions(Action.READ_MESSAGE, resource=Resource.CHANNEL, id_from="path.channel_id", enter=True)
+def channel_around(channel_id: str, message_id: str):
+    query = parse_query(AroundQuery)
+    items, older, newer = paging.around(authorized_resource().id, message_id, query.limit)
+    return page_response(items, olderContinuationToken=older, newerContinuationToken=newer)
 
 
 @bp.get("/group/<oid:group_id>")

@@ -81,6 +81,12 @@ class MessageEditIn(MessageBodyIn):
 class HistoryQuery(RequestModel):
     limit: int = Field(50, ge=1, le=100)
     continuationToken: ObjectIdStr | None = None
+    direction: StrictStr | None = Field(None, max_length=16, description="`newer` pages towards the present "
+                                        "(the token is then the page's newest id); anything else pages older")
+
+
+class AroundQuery(RequestModel):
+    limit: int = Field(50, ge=1, le=100)
 
 
 class ReactionIn(RequestModel):
@@ -171,4 +177,15 @@ class MessagePageOut(BaseModel):
     """A page of history, newest first; `continuationToken` only when there is more."""
 
     messages: list[MessageOut]
-    continuationToken: str | None = Field(None, description="Only present when there are older messages")
+    continuationToken: str | None = Field(None, description="Only present for a full page: the oldest id (the "
+                                          "newest with direction=newer), for the next page that way")
+
+
+class AroundPageOut(BaseModel):
+    """The messages around one, newest first: the newer ones, the message (unless deleted), the older ones."""
+
+    messages: list[MessageOut]
+    olderContinuationToken: str | None = Field(None, description="The oldest id, when there may be older "
+                                               "messages: pass it with direction=older")
+    newerContinuationToken: str | None = Field(None, description="The newest id, when there may be newer "
+                                               "messages: pass it with direction=newer")

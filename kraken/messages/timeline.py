@@ -16,6 +16,9 @@ still says where the next page starts: deep paging stays exact while messages ar
 """
 from __future__ import annotations
 
+import time
+from datetime import timedelta, timezone
+
 from bson import ObjectId
 
 from kraken.common.time import utcnow
@@ -24,7 +27,7 @@ from kraken.messages.models import (BUCKET, Message, MessageCounter, MessageTomb
                                    number)
 
 __all__ = ["BUCKET", "MessageCounter", "MessageTombstone", "bucket_key", "number", "last_seq", "position",
-           "older", "since", "bury", "forget_channels"]
+           "older", "newer", "around", "since", "bury", "forget_channels"]
 
 
 def last_seq(channel_id: object) -> int:
@@ -84,3 +87,64 @@ def forget_channels(channel_ids) -> None:
     for channel_id in channel_ids:
         MessageCounter.objects(id=channel_id).delete()
         MessageTombstone.objects(channel_id=channel_id).delete()
+
+
+# A send is numbered just before its insert (kraken.messages.service `_inserts`): for a moment a number can
+# be taken while its message is not stored yet and a later one is. Reading newer, a missing number below a
+# message sent within FRESH_SECONDS that no tombstone explains is waited for, up to SETTLE_SECONDS; after
+# that (an insert that failed, a process that died) it is a gap for good.
+FRESH_SECONDS = 30.0
+SETTLE_SECONDS = 2.0
+
+
+def newer(conversation_id: object, at_least: int, above: int = 0) -> tuple[list, bool]:
+    """Messages numbered above `above` (else from the first), oldest first, read whole bucket by bucket
+    until there are `at_least` of them; and whether they reach the conversation's newest message.
+
+    Exact while messages are sent: a number below a returned message is never still on its way in
+    (waited for, see SETTLE_SECONDS), so a token taken from the newest returned message skips nothing."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        found, complete = _newer_once(conversation_id, at_least, above)
+        if not _unsettled(conversation_id, above, found[:at_least]) or time.monotonic() >= deadline:
+            return found, complete
+        time.sleep(0.02)
+
+
+def _newer_once(conversation_id: object, at_least: int, above: int) -> tuple[list, bool]:
+    top_bucket = last_seq(conversation_id) // BUCKET
+    found: list = []
+    bucket = (above + 1) // BUCKET
+    while bucket <= top_bucket and len(found) < at_least:
+        batch = Message.objects(bucket=f"{conversation_id}:{bucket}").order_by("seq")
+        found.extend(m for m in batch if m.seq > above)
+        bucket += 1
+    return found, bucket > top_bucket
+
+
+def _unsettled(conversation_id: object, above: int, found: list) -> bool:
+    """Whether a number between `above` and a fresh message of `found` is neither stored nor buried."""
+    fresh_since = utcnow() - timedelta(seconds=FRESH_SECONDS)
+    expected = above + 1
+    tombstones = MessageTombstone._get_collection()
+    for message in found:
+        sent_at = message.sent_at if message.sent_at.tzinfo else message.sent_at.replace(tzinfo=timezone.utc)
+        if message.seq > expected and sent_at >= fresh_since:
+            conversation = ObjectId(str(conversation_id))
+            for seq in range(expected, message.seq):  # equalities, rare: only just below a fresh message
+                if tombstones.find_one({"channelId": conversation, "seq": seq}, {"_id": 1}) is None:
+                    return True
+        expected = message.seq + 1
+    return False
+
+
+def around(conversation_id: object, seq: int, limit: int) -> tuple[list, object, list]:
+    """The neighbourhood of number `seq`: up to `half` newer messages (newest first), the message numbered
+    `seq` (None when it was deleted: its tombstone still says where it was), up to `half` older messages
+    (newest first), with half = max(1, (limit - 1) // 2)."""
+    half = max(1, (limit - 1) // 2)
+    below, _ = older(conversation_id, half + 1, seq + 1)
+    anchor = below[0] if below and below[0].seq == seq else None
+    older_part = [m for m in below if m.seq < seq][:half]
+    newer_part, _ = newer(conversation_id, half, seq)
+    return newer_part[:half][::-1], anchor, older_part

@@ -26,6 +26,7 @@ A = "200 200 200 200 200 200 200 200 401"          # any authenticated user
 MEMBERS = "200 200 200 200 200 200 403 403 401"    # community members (and the owner)
 OWNER_ONLY = "200 403 403 403 403 403 403 403 401"
 PRIVATE_READ = "200 200 200 404 200 404 404 404 401"
+PRIVATE_ENTER = "200 200 404 404 200 404 404 404 401"  # its history: its members and the owners in its community
 
 # (method, path, json body or None, expected statuses in PRINCIPALS order)
 MATRIX = [
@@ -94,6 +95,12 @@ MATRIX = [
     ("DELETE", "/api/invite/{CI}", None, "200 200 403 403 403 403 403 403 401"),
     ("DELETE", "/api/invite/{II}", None, "200 403 403 403 403 403 403 403 401"),
     ("POST", "/api/invite/{CI}/redeem", None, A),
+    # message history: jump to a message and page newer (issue 20)
+    ("GET", "/api/messages/channel/{G}/around/{MG}", None, MEMBERS),
+    ("GET", "/api/messages/channel/{P}/around/{MP}", None, PRIVATE_ENTER),
+    ("GET", "/api/messages/channel/{G}/around/{MP}", None, "404 404 404 404 404 404 403 403 401"),
+    ("GET", "/api/messages/channel/{G}?direction=newer&continuationToken={MG}", None, MEMBERS),
+    ("GET", "/api/messages/channel/{P}?direction=newer", None, PRIVATE_ENTER),
 ]
 
 CASES = [(method, path, body, principal, int(status))
