@@ -256,6 +256,7 @@ OPERATIONS: dict[str, Op] = {
     # presence
     "presence.get_user_presence": Op(ok(PresenceOut)),
     "presence.get_users_presence": Op(ok(PresencesOut), summary="`ids`: up to 100 comma-separated user ids"),
+    "presence.get_online_users": Op(ok(PresencesOut), summary="Every online user of the instance, each `true`"),
     # files
     "files.upload_file": Op(created(FileOut), body=Multipart(UploadFields)),
     "files.delete_file": Op(ok(FileOut)),

@@ -1,4 +1,4 @@
-"""Presence REST (docs/decisions/0015-presence.md): one user, or a comma list of users."""
+"""Presence REST (docs/decisions/0015-presence.md): one user, a comma list of users, or every online user."""
 from __future__ import annotations
 
 from flask import Blueprint
@@ -16,6 +16,14 @@ MAX_IDS = 100
 @require_auth
 def get_user_presence(user_id: str):
     return {"userId": user_id, "isOnline": service.is_online(user_id)}
+
+
+@bp.get("/users/bulk")
+@require_auth
+def get_online_users():
+    """Every online user, `{presence: {<userId>: true}}` (KLE §5). A static rule: Werkzeug matches it
+    before `/users/<ids>`, whatever the order they are declared in."""
+    return {"presence": dict.fromkeys(service.online_users(), True)}
 
 
 @bp.get("/users/<ids>")

@@ -178,6 +178,16 @@ def is_online(user_id: str) -> bool:
         return False
 
 
+def online_users() -> list[str]:
+    """Every online user of the instance (`GET /api/presence/users/bulk`): the ONLINE set, which holds a
+    user from their first socket until `userOffline` is announced (after the grace, or by the sweep for a
+    process that died), so it agrees with `is_online` and with the events. One SMEMBERS."""
+    try:
+        return sorted(redis.smembers(ONLINE))
+    except RedisError:
+        return []
+
+
 def sweep() -> int:
     """Take offline the users whose sockets all expired (their process died); returns how many."""
     if not redis.set(SWEEP_LOCK, "1", nx=True, ex=HEARTBEAT):

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import pytest
 
 from kraken.users.models import User
+from tests.factories import ApiClient
 from tests.live import LiveServer, wait_for
 from tests.realtime.conftest import live_env
 
@@ -139,3 +140,25 @@ def _children(pid: int) -> list[int]:
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+def test_bulk_lists_every_online_user_and_is_not_taken_for_an_id_list(app, live, sockets, community, login_as):
+    """`GET /api/presence/users/bulk` (KLE §5) is its own route, not `/users/<ids>` with ids "bulk"."""
+    api = login_as(community.admin)
+    assert api.get("/api/presence/users/bulk").get_json() == {"presence": {}}
+    watcher = sockets(live.url, community.tokens["admin"])
+    watcher.emit("joinAll", str(community.id))
+    time.sleep(0.3)
+    sockets(live.url, community.tokens["pcmember"])
+    sockets(live.url, community.tokens["outsider"])  # online too, in no community of the caller's
+    assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(community.pcmember.id))
+    expected = {str(u.id): True for u in (community.admin, community.pcmember, community.outsider)}
+    assert wait_for(lambda: api.get("/api/presence/users/bulk").get_json() == {"presence": expected}, 5), \
+        api.get("/api/presence/users/bulk").get_json()
+    assert api.get("/api/presence/users/bulk/").get_json() == {"presence": expected}  # trailing slash
+    assert str(community.member.id) not in api.get("/api/presence/users/bulk").get_json()["presence"]
+    # the comma list still answers for ids, and "bulk" is not an id there
+    assert api.get(f"/api/presence/users/{community.pcmember.id},{community.member.id}").get_json() == {
+        "presence": {str(community.pcmember.id): True, str(community.member.id): False}}
+    assert api.get(f"/api/presence/users/bulk,{community.member.id}").status_code == 400
+    assert ApiClient(app.test_client()).get("/api/presence/users/bulk").status_code == 401
