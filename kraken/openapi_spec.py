@@ -28,7 +28,8 @@ from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn,
                                   RolePatch, UserRolesOut)
 from kraken.users.schemas import (PasswordChangeIn, PreferencesIn, ProfileOut, ProfileUpdateIn, RegisterIn,
                                   UserListQuery, UserOut, UserPageOut, UserSearchQuery)
-from kraken.voice.schemas import MyVoiceChannelsOut, VoiceActionOut, VoicePresenceOut, VoiceStateIn, VoiceStateOut
+from kraken.voice.schemas import (DeafenIn, MyVoiceChannelsOut, VoiceActionOut, VoicePresenceOut, VoiceStateIn,
+                                  VoiceStateOut)
 
 
 # Response bodies of routes that have no schemas module of their own --------------------------
@@ -271,6 +272,8 @@ OPERATIONS: dict[str, Op] = {
     "voice.leave_voice_channel": Op(ok(VoiceActionOut)),
     "voice.leave_voice_channel_by_post": Op(created(VoiceActionOut), summary="Leave (the later versions' POST)"),
     "voice.update_voice_state": Op(ok(VoiceStateOut), body=VoiceStateIn),
+    "voice.deafen": Op(created(VoiceActionOut), body=DeafenIn,
+                       summary="Deafen or undeafen in a voice channel (a no-op when not present)"),
     "voice.refresh_voice_presence": Op(created(VoiceActionOut)),
     "voice.my_voice_channels": Op(ok(MyVoiceChannelsOut)),
     # LiveKit

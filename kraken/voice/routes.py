@@ -1,4 +1,4 @@
-"""Voice presence REST: list, join, leave, state, refresh, mine (contract §5.12,
+"""Voice presence REST: list, join, leave, state, deafen, refresh, mine (contract §5.12,
 docs/decisions/0019-voice-and-livekit.md)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from kraken import ratelimits
 from kraken.common.validation import parse_body
 from kraken.rbac import current_user, require_auth
 from kraken.voice import service
-from kraken.voice.schemas import MyVoiceChannelsOut, VoiceActionOut, VoicePresenceOut, VoiceStateIn, VoiceStateOut
+from kraken.voice.schemas import DeafenIn, MyVoiceChannelsOut, VoiceActionOut, VoicePresenceOut, VoiceStateIn, VoiceStateOut
 
 bp = Blueprint("voice", __name__, url_prefix="/api")
 PRESENCE = "/channels/<oid:channel_id>/voice-presence"
@@ -54,6 +54,14 @@ def update_voice_state(channel_id: str):
     updates = service.update_state(current_user(), channel_id, parse_body(VoiceStateIn).updates())
     return VoiceStateOut(success=True, message="Voice state updated successfully", channelId=channel_id,
                          updates=updates).model_dump()
+
+
+@bp.post(PRESENCE + "/deafen")  # the later versions' deafen (KLE §7.2); a no-op when the caller is not present
+@require_auth
+def deafen(channel_id: str):
+    deafened = parse_body(DeafenIn).isDeafened
+    service.update_state(current_user(), channel_id, {"isDeafened": deafened})
+    return VoiceActionOut.of(channel_id, f"Deafen state updated to {'true' if deafened else 'false'}"), 201
 
 
 @bp.post(PRESENCE + "/refresh")

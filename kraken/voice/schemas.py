@@ -20,6 +20,12 @@ class VoiceStateIn(RequestModel):
         return self.model_dump(exclude_none=True, exclude={"channelId"})
 
 
+class DeafenIn(RequestModel):
+    """`POST .../voice-presence/deafen` (the later versions' replacement of `PUT .../state` for deafen)."""
+
+    isDeafened: StrictBool
+
+
 class VoiceStateEventIn(VoiceStateIn):
     """`voice_state_update` carries the channel id beside the flags."""
 

@@ -95,6 +95,9 @@ MATRIX = [
     ("DELETE", "/api/invite/{CI}", None, "200 200 403 403 403 403 403 403 401"),
     ("DELETE", "/api/invite/{II}", None, "200 403 403 403 403 403 403 403 401"),
     ("POST", "/api/invite/{CI}/redeem", None, A),
+    # voice presence: deafen (issue 20; the other voice routes are in tests/voice/test_presence_rest.py)
+    ("POST", "/api/channels/{VOICE}/voice-presence/deafen", {"isDeafened": True}, "201 201 201 201 201 201 403 403 401"),
+    ("POST", "/api/channels/{P}/voice-presence/deafen", {"isDeafened": True}, "201 201 404 404 201 404 404 404 401"),
     # message history: jump to a message and page newer (issue 20)
     ("GET", "/api/messages/channel/{G}/around/{MG}", None, MEMBERS),
     ("GET", "/api/messages/channel/{P}/around/{MP}", None, PRIVATE_ENTER),

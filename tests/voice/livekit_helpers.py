@@ -15,6 +15,7 @@ import requests
 import yaml
 from livekit import api, rtc
 
+from kraken.livekit.tokens import grants
 from tests.live import free_port, wait_for
 
 DEV_URL = "http://127.0.0.1:7880"   # `make services`' livekit-server --dev
@@ -47,8 +48,7 @@ def create_room(name: object, url: str = DEV_URL, empty_timeout: int = 300) -> N
 
 def mint(identity: str, room: str, key: str = DEV_KEY, secret: str = DEV_SECRET, ttl: int = 600) -> str:
     """A participant token made the way the app makes them (for servers the app does not serve)."""
-    grants = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True)
-    return (api.AccessToken(key, secret).with_identity(identity).with_grants(grants)
+    return (api.AccessToken(key, secret).with_identity(identity).with_grants(grants(room))
             .with_ttl(timedelta(seconds=ttl)).to_jwt())
 
 

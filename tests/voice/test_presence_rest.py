@@ -120,6 +120,78 @@ def test_state_takes_booleans_only_and_never_stores_other_keys(live, voice_commu
     assert presence(pcmember, w.voice)["users"][0]["isMuted"] is True  # unchanged by the refused ones
 
 
+def test_deafen_sets_the_flag_and_tells_the_channel_room(live, voice_community, api_as, in_rooms):
+    """`POST .../deafen {isDeafened}` (KLE §7.2): 201 with the later versions' message, the flag stored and
+    `voiceChannelUserUpdated` to the channel room; a no-op, still 201, when the caller is not present."""
+    w = voice_community
+    member, outsider = in_rooms("member", "outsider")
+    pcmember = api_as("pcmember")
+    url = f"/api/channels/{w.voice.id}/voice-presence/deafen"
+
+    absent = pcmember.post(url, json={"isDeafened": True})
+    assert absent.status_code == 201
+    assert absent.get_json() == {"success": True, "message": "Deafen state updated to true",
+                                 "channelId": str(w.voice.id)}
+    assert presence(pcmember, w.voice)["count"] == 0  # nothing stored for someone not present
+
+    pcmember.post(f"/api/channels/{w.voice.id}/voice-presence/join")
+    alive = f"kraken:voice:alive:{w.voice.id}:{w.pcmember.id}"
+    redis.expire(alive, 5)
+    response = pcmember.post(url, json={"isDeafened": True})
+    assert response.status_code == 201
+    assert response.get_json() == {"success": True, "message": "Deafen state updated to true",
+                                   "channelId": str(w.voice.id)}
+    event = member.wait_for("voiceChannelUserUpdated")
+    assert event["channelId"] == str(w.voice.id) and event["userId"] == str(w.pcmember.id)
+    assert event["user"]["isDeafened"] is True and event["user"]["username"] == "pcmember"
+    assert event["updates"] == {"isDeafened": True}
+    stored = presence(pcmember, w.voice)["users"][0]
+    assert stored["isDeafened"] is True and stored["isMuted"] is False
+    assert redis.ttl(alive) > 80  # a deafen refreshes the entry as a state update does
+
+    undeafen = pcmember.post(url, json={"isDeafened": False})
+    assert undeafen.status_code == 201 and undeafen.get_json()["message"] == "Deafen state updated to false"
+    assert member.wait_for("voiceChannelUserUpdated", lambda e: e["user"]["isDeafened"] is False)
+    assert presence(pcmember, w.voice)["users"][0]["isDeafened"] is False
+    assert not outsider.received("voiceChannelUserUpdated")
+
+
+@pytest.mark.parametrize("body", [None, {}, {"isDeafened": "true"}, {"isDeafened": 1}, {"isDeafened": None},
+                                  {"isMuted": True}, [True], "true"])
+def test_deafen_takes_one_boolean(voice_community, api_as, body):
+    w = voice_community
+    pcmember = api_as("pcmember")
+    pcmember.post(f"/api/channels/{w.voice.id}/voice-presence/join")
+    url = f"/api/channels/{w.voice.id}/voice-presence/deafen"
+    response = pcmember.post(url, json=body) if body is not None else pcmember.post(url)
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["statusCode"] == 400
+    assert presence(pcmember, w.voice)["users"][0]["isDeafened"] is False
+
+
+@pytest.mark.parametrize("principal, channel, expected", [
+    ("member", "private_voice", 404),   # a member of the community, not of the private channel
+    ("outsider", "voice", 403),
+    ("outsider", "private_voice", 404),
+    (None, "voice", 401),
+])
+def test_deafen_by_someone_without_access_changes_nothing(live, voice_community, api_as, in_rooms, principal,
+                                                          channel, expected):
+    """A present user's entry is untouched and nobody hears an update when someone who may not join the
+    channel posts a deafen for it."""
+    w = voice_community
+    (admin,) = in_rooms("admin")
+    target = getattr(w, channel)
+    assert api_as("pcmember").post(f"/api/channels/{target.id}/voice-presence/join").status_code == 201
+    before = redis.hgetall(f"kraken:voice:channel:{target.id}")
+    response = api_as(principal).post(f"/api/channels/{target.id}/voice-presence/deafen", json={"isDeafened": True})
+    assert response.status_code == expected, response.get_json()
+    assert response.get_json()["statusCode"] == expected
+    assert redis.hgetall(f"kraken:voice:channel:{target.id}") == before
+    time.sleep(0.4)
+    assert not admin.received("voiceChannelUserUpdated")
+
+
 def test_refresh_extends_the_ttl(voice_community, api_as):
     w = voice_community
     pcmember = api_as("pcmember")
@@ -156,6 +228,7 @@ VOICE_ROUTES = [  # method, path, body, status when allowed
     ("POST", "/api/channels/{id}/voice-presence/leave", None, 201),
     ("PUT", "/api/channels/{id}/voice-presence/state", {"isMuted": True}, 200),
     ("POST", "/api/channels/{id}/voice-presence/refresh", None, 201),
+    ("POST", "/api/channels/{id}/voice-presence/deafen", {"isDeafened": True}, 201),
 ]
 
 

@@ -1,16 +1,18 @@
 """`POST /api/livekit/token` against the real LiveKit dev server: what LiveKit accepts and refuses."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 
 import jwt
 import pytest
-from livekit import rtc
+from livekit import api, rtc
 
 from kraken import dependents
 from kraken.users.models import User
-from tests.voice.livekit_helpers import DEV_SECRET, DEV_WS, Participant, participants, rtc_validate
+from tests.live import wait_for
+from tests.voice.livekit_helpers import DEV_SECRET, DEV_WS, Participant, participants, rtc_validate, server_api
 
 
 def token_for_room(api, channel, **body) -> dict:
@@ -38,8 +40,8 @@ def test_the_token_is_the_callers_for_one_room_with_explicit_grants(voice_commun
     c = claims(out["token"])
     assert c["sub"] == str(w.pcmember.id) and c["name"] == "Bobby"
     assert c["video"] == {"roomJoin": True, "room": str(w.voice.id), "canPublish": True, "canSubscribe": True,
-                          "canPublishData": True, "roomCreate": False, "roomList": False, "roomAdmin": False,
-                          "roomRecord": False}
+                          "canPublishData": True, "canUpdateOwnMetadata": True, "roomCreate": False,
+                          "roomList": False, "roomAdmin": False, "roomRecord": False}
     assert before + 3600 <= c["exp"] <= int(time.time()) + 3600  # default 1 h, not livekit-api's 6 h
     assert out["expiresAt"] == datetime.fromtimestamp(c["exp"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
@@ -122,3 +124,39 @@ def test_livekit_refuses_what_the_api_did_not_sign(voice_community, api_as):
         finally:
             participant.close()
     assert participants(w.voice.id) == []
+
+
+def _metadata_of(room: object, identity: str) -> str | None:
+    listed = server_api(lambda lk: lk.room.list_participants(api.ListParticipantsRequest(room=str(room))))
+    return next((p.metadata for p in listed.participants if p.identity == identity), None)
+
+
+def _publish_metadata(participant: Participant, metadata: str) -> None:
+    async def go():
+        await participant.room.local_participant.set_metadata(metadata)
+    participant._run(go(), timeout=10)
+
+
+def test_the_grant_lets_the_client_publish_its_deafen_state_as_metadata(voice_community, api_as):
+    """canUpdateOwnMetadata (KLE §7.2): the client publishes `{"isDeafened": true}` on its participant,
+    and LiveKit takes it from the app's token, not from a token without the grant."""
+    w = voice_community
+    out = token_for_room(api_as("pcmember"), w.voice)
+    assert claims(out["token"])["video"]["canUpdateOwnMetadata"] is True
+    without = resigned(out["token"], sub=str(w.member.id),
+                       video={k: v for k, v in claims(out["token"])["video"].items() if k != "canUpdateOwnMetadata"})
+    granted, refused = Participant(), Participant()
+    try:
+        granted.connect(DEV_WS, out["token"])
+        refused.connect(DEV_WS, without)
+        _publish_metadata(granted, json.dumps({"isDeafened": True}))
+        try:
+            _publish_metadata(refused, json.dumps({"isDeafened": True}))
+        except Exception:  # noqa: BLE001 - LiveKit answers the request with an error, or never
+            pass
+        assert wait_for(lambda: _metadata_of(w.voice.id, str(w.pcmember.id)) == '{"isDeafened": true}', 10)
+        time.sleep(0.5)
+        assert _metadata_of(w.voice.id, str(w.member.id)) == ""
+    finally:
+        granted.close()
+        refused.close()
