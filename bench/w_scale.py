@@ -22,6 +22,8 @@ Rows (app rows through HTTP / Socket.IO against one fresh gunicorn server per st
 5. persisted messages/s, two gunicorn processes sharing Redis, at the last size (the `persisted`
    workload's load generator command): >= 790/s, with 0 lost (acked but not stored) and every delivery.
 6. the time to put the messages into the new store (numbering + insert_many), reported.
+7. GET /api/messages/channel/:hot/around/:messageId?limit=50 on the message 100,000 positions back (the
+   hot channel's oldest with a full page when it is shorter), cold and warm (issue 20): p99 <= 50 ms.
 Before (information): the old design's queries with pymongo on the SQLite store, next to the new
 design's store-level queries (bucket reads by equality, per-id look-ups) on the PostgreSQL store. An old
 query gets --scale-budget-s per sample (maxTimeMS and a socket timeout); past it the size is reported as
@@ -44,6 +46,7 @@ from scale_data import DB, PrivateStores, ScaleData
 from seed import OWASP, PASSWORD
 
 W = "15 scale"
+AROUND_BACK = 100_000  # issue 20: around/:messageId on a message 100k back
 HTTP_TIMEOUT = 30
 
 
@@ -271,11 +274,17 @@ class Run:
         top = data.last_seq(data.hot)
         back = min(1000, top - 51)
         token_doc = data.message_at(data.hot, top - back)
+        # jump to a message (issue 20): around the message AROUND_BACK positions back (or the oldest with a
+        # full older half), limit=50: 24 newer, the message, 24 older; the page's first is 24 above it
+        anchor = max(25, top - AROUND_BACK)
         expect = {"newest": str(data.message_at(data.hot, top)["_id"]),
-                  "back": str(data.message_at(data.hot, top - back - 1)["_id"])}
-        out = {"hot_messages": top, "positions_back": back, "token": str(token_doc["_id"])}
+                  "back": str(data.message_at(data.hot, top - back - 1)["_id"]),
+                  "around": str(data.message_at(data.hot, anchor + 24)["_id"])}
+        out = {"hot_messages": top, "positions_back": back, "token": str(token_doc["_id"]),
+               "around_back": top - anchor}
         base = f"/api/messages/channel/{data.hot}?limit=50"
-        paths = {"newest": base, "back": f"{base}&continuationToken={token_doc['_id']}"}
+        around = f"/api/messages/channel/{data.hot}/around/{data.message_at(data.hot, anchor)['_id']}?limit=50"
+        paths = {"newest": base, "back": f"{base}&continuationToken={token_doc['_id']}", "around": around}
         headers = {"Authorization": f"Bearer {data.token(0)}"}
         http = requests.Session()
         server = self.server()
@@ -302,7 +311,7 @@ class Run:
                         began = time.perf_counter()
                         response = http.get(server.url + path, headers=headers, timeout=HTTP_TIMEOUT)
                         series[kind].append((time.perf_counter() - began) * 1000)
-                        wrong += not _page_ok(response, expect[kind])
+                        wrong += not _page_ok(response, expect[kind], 49 if kind == "around" else 50)
                 out[mode] = {k: _stats(v) for k, v in series.items()}
                 out[mode]["wrong_pages"] = wrong
         finally:
@@ -323,7 +332,8 @@ class Run:
         self.res["history"][size] = out
         print(f"  scale: history at {size:,} (hot {top:,}): cold p99 newest {out['cold']['newest']['p99_ms']} / back "
               f"{out['cold']['back']['p99_ms']} ms, warm p99 {out['warm']['newest']['p99_ms']} / "
-              f"{out['warm']['back']['p99_ms']} ms", flush=True)
+              f"{out['warm']['back']['p99_ms']} ms; around {out['around_back']:,} back cold / warm p99 "
+              f"{out['cold']['around']['p99_ms']} / {out['warm']['around']['p99_ms']} ms", flush=True)
         self.res["store"]["history"][size] = self._store_history(size, token_doc["_id"], expect)
 
     def _store_history(self, size: int, token, expect: dict) -> dict:
@@ -722,11 +732,11 @@ def _old_text(s: dict) -> str:
     return f"p99 {s['p99_ms']} ms" if s.get("p99_ms") is not None else f"error {s.get('error')}"
 
 
-def _page_ok(response, first_id: str) -> bool:
+def _page_ok(response, first_id: str, count: int = 50) -> bool:
     if response.status_code != 200:
         return False
     messages = response.json().get("messages") or []
-    return len(messages) == 50 and messages[0]["id"] == first_id
+    return len(messages) == count and messages[0]["id"] == first_id
 
 
 def _rest_ok(kind: str, response) -> bool:
@@ -768,6 +778,16 @@ def rows(cfg, res: dict) -> list[Row]:
                                s["p99_ms"], "ms", target=("<=", 50),
                                note=f"p50 {s['p50_ms']}, max {s['max_ms']} ms, n {s['n']}" + _diag_note(h, kind, mode)
                                     + _machine_note(res, f"history {size}"),
+                               extra_checks=[("right pages", h[mode]["wrong_pages"] == 0)]))
+        if "around" in h["cold"]:
+            for mode in ("cold", "warm"):
+                s = h[mode]["around"]
+                out.append(Row(W, f"7 around/:messageId on the message {h['around_back']:,} back, limit=50, {size:,} "
+                                  f"msgs (hot {h['hot_messages']:,}), {mode}: p99", s["p99_ms"], "ms", target=("<=", 50),
+                               note=f"p50 {s['p50_ms']}, max {s['max_ms']} ms, n {s['n']}"
+                                    + ("" if h["around_back"] >= AROUND_BACK else
+                                       f"; the hot channel is shorter than {AROUND_BACK:,}: its oldest full page")
+                                    + _diag_note(h, "around", mode) + _machine_note(res, f"history {size}"),
                                extra_checks=[("right pages", h[mode]["wrong_pages"] == 0)]))
     sizes = sorted(hist)
     if len(sizes) >= 2:

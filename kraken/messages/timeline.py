@@ -103,23 +103,44 @@ def newer(conversation_id: object, at_least: int, above: int = 0) -> tuple[list,
 
     Exact while messages are sent: a number below a returned message is never still on its way in
     (waited for, see SETTLE_SECONDS), so a token taken from the newest returned message skips nothing."""
+    return _newer(_Buckets(conversation_id), at_least, above)
+
+
+class _Buckets:
+    """A conversation's buckets as read once in this call, oldest message first (one equality each)."""
+
+    def __init__(self, conversation_id: object):
+        self.conversation_id, self.read = conversation_id, {}
+
+    def __call__(self, bucket: int) -> list:
+        if bucket not in self.read:
+            self.read[bucket] = list(Message.objects(bucket=f"{self.conversation_id}:{bucket}").order_by("seq"))
+        return self.read[bucket]
+
+
+def _newer(buckets: _Buckets, at_least: int, above: int) -> tuple[list, bool]:
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
-        found, complete = _newer_once(conversation_id, at_least, above)
-        if not _unsettled(conversation_id, above, found[:at_least]) or time.monotonic() >= deadline:
+        found, complete = _newer_once(buckets, at_least, above)
+        if not _unsettled(buckets.conversation_id, above, found[:at_least]) or time.monotonic() >= deadline:
             return found, complete
         time.sleep(0.02)
+        buckets.read.clear()  # read again what may have come in since
 
 
-def _newer_once(conversation_id: object, at_least: int, above: int) -> tuple[list, bool]:
-    top_bucket = last_seq(conversation_id) // BUCKET
+def _newer_once(buckets: _Buckets, at_least: int, above: int) -> tuple[list, bool]:
+    first = bucket = (above + 1) // BUCKET
+    top_bucket = None  # the counter is read only when the first bucket is not enough
     found: list = []
-    bucket = (above + 1) // BUCKET
-    while bucket <= top_bucket and len(found) < at_least:
-        batch = Message.objects(bucket=f"{conversation_id}:{bucket}").order_by("seq")
-        found.extend(m for m in batch if m.seq > above)
+    while len(found) < at_least:
+        if bucket > first:
+            if top_bucket is None:
+                top_bucket = last_seq(buckets.conversation_id) // BUCKET
+            if bucket > top_bucket:
+                break
+        found.extend(m for m in buckets(bucket) if m.seq > above)
         bucket += 1
-    return found, bucket > top_bucket
+    return found, top_bucket is not None and bucket > top_bucket
 
 
 def _unsettled(conversation_id: object, above: int, found: list) -> bool:
@@ -143,8 +164,12 @@ def around(conversation_id: object, seq: int, limit: int) -> tuple[list, object,
     `seq` (None when it was deleted: its tombstone still says where it was), up to `half` older messages
     (newest first), with half = max(1, (limit - 1) // 2)."""
     half = max(1, (limit - 1) // 2)
-    below, _ = older(conversation_id, half + 1, seq + 1)
-    anchor = below[0] if below and below[0].seq == seq else None
-    older_part = [m for m in below if m.seq < seq][:half]
-    newer_part, _ = newer(conversation_id, half, seq)
-    return newer_part[:half][::-1], anchor, older_part
+    buckets = _Buckets(conversation_id)  # the message's own bucket is read once for both sides
+    anchor = next((m for m in buckets(seq // BUCKET) if m.seq == seq), None)
+    older_part: list = []
+    bucket = seq // BUCKET
+    while bucket >= 0 and len(older_part) < half:
+        older_part.extend(m for m in reversed(buckets(bucket)) if m.seq < seq)
+        bucket -= 1
+    newer_part, _ = _newer(buckets, half, seq)
+    return newer_part[:half][::-1], anchor, older_part[:half]
