@@ -126,26 +126,6 @@ def send(actor, body: MessageIn) -> Message:
     return message
 
 
-def history(channel, limit: int, before: str | None) -> tuple[list[str], str | None]:
-    """A page of Message JSON strings, newest first; `before` is an exclusive cursor (a message id,
-    also of a message deleted since; an id that is not of this channel gives an empty page).
-
-    The continuation token (the oldest id of the page) is given only for a full page. Served from
-    the recent-history cache when it can answer; a cold first page fills it with what it read.
-    """
-    def stored() -> tuple[list[str], bool] | None:
-        below = None
-        if before:
-            below = timeline.position(channel.id, before)
-            if below is None:
-                return None
-        found, complete = timeline.older(channel.id, limit, below)
-        return [recent.encode(message_out(m), m.seq) for m in found], complete
-
-    page = recent.read_through(channel.id, limit, before, stored)
-    return [recent.body(item) for item in page], (recent.item_id(page[-1]) if len(page) == limit else None)
-
-
 def edit(actor, message_id: str, body: MessageEditIn) -> Message:
     """The author edits their message; `editedAt` is the server's time. Raises 404/403."""
     message, channel = access_message_to_edit(actor, message_id)
