@@ -8,6 +8,7 @@ import threading
 import time
 
 import mongoengine
+import pytest
 from bson import ObjectId
 
 from kraken.common.time import utcnow
@@ -266,3 +267,71 @@ def test_a_number_still_on_its_way_in_is_waited_for(community, monkeypatch):
     started = time.monotonic()
     items, _ = paging.page(channel, 1, ids[-1], "newer")  # 4 deleted, then 5 (6 is beyond the page)
     assert [m.split('"')[3] for m in items] == [after] and time.monotonic() - started < 4
+
+
+@pytest.fixture(scope="module")
+def two_processes(settings, tmp_path_factory, app):
+    """Two app processes on the test database and Redis, without rate limits (many sends a second)."""
+    from tests.live import LiveServer
+    from tests.realtime.conftest import live_env
+    servers = [LiveServer(live_env(settings, tmp_path_factory, KRAKEN_RATE_LIMITS="false"),
+                          tmp_path_factory.mktemp("logs") / f"jump-{name}.log").start() for name in "ab"]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def test_tailing_newer_across_two_sending_processes_skips_nothing(community, two_processes):
+    """Six writers send through two processes (each numbers its own batches) while a reader follows the
+    newest message with direction=newer from the last id it saw: a number taken on one process and stored
+    after a later one from the other is waited for, never skipped."""
+    import requests
+    channel = str(community.general.id)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    sent = []
+
+    def writer(url, name):
+        http = requests.Session()
+        headers = {"Authorization": f"Bearer {community.tokens[name]}"}
+        try:
+            while not stop.is_set():
+                response = http.post(url + "/api/messages", json=text("tail", channel), headers=headers, timeout=10)
+                assert response.status_code == 201, response.text
+                sent.append(response.json()["id"])
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+
+    writers = [threading.Thread(target=writer, args=(server.url, name))
+               for server in two_processes for name in ("admin", "mod", "pcmember")]
+    for thread in writers:
+        thread.start()
+    reader = requests.Session()
+    headers = {"Authorization": f"Bearer {community.tokens['member']}"}
+    seen: list[str] = []
+
+    def follow() -> int:
+        url = f"{two_processes[0].url}/api/messages/channel/{channel}?direction=newer&limit=5"
+        if seen:
+            url += f"&continuationToken={seen[-1]}"
+        response = reader.get(url, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        got = [m["id"] for m in response.json()["messages"]][::-1]
+        seen.extend(got)
+        return len(got)
+
+    try:
+        until = time.monotonic() + 4
+        while time.monotonic() < until:
+            follow()
+    finally:
+        stop.set()
+        for thread in writers:
+            thread.join(15)
+    while follow():
+        pass
+    assert not errors, errors
+    assert len(sent) >= 100, len(sent)
+    stored = [str(m.id) for m in Message.objects(channel_id=community.general.id).order_by("seq")]
+    assert sorted(stored) == sorted(sent)
+    assert seen == stored, f"{len(set(stored) - set(seen))} skipped, {len(seen) - len(set(seen))} twice"
