@@ -95,6 +95,9 @@ def forget_channels(channel_ids) -> None:
 # that (an insert that failed, a process that died) it is a gap for good.
 FRESH_SECONDS = 30.0
 SETTLE_SECONDS = 2.0
+# Tombstones looked up per read at most: a gap wider than that just below a fresh message is a bulk
+# delete of messages just sent, and is taken as settled (sends in flight take a few numbers each).
+SETTLE_LOOKUPS = 2 * BUCKET
 
 
 def newer(conversation_id: object, at_least: int, above: int = 0) -> tuple[list, bool]:
@@ -148,13 +151,18 @@ def _unsettled(conversation_id: object, above: int, found: list) -> bool:
     fresh_since = utcnow() - timedelta(seconds=FRESH_SECONDS)
     expected = above + 1
     tombstones = MessageTombstone._get_collection()
+    lookups = SETTLE_LOOKUPS
     for message in found:
         sent_at = message.sent_at if message.sent_at.tzinfo else message.sent_at.replace(tzinfo=timezone.utc)
         if message.seq > expected and sent_at >= fresh_since:
             conversation = ObjectId(str(conversation_id))
-            for seq in range(expected, message.seq):  # equalities, rare: only just below a fresh message
+            # equalities, rare (only just below a fresh message); the numbers nearest below it
+            for seq in range(max(expected, message.seq - lookups), message.seq):
+                lookups -= 1
                 if tombstones.find_one({"channelId": conversation, "seq": seq}, {"_id": 1}) is None:
                     return True
+            if lookups <= 0:
+                return False
         expected = message.seq + 1
     return False
 
