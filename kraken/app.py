@@ -19,6 +19,7 @@ from kraken.common.ids import ObjectIdConverter
 from kraken.common.validation import parse_request_body
 from kraken.communities.routes import bp as communities_bp
 from kraken.config import Settings, load_settings
+from kraken.direct_messages.routes import bp as direct_messages_bp
 from kraken.errors import register_error_handlers
 from kraken.extensions import init_extensions, redis
 from kraken.files import service as files
@@ -45,7 +46,7 @@ from kraken.voice.routes import bp as voice_bp
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
-              livekit_bp)
+              livekit_bp, direct_messages_bp)
 
 
 class _TrailingSlashes:

@@ -5,6 +5,7 @@ from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel
 from kraken.communities.models import Community
+from kraken.direct_messages.models import DirectMessageGroup, DirectMessageMembership, DirectPair
 from kraken.files.models import File
 from kraken.invites.models import Invite
 from kraken.memberships.models import Membership
@@ -16,4 +17,5 @@ from kraken.users.models import InstanceMarker, User
 
 def all_documents() -> list[type]:
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
-            ChannelMembership, Role, UserRole, Message, File, Migration]
+            ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
+            DirectPair]

@@ -74,13 +74,17 @@ member_left = _signals.signal("member-left")                  # (community_id, u
 channel_access_granted = _signals.signal("channel-access-granted")  # (channel, user_id=)
 channel_access_revoked = _signals.signal("channel-access-revoked")  # (channel, user_id=)
 
+# Direct-message groups, sender is the group id: members added (a new group's members included), one left.
+dm_members_added = _signals.signal("dm-members-added")        # (group_id, user_ids=)
+dm_member_left = _signals.signal("dm-member-left")            # (group_id, user_id=)
+
 # One of a user's sockets closed (sid), or presence took the user offline (sid=None), after presence
 # forgot the socket, so a receiver can ask kraken.presence whether another keeps the user: sender is the user.
 socket_closed = _signals.signal("socket-closed")              # (user, sid=)
 
 ALL = (channels_removing, community_removing, channel_created, channel_updated, channel_deleted,
        community_deleted, member_joined, member_left, channel_access_granted, channel_access_revoked,
-       socket_closed)
+       socket_closed, dm_members_added, dm_member_left)
 
 
 def connect(signal, receiver) -> None:

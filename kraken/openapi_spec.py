@@ -16,6 +16,7 @@ from kraken.auth.schemas import LoginIn, MessageOut as InfoOut, TokenOut
 from kraken.channel_memberships.schemas import ChannelMembershipIn, ChannelMembershipOut
 from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
 from kraken.communities.schemas import CommunityIn, CommunityOut, CommunityPatch
+from kraken.direct_messages.schemas import GroupCreateIn, GroupOut, MembersAddIn
 from kraken.files.schemas import FileMetadataOut, FileOut, UploadFields
 from kraken.invites.schemas import CommunityInviteIn, InviteIn, InviteOut, PublicInviteOut, RedeemOut
 from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn,
@@ -248,12 +249,24 @@ OPERATIONS: dict[str, Op] = {
                                            "(and direction=newer to page towards the present)"),
     "messages.channel_around": Op(ok(AroundPageOut), query=AroundQuery,
                                   summary="Jump to a message: the messages around it, newest first"),
-    "messages.group_history": Op(ok(MessagePageOut), summary="Direct messages (not on this server: 404)"),
+    "messages.group_history": Op(ok(MessagePageOut), query=HistoryQuery,
+                                 summary="A direct-message group's history, newest first (its members only)"),
+    "messages.group_around": Op(ok(AroundPageOut), query=AroundQuery,
+                                summary="Jump to a direct message: the messages around it, newest first"),
     "messages.add_reaction": Op(created(MessageOut), body=ReactionIn),
     "messages.remove_reaction": Op(ok(MessageOut), body=ReactionIn),
     "messages.get_message": Op(ok(MessageOut)),
     "messages.edit_message": Op(ok(MessageOut), body=MessageEditIn),
     "messages.delete_message": Op(NO_CONTENT),
+    # direct messages
+    "direct_messages.list_groups": Op(ok(Many(GroupOut)), summary="The caller's conversations, most recent first"),
+    "direct_messages.create_group": Op(created(GroupOut), body=GroupCreateIn,
+                                       summary="A 1:1 or group conversation; an existing 1:1 one is returned"),
+    "direct_messages.get_group": Op(ok(GroupOut)),
+    "direct_messages.group_messages": Op(ok(MessagePageOut), query=HistoryQuery),
+    "direct_messages.add_members": Op(ok(GroupOut), body=MembersAddIn,
+                                      summary="Add members to a group conversation (403 for a 1:1 one)"),
+    "direct_messages.leave_group": Op(NO_CONTENT, summary="Leave the conversation"),
     # presence
     "presence.get_user_presence": Op(ok(PresenceOut)),
     "presence.get_users_presence": Op(ok(PresencesOut), summary="`ids`: up to 100 comma-separated user ids"),

@@ -14,6 +14,8 @@ Club's cast, by what each one is (usernames are these names; every password is F
   outsider  created another community, "Elsewhere" (so: admin elsewhere, stranger here)
   target    member who holds the instance role "Instance Admin" (something to take away)
   stranger  a registered user in no community (someone to add)
+Direct messages: `dm`, the 1:1 conversation of member and pcmember; `dm_group`, a group conversation of
+admin (its creator), member and pcmember.
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ from kraken.channels import service as channels
 from kraken.channels.models import Channel
 from kraken.communities import service as communities
 from kraken.communities.models import Community
+from kraken.direct_messages import service as direct_messages
+from kraken.direct_messages.models import DirectMessageGroup
+from kraken.direct_messages.schemas import GroupCreateIn
 from kraken.extensions import redis
 from kraken.files import service as files
 from kraken.files.models import File
@@ -183,6 +188,17 @@ class Factory:
         return messages.send(author, MessageIn.model_validate(
             {"channelId": str(_id(channel)), "spans": [{"type": "PLAINTEXT", "text": text}], **body}))
 
+    def dm(self, creator: User, *others: User, **body) -> DirectMessageGroup:
+        """A conversation created through the app's service (rooms move, a 1:1 one is found again)."""
+        out = direct_messages.create(creator, GroupCreateIn.model_validate(
+            {"userIds": [str(_id(u)) for u in others], **body}))
+        return DirectMessageGroup.objects(id=out["id"]).get()
+
+    def direct_message(self, group, author, text: str = "seed") -> Message:
+        """A stored direct message, numbered in its group (Message.save), without events or checks."""
+        return Message(direct_message_group_id=_id(group), author_id=_id(author),
+                       spans=[{"type": "PLAINTEXT", "text": text}]).save()
+
     def file(self, uploader: User, channel=None, content: bytes = PNG, filename: str = "a.png",
              mime: str = "image/png", resource_type: str = "MESSAGE_ATTACHMENT", resource_id=None) -> File:
         """An upload through the app's upload path: an attachment of `channel` by default."""
@@ -216,7 +232,9 @@ class Factory:
                     | {"Helper": helper, INSTANCE_ADMIN: instance_admin},
                     community_invite=self.invite(created_by=people["admin"].id, community_ids=[community.id],
                                                  scope="COMMUNITY"),
-                    instance_invite=self.invite(created_by=people["owner"].id))
+                    instance_invite=self.invite(created_by=people["owner"].id),
+                    dm=self.dm(people["member"], people["pcmember"]),
+                    dm_group=self.dm(people["admin"], people["member"], people["pcmember"], name="trio"))
         club.tokens = {name: self.token(people[name]) for name in PRINCIPALS}
         return club
 
@@ -240,7 +258,9 @@ class Club:
     roles: dict[str, Role]         # Club's Community Admin, Moderator, Member, Helper (custom); Instance Admin
     community_invite: Invite       # admin's invite into Club
     instance_invite: Invite        # the owner's registration invite
-    messages: dict[str, Message] = field(default_factory=dict)  # after seed_messages(): "general", "private"
+    dm: DirectMessageGroup | None = None        # member and pcmember, 1:1
+    dm_group: DirectMessageGroup | None = None  # admin, member, pcmember: a group conversation
+    messages: dict[str, Message] = field(default_factory=dict)  # after seed_messages(): "general", "private", "dm"
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: dict[str, list] = field(default_factory=dict)
 
@@ -257,21 +277,26 @@ class Club:
     def seed_messages(self) -> "Club":
         """One message in `general` (by member) and one in `private` (by pcmember): {MG}, {MP}."""
         self.messages = {"general": self.factory.message(self.general, self.member),
-                         "private": self.factory.message(self.private, self.pcmember)}
+                         "private": self.factory.message(self.private, self.pcmember),
+                         "dm": self.factory.direct_message(self.dm_group, self.member)}
         return self
 
     @property
     def ids(self) -> dict[str, str]:
         """Path template values: C (Club), D (Elsewhere), G/P/V/VOICE (channels), R (Helper),
-        MR (Member role), IA (Instance Admin), CI/II (invite codes), MG/MP (seeded messages), and
+        MR (Member role), IA (Instance Admin), CI/II (invite codes), MG/MP/MD (seeded messages; MD in dm_group), DM/DMG (conversations), and
         every person's id by name."""
         ids = {"C": str(self.doc.id), "D": str(self.elsewhere.id), "P": str(self.private.id),
                "G": str(self.general.id), "V": str(self.victim.id), "VOICE": str(self.voice.id),
                "R": str(self.roles["Helper"].id), "MR": str(self.roles[MEMBER].id),
                "IA": str(self.roles[INSTANCE_ADMIN].id), "CI": self.community_invite.code,
                "II": self.instance_invite.code, **{name: str(u.id) for name, u in self.people.items()}}
+        if self.dm is not None:
+            ids.update(DM=str(self.dm.id), DMG=str(self.dm_group.id))
         if self.messages:
             ids.update(MG=str(self.messages["general"].id), MP=str(self.messages["private"].id))
+            if "dm" in self.messages:
+                ids.update(MD=str(self.messages["dm"].id))
         return ids
 
     def fill(self, template: str) -> str:

@@ -6,7 +6,7 @@ from flask import request
 from kraken.common.validation import validate
 from kraken.messages import service
 from kraken.messages.schemas import MessageIn, ReactionIn
-from kraken.rbac import require_socket_in_channel
+from kraken.rbac import require_socket_in_channel, require_socket_in_dm
 from kraken.realtime import limits, names
 from kraken.realtime.handlers import SocketEvents, id_from
 from kraken.realtime.publish import publish
@@ -20,10 +20,17 @@ def on_send_message(actor, payload=None):
 
 
 def _typing(actor, payload, is_typing: bool) -> None:
-    channel_id = id_from(payload, "channelId")
-    room = require_socket_in_channel(request.sid, channel_id)
-    publish(names.USER_TYPING, {"userId": str(actor.id), "channelId": channel_id, "isTyping": is_typing}, room,
-            skip_sid=request.sid)
+    """To the conversation's room, if the socket is in it: `dm:<id>` for a `directMessageGroupId`,
+    else the channel's (kraken-later-endpoints §6)."""
+    if isinstance(payload, dict) and payload.get("directMessageGroupId") is not None:
+        group_id = id_from(payload, "directMessageGroupId")
+        room = require_socket_in_dm(request.sid, group_id)
+        where = {"directMessageGroupId": group_id}
+    else:
+        channel_id = id_from(payload, "channelId")
+        room = require_socket_in_channel(request.sid, channel_id)
+        where = {"channelId": channel_id}
+    publish(names.USER_TYPING, {"userId": str(actor.id), **where, "isTyping": is_typing}, room, skip_sid=request.sid)
 
 
 @socket_events.on(names.TYPING_START, tier=limits.TYPING)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from kraken.common.validation import parse_body, parse_query
-from kraken.errors import NotFoundError
 from kraken.messages import paging, service
 from kraken.messages.schemas import AroundQuery, HistoryQuery, MessageEditIn, MessageIn, ReactionIn, message_out
-from kraken.rbac import Action, Resource, authorized_resource, current_user, require_actions, require_auth
+from kraken.rbac import (Action, Resource, access_dm_group, authorized_resource, current_user, require_actions,
+                         require_auth)
 
 bp = Blueprint("messages", __name__, url_prefix="/api/messages")
 
@@ -42,10 +42,27 @@ def channel_around(channel_id: str, message_id: str):
     return page_response(items, olderContinuationToken=older, newerContinuationToken=newer)
 
 
+def group_page(group_id: str) -> Response:
+    """A direct-message group's history, as a channel's: its members only (404 for anyone else)."""
+    group = access_dm_group(current_user(), group_id)
+    query = parse_query(HistoryQuery)
+    items, token = paging.page(group.id, query.limit, query.continuationToken, query.direction)
+    return page_response(items, continuationToken=token)
+
+
 @bp.get("/group/<oid:group_id>")
 @require_auth
 def group_history(group_id: str):
-    raise NotFoundError("Direct message group not found")
+    return group_page(group_id)
+
+
+@bp.get("/group/<oid:group_id>/around/<oid:message_id>")
+@require_auth
+def group_around(group_id: str, message_id: str):
+    group = access_dm_group(current_user(), group_id)
+    query = parse_query(AroundQuery)
+    items, older, newer = paging.around(group.id, message_id, query.limit)
+    return page_response(items, olderContinuationToken=older, newerContinuationToken=newer)
 
 
 @bp.post("/reactions")

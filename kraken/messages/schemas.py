@@ -58,16 +58,27 @@ class MessageBodyIn(RequestModel):
         return spans
 
 
-class MessageIn(MessageBodyIn):
-    channelId: ObjectIdStr
+class MessageContentIn(MessageBodyIn):
+    """A new message's content, wherever it is sent (a channel, a direct-message group)."""
+
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     nonce: StrictStr | None = Field(None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
-    def _has_content(self) -> "MessageIn":
+    def _has_content(self) -> "MessageContentIn":
         if not self.attachments and not any(s.type != "PLAINTEXT" or visible(s.text or "") for s in self.spans):
             raise ValueError("a message needs visible text, a mention or an attachment")
         return self
+
+
+class MessageIn(MessageContentIn):
+    channelId: ObjectIdStr
+
+
+class DirectMessageIn(MessageContentIn):
+    """`sendDirectMessage`: the contract's CreateMessageDto with `directMessageGroupId`."""
+
+    directMessageGroupId: ObjectIdStr
 
 
 class MessageEditIn(MessageBodyIn):
@@ -161,8 +172,8 @@ class MessageOut(BaseModel):
     """Message JSON (contract §3.12); `nonce` only when the sender gave one."""
 
     id: str
-    channelId: str
-    directMessageGroupId: None
+    channelId: str | None = Field(description="The channel; null for a direct message")
+    directMessageGroupId: str | None = Field(description="The direct-message group; null in a channel")
     authorId: str
     spans: list[SpanOut]
     attachments: list[AttachmentOut]

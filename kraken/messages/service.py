@@ -21,12 +21,12 @@ from kraken.files import service as files
 from kraken.memberships.models import Membership
 from kraken.messages import recent, timeline
 from kraken.messages.models import Message
-from kraken.messages.schemas import MessageEditIn, MessageIn, message_out
-from kraken.rbac import (Action, access_channel, access_message, access_message_to_delete, access_message_to_edit,
-                         require_community_actions)
+from kraken.messages.schemas import DirectMessageIn, MessageEditIn, MessageIn, message_out
+from kraken.rbac import (Action, access_channel, access_dm_group, access_message, access_message_to_delete,
+                         access_message_to_edit, is_dm_member, require_community_actions)
 from kraken.realtime import names
 from kraken.realtime.publish import publish
-from kraken.realtime.rooms import channel_room
+from kraken.realtime.rooms import channel_room, dm_room
 
 log = logging.getLogger("kraken.messages")
 NONCE_TTL = 600  # seconds a nonce keeps a send idempotent (docs/decisions/0013-one-send-path.md)
@@ -47,6 +47,27 @@ def _check_mentions(channel, spans) -> None:
         raise ValidationError(["spans: a mentioned channel is not in this community"])
     if any(s.type == "COMMUNITY_MENTION" and s.communityId != str(community_id) for s in spans):
         raise ValidationError(["spans: only this community can be mentioned"])
+
+
+def _check_dm_mentions(group_id, spans) -> None:
+    """In a direct message, mentioned users must be members of its group; no channel or community."""
+    if any(s.type in ("CHANNEL_MENTION", "COMMUNITY_MENTION") for s in spans):
+        raise ValidationError(["spans: a direct message cannot mention a channel or a community"])
+    if not all(is_dm_member(s.userId, group_id) for s in spans if s.type == "USER_MENTION"):
+        raise ValidationError(["spans: a mentioned user is not a member of this conversation"])
+
+
+def _room(message) -> str:
+    """The room of a message's conversation: its direct-message group's, or its channel's."""
+    if message.direct_message_group_id is not None:
+        return dm_room(message.direct_message_group_id)
+    return channel_room(message.channel_id)
+
+
+def _where(message) -> dict:
+    return {"channelId": None if message.channel_id is None else str(message.channel_id),
+            "directMessageGroupId": (None if message.direct_message_group_id is None
+                                     else str(message.direct_message_group_id))}
 
 
 def _span_docs(spans) -> list[dict]:
@@ -96,7 +117,29 @@ def send(actor, body: MessageIn) -> Message:
     attachments = []
     if body.attachments:
         attachments = files.claim_attachments(actor, channel, list(body.attachments))
+    message, out = _store(actor, body, attachments, channel_id=channel.id)
+    if out is not None:
+        publish(names.NEW_MESSAGE, {"message": out}, channel_room(channel.id))
+    return message
 
+
+def send_direct(actor, body: DirectMessageIn) -> Message:
+    """Store a direct message and broadcast `newDirectMessage` to its group's room (`dm:<id>`).
+    Membership of the group is the only permission. Raises NotFoundError (not a member),
+    ValidationError (spans, attachments), ServiceUnavailableError as `send`."""
+    group = access_dm_group(actor, body.directMessageGroupId)
+    _check_dm_mentions(group.id, body.spans)
+    attachments = files.claim_attachments(actor, group, list(body.attachments)) if body.attachments else []
+    message, out = _store(actor, body, attachments, direct_message_group_id=group.id)
+    if out is not None:
+        publish(names.NEW_DM, {"message": out}, dm_room(group.id))
+    return message
+
+
+def _store(actor, body, attachments: list, **where) -> tuple[Message, dict | None]:
+    """The storing step of every send: the nonce, the group commit, the attachments, the recent list.
+    `where`: channel_id= or direct_message_group_id=. Returns (message, its JSON), or (the stored
+    message, None) for a repeated nonce (nothing to publish)."""
     message_id = ObjectId()
     if body.nonce:
         existing = _claim_nonce(str(actor.id), body.nonce, message_id)
@@ -104,9 +147,9 @@ def send(actor, body: MessageIn) -> Message:
             message = _stored(existing)
             if message is None:
                 raise ServiceUnavailableError("The first send with this nonce is not stored yet; retry")
-            return message
-    message = Message(id=message_id, channel_id=channel.id, author_id=actor.id, spans=_span_docs(body.spans),
-                      attachments=attachments, nonce=body.nonce)
+            return message, None
+    message = Message(id=message_id, author_id=actor.id, spans=_span_docs(body.spans),
+                      attachments=attachments, nonce=body.nonce, **where)
     try:
         # validated above (schemas, mentions, claimed attachments): insert without Document.save()'s
         # second validation and change tracking, sharing the command with concurrent sends
@@ -121,20 +164,22 @@ def send(actor, body: MessageIn) -> Message:
             _release_nonce(str(actor.id), body.nonce)
         raise
     out = message_out(message)
-    recent.added(channel.id, recent.encode(out, message.seq))
-    publish(names.NEW_MESSAGE, {"message": out}, channel_room(channel.id))
-    return message
+    recent.added(message.conversation_id, recent.encode(out, message.seq))
+    return message, out
 
 
 def edit(actor, message_id: str, body: MessageEditIn) -> Message:
     """The author edits their message; `editedAt` is the server's time. Raises 404/403."""
     message, channel = access_message_to_edit(actor, message_id)
-    _check_mentions(channel, body.spans)
+    if channel is None:
+        _check_dm_mentions(message.direct_message_group_id, body.spans)
+    else:
+        _check_mentions(channel, body.spans)
     Message.objects(id=message.id).update_one(set__spans=_span_docs(body.spans), set__edited_at=utcnow())
     message.reload()
     out = message_out(message)
-    recent.replaced(message.channel_id, out["id"], recent.encode(out, message.seq))
-    publish(names.UPDATE_MESSAGE, {"message": out}, channel_room(message.channel_id))
+    recent.replaced(message.conversation_id, out["id"], recent.encode(out, message.seq))
+    publish(names.UPDATE_MESSAGE, {"message": out}, _room(message))
     return message
 
 
@@ -143,12 +188,11 @@ def delete(actor, message_id: str) -> None:
     message = access_message_to_delete(actor, message_id)
     timeline.bury(message)  # first: a continuation token naming it keeps its place
     message.delete()
-    recent.removed(message.channel_id, str(message.id))
+    recent.removed(message.conversation_id, str(message.id))
     file_ids = [a["id"] for a in message.attachments if a.get("id")]
     if file_ids:
         files.delete_files(file_ids)
-    publish(names.DELETE_MESSAGE, {"messageId": str(message.id), "channelId": str(message.channel_id),
-                                   "directMessageGroupId": None}, channel_room(message.channel_id))
+    publish(names.DELETE_MESSAGE, {"messageId": str(message.id), **_where(message)}, _room(message))
 
 
 def react(actor, message_id: str, emoji: str, add: bool) -> Message:
@@ -162,15 +206,13 @@ def react(actor, message_id: str, emoji: str, add: bool) -> Message:
         Message.objects(id=message.id).update_one(pull__reactions=pair)
     message.reload()
     out = message_out(message)
-    recent.replaced(message.channel_id, out["id"], recent.encode(out, message.seq))
-    common = {"messageId": str(message.id), "channelId": str(message.channel_id), "directMessageGroupId": None,
-              "parentMessageId": None}
+    recent.replaced(message.conversation_id, out["id"], recent.encode(out, message.seq))
+    common = {"messageId": str(message.id), **_where(message), "parentMessageId": None}
     if add:
         group = next(r for r in out["reactions"] if r["emoji"] == emoji)
-        publish(names.REACTION_ADDED, {**common, "reaction": group}, channel_room(message.channel_id))
+        publish(names.REACTION_ADDED, {**common, "reaction": group}, _room(message))
     else:
-        publish(names.REACTION_REMOVED, {**common, "emoji": emoji, "reactions": out["reactions"]},
-                channel_room(message.channel_id))
+        publish(names.REACTION_REMOVED, {**common, "emoji": emoji, "reactions": out["reactions"]}, _room(message))
     return message
 
 

@@ -17,11 +17,11 @@ The action vocabulary and role templates live in kraken.common.permissions (mode
 from kraken.common.permissions import (ALL_ACTIONS, COMMUNITY_ADMIN, COMMUNITY_ADMIN_ACTIONS, DEFAULT_COMMUNITY_ROLES,
                                        DEFAULT_INSTANCE_ROLES, INSTANCE_ADMIN, INSTANCE_ADMIN_ACTIONS, MEMBER,
                                        MEMBER_ACTIONS, MODERATOR, MODERATOR_ACTIONS, Action, InstanceRole)
-from kraken.rbac.access import (access_channel, access_community, access_message, admits, can_see_channel,
-                                current_grant, deny, may_enter, message_access, private_channel_entrants,
-                                require_community_actions, require_instance_actions, require_may_join_private_channel,
-                                require_private_channel, require_socket_in_channel, visible_channel,
-                                visible_channels)
+from kraken.rbac.access import (access_channel, access_community, access_dm_group, access_message, admits,
+                                can_see_channel, current_grant, deny, is_dm_member, may_enter, message_access,
+                                private_channel_entrants, require_community_actions, require_instance_actions,
+                                require_may_join_private_channel, require_private_channel, require_socket_in_channel,
+                                require_socket_in_dm, visible_channel, visible_channels)
 from kraken.rbac.grants import Grant, community_grant, enterable_channels, instance_grant, is_owner
 from kraken.rbac.rules import (access_file, access_invite_to_delete, access_message_to_delete,
                                access_message_to_edit, access_own_file, access_upload_target, require_grantable,
@@ -41,7 +41,7 @@ __all__ = [
     "private_channel_entrants", "require_actions", "require_auth", "require_community_actions", "require_grantable",
     "require_instance_actions", "require_may_change_actions", "require_may_create_community",
     "require_may_invite", "require_may_join_private_channel", "require_owner", "require_private_channel",
-    "require_socket_in_channel",
+    "require_socket_in_channel", "require_socket_in_dm", "access_dm_group", "is_dm_member",
     "visible_channel", "visible_channel_memberships", "visible_channels",
     "visible_memberships",
 ]

@@ -11,13 +11,14 @@ from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel
 from kraken.common.permissions import Action, InstanceRole
 from kraken.communities.models import Community
+from kraken.direct_messages.models import DirectMessageGroup, DirectMessageMembership, membership_key
 from kraken.errors import ForbiddenError, NotFoundError
 from kraken.extensions import socketio
 from kraken.localcache import StampedCache
 from kraken.memberships.models import Membership
 from kraken.messages.models import Message
 from kraken.rbac.grants import Grant, community_grant, instance_grant
-from kraken.realtime.rooms import channel_room
+from kraken.realtime.rooms import channel_room, dm_room
 from kraken.users.models import User
 
 
@@ -151,6 +152,11 @@ def message_access(user, message_id: object, *actions: Action):
     message = Message.objects(id=message_id).first()
     if message is None:
         raise NotFoundError("Message not found")
+    if message.direct_message_group_id is not None:
+        # a direct message: membership of its group is the only permission (kraken-later-endpoints §0)
+        if not is_dm_member(user.id, message.direct_message_group_id):
+            raise NotFoundError("Message not found")
+        return message, None, None
     channel, grant = _channel_access(user, message.channel_id, actions, enter=True)
     return message, channel, grant
 
@@ -161,6 +167,23 @@ def access_message(user, message_id: object, *actions: Action):
     return message_access(user, message_id, *actions)[0]
 
 
+def is_dm_member(user_id: object, group_id: object) -> bool:
+    """Whether the user is a member of the direct-message group (one `_id` look-up)."""
+    return DirectMessageMembership.objects(id=membership_key(group_id, user_id)).count() > 0
+
+
+def access_dm_group(user, group_id: object):
+    """Load a direct-message group of which `user` is a member. Membership is the only permission, also
+    for the instance owner (docs/decisions/0047-direct-messages.md). Raises NotFoundError (missing or
+    not a member: a stranger learns nothing)."""
+    if not is_dm_member(user.id, group_id):
+        raise NotFoundError("Direct message group not found")
+    group = DirectMessageGroup.objects(id=group_id).first()
+    if group is None:
+        raise NotFoundError("Direct message group not found")
+    return group
+
+
 def require_socket_in_channel(sid: str, channel_id: object) -> str:
     """The channel's room, if the socket `sid` is in it: it was authorised when it joined, and
     leaves it when it loses access (kraken.realtime.subscriptions). Typing asks this instead of the
@@ -168,6 +191,15 @@ def require_socket_in_channel(sid: str, channel_id: object) -> str:
     room = channel_room(channel_id)
     if room not in socketio.server.rooms(sid, namespace="/"):
         raise NotFoundError("Channel not found")
+    return room
+
+
+def require_socket_in_dm(sid: str, group_id: object) -> str:
+    """A direct-message group's room, if the socket `sid` is in it (it joined as a member and leaves
+    when it leaves). Raises NotFoundError, as for a group the caller is not a member of."""
+    room = dm_room(group_id)
+    if room not in socketio.server.rooms(sid, namespace="/"):
+        raise NotFoundError("Direct message group not found")
     return room
 
 

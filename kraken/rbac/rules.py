@@ -7,7 +7,8 @@ from kraken.common.permissions import COMMUNITY_ADMIN, Action
 from kraken.errors import FeatureDisabledError, ForbiddenError, NotFoundError
 from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.invites.models import Invite
-from kraken.rbac.access import access_channel, access_community, message_access
+from kraken.direct_messages.models import DirectMessageGroup
+from kraken.rbac.access import access_channel, access_community, access_dm_group, message_access
 from kraken.rbac.grants import Grant, community_grant, instance_grant, is_owner
 
 # --- communities ----------------------------------------------------------------------------
@@ -92,7 +93,8 @@ def require_may_change_actions(actor, grant: Grant, role, actions) -> None:
 
 
 def access_message_to_edit(actor, message_id: object):
-    """(message, channel): the author's own message in a channel they may read.
+    """(message, channel): the author's own message in a channel they may read (a direct message: in a
+    group they are a member of; channel None).
     Raises NotFoundError, ForbiddenError."""
     message, channel, _ = message_access(actor, message_id, Action.READ_MESSAGE)
     if message.author_id != actor.id:
@@ -101,10 +103,11 @@ def access_message_to_edit(actor, message_id: object):
 
 
 def access_message_to_delete(actor, message_id: object):
-    """A message its author, or a DELETE_MESSAGE holder of its community, may delete.
+    """A message its author, or a DELETE_MESSAGE holder of its community, may delete (a direct message:
+    its author only).
     Raises NotFoundError, ForbiddenError."""
     message, _, grant = message_access(actor, message_id)
-    if message.author_id != actor.id and not grant.has(Action.DELETE_MESSAGE):
+    if message.author_id != actor.id and (grant is None or not grant.has(Action.DELETE_MESSAGE)):
         raise ForbiddenError("Missing permission: DELETE_MESSAGE")
     return message
 
@@ -122,10 +125,17 @@ def access_upload_target(actor, resource_type: str, resource_id: str | None):
             raise ForbiddenError("You can only upload your own avatar")
         return actor.id, None
     if resource_type == MESSAGE_ATTACHMENT:
+        if _is_dm_group(resource_id):  # an attachment for a direct message: its group's members
+            return access_dm_group(actor, resource_id).id, None
         channel = access_channel(actor, resource_id, Action.CREATE_ATTACHMENT, enter=True)
         return channel.id, channel.community_id
     community = access_community(actor, resource_id, Action.UPDATE_COMMUNITY)
     return community.id, community.id
+
+
+def _is_dm_group(resource_id: object) -> bool:
+    """Whether an attachment's resource is a direct-message group (else a channel): one `_id` look-up."""
+    return resource_id is not None and DirectMessageGroup.objects(id=resource_id).count() > 0
 
 
 def _file_not_found() -> NotFoundError:
@@ -133,7 +143,8 @@ def _file_not_found() -> NotFoundError:
 
 
 def access_file(actor, file_id: object):
-    """Load a file the actor may read. Attachments: readers of the channel (only the uploader until
+    """Load a file the actor may read. Attachments: readers of the channel or members of the
+    direct-message group (only the uploader until
     it is attached to a message); user avatars: everyone; community images: members.
     Raises NotFoundError (missing or invisible), ForbiddenError (not a member of the community)."""
     record = File.objects(id=file_id).first()
@@ -143,7 +154,10 @@ def access_file(actor, file_id: object):
         if record.resource_type == MESSAGE_ATTACHMENT:
             if record.message_id is None and record.uploaded_by_id != actor.id:
                 raise _file_not_found()
-            access_channel(actor, record.resource_id, Action.READ_MESSAGE, enter=True)
+            if _is_dm_group(record.resource_id):
+                access_dm_group(actor, record.resource_id)
+            else:
+                access_channel(actor, record.resource_id, Action.READ_MESSAGE, enter=True)
         elif record.resource_type in (COMMUNITY_AVATAR, COMMUNITY_BANNER):
             access_community(actor, record.resource_id)
     except NotFoundError:

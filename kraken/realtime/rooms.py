@@ -1,4 +1,4 @@
-"""Room names: `<userId>`, `<channelId>`, `community:<communityId>`
+"""Room names: `<userId>`, `<channelId>`, `community:<communityId>`, `dm:<groupId>`
 (docs/decisions/0014-socket-authentication-and-rooms.md)."""
 from __future__ import annotations
 
@@ -13,3 +13,7 @@ def channel_room(channel_id: object) -> str:
 
 def community_room(community_id: object) -> str:
     return f"community:{community_id}"
+
+
+def dm_room(group_id: object) -> str:
+    return f"dm:{group_id}"

@@ -9,6 +9,7 @@ from redis.connection import parse_url
 
 from kraken.adapters import engineio as frames
 from kraken.config import Settings
+from kraken.direct_messages import events as dm_events
 from kraken.extensions import socketio
 from kraken.messages import events as message_events
 from kraken.presence import service as presence
@@ -56,5 +57,6 @@ def init_realtime(app: Flask, settings: Settings) -> None:
     voice.configure(settings.voice_presence_ttl)
     presence.declare_tasks()
     voice.declare_tasks()
-    handlers.register(socketio, (message_events.socket_events, room_events.socket_events, voice_events.socket_events),
+    handlers.register(socketio, (message_events.socket_events, room_events.socket_events, voice_events.socket_events,
+                                dm_events.socket_events),
                       connection.on_connect, connection.on_disconnect)

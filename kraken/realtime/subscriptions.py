@@ -22,7 +22,8 @@ from kraken.rbac import (Grant, admits, community_grant, enterable_channels, may
                          visible_channels)
 from kraken.realtime import names
 from kraken.realtime.publish import move_sockets, publish
-from kraken.realtime.rooms import channel_room, community_room, user_room
+from kraken.realtime.rooms import channel_room, community_room, dm_room, user_room
+from kraken.direct_messages.models import DirectMessageMembership
 from kraken.users.models import User
 
 
@@ -49,6 +50,22 @@ def all_community_rooms(user) -> list[str]:
         rooms += [channel_room(c.id) for c in lists[str(community_id)]
                   if may_enter(c, private)]
     return rooms
+
+
+def all_dm_rooms(user) -> list[str]:
+    """The rooms of every direct-message group the user is a member of (one indexed equality)."""
+    return [dm_room(g) for g in DirectMessageMembership.objects(user_id=user.id).scalar("group_id")]
+
+
+def dm_members_added(group_id: object, *, user_ids: Iterable[object]) -> None:
+    """New members of a direct-message group (a new group's included): their sockets join `dm:<id>`."""
+    for user_id in user_ids:
+        move_sockets(user_room(user_id), join=[dm_room(group_id)])
+
+
+def dm_member_left(group_id: object, *, user_id: object) -> None:
+    """A member who left a direct-message group: their sockets leave `dm:<id>`."""
+    move_sockets(user_room(user_id), leave=[dm_room(group_id)])
 
 
 def member_joined(community_id: object, *, user_id: object, announce: bool = True) -> None:
@@ -128,5 +145,6 @@ def init_app() -> None:
                              (domain.channel_deleted, channel_deleted),
                              (domain.channel_access_granted, channel_access_granted),
                              (domain.channel_access_revoked, channel_access_revoked),
-                             (domain.community_deleted, community_deleted)):
+                             (domain.community_deleted, community_deleted),
+                             (domain.dm_members_added, dm_members_added), (domain.dm_member_left, dm_member_left)):
         domain.connect(signal, receiver)

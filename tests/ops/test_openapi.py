@@ -142,7 +142,7 @@ def _real_path_parameters(path: str, ids: dict[str, str]) -> dict[str, str]:
     channel = ids["VOICE"] if "voice" in path or "/livekit/" in path else ids["G"]
     values = {"community_id": ids["C"], "channel_id": channel, "message_id": ids["MG"],
               "user_id": ids["member"], "role_id": role, "code": ids["CI"], "name": "member",
-              "ids": f"{ids['member']},{ids['admin']}"}
+              "ids": f"{ids['member']},{ids['admin']}", "group_id": ids["DMG"]}
     return {name: values[name] for name in re.findall(r"\{([^}]+)\}", path) if name in values}
 
 
@@ -151,6 +151,8 @@ def _known_good(ids: dict[str, str]) -> dict[str, tuple[str, dict]]:
     return {
         "POST /api/messages": ("member", {"channelId": ids["G"], "spans": SPANS}),
         "PATCH /api/messages/{message_id}": ("member", {"spans": SPANS}),
+        "POST /api/direct-messages": ("member", {"userIds": [ids["stranger"]]}),
+        "POST /api/direct-messages/{group_id}/members": ("member", {"userIds": [ids["stranger"]]}),
         "POST /api/messages/reactions": ("member", {"messageId": ids["MG"], "emoji": "+1"}),
         "DELETE /api/messages/reactions": ("member", {"messageId": ids["MG"], "emoji": "+1"}),
         "POST /api/channels": ("admin", {"name": "fuzzed", "communityId": ids["C"], "type": "TEXT"}),

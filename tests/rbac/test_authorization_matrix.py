@@ -26,6 +26,8 @@ A = "200 200 200 200 200 200 200 200 401"          # any authenticated user
 MEMBERS = "200 200 200 200 200 200 403 403 401"    # community members (and the owner)
 OWNER_ONLY = "200 403 403 403 403 403 403 403 401"
 PRIVATE_READ = "200 200 200 404 200 404 404 404 401"
+DM_GROUP_READ = "404 200 404 200 200 404 404 404 401"  # DMG's members: admin, member, pcmember
+DM_READ = "404 404 404 200 200 404 404 404 401"        # DM's: member, pcmember (the owner is no exception)
 PRIVATE_ENTER = "200 200 404 404 200 404 404 404 401"  # its history: its members and the owners in its community
 
 # (method, path, json body or None, expected statuses in PRINCIPALS order)
@@ -104,6 +106,23 @@ MATRIX = [
     ("GET", "/api/messages/channel/{G}/around/{MP}", None, "404 404 404 404 404 404 403 403 401"),
     ("GET", "/api/messages/channel/{G}?direction=newer&continuationToken={MG}", None, MEMBERS),
     ("GET", "/api/messages/channel/{P}?direction=newer", None, PRIVATE_ENTER),
+    # direct messages (membership is the only permission)
+    ("GET", "/api/direct-messages", None, A),
+    ("POST", "/api/direct-messages", {"userIds": ["{stranger}"]}, "201 201 201 201 201 201 201 201 401"),
+    ("GET", "/api/direct-messages/{DMG}", None, DM_GROUP_READ),
+    ("GET", "/api/direct-messages/{DM}", None, DM_READ),
+    ("GET", "/api/direct-messages/{DMG}/messages", None, DM_GROUP_READ),
+    ("GET", "/api/messages/group/{DMG}", None, DM_GROUP_READ),
+    ("GET", "/api/messages/group/{DM}", None, DM_READ),
+    ("GET", "/api/messages/group/{DMG}/around/{MD}", None, DM_GROUP_READ),
+    ("GET", "/api/messages/group/{DMG}?direction=newer", None, DM_GROUP_READ),
+    ("POST", "/api/direct-messages/{DMG}/members", {"userIds": ["{stranger}"]}, DM_GROUP_READ),
+    ("POST", "/api/direct-messages/{DM}/members", {"userIds": ["{stranger}"]}, "404 404 404 403 403 404 404 404 401"),
+    ("DELETE", "/api/direct-messages/{DMG}/members/me", None, "404 204 404 204 204 404 404 404 401"),
+    ("GET", "/api/messages/{MD}", None, DM_GROUP_READ),
+    ("PATCH", "/api/messages/{MD}", {"spans": [{"type": "PLAINTEXT", "text": "x"}]}, "404 403 404 200 403 404 404 404 401"),
+    ("DELETE", "/api/messages/{MD}", None, "404 403 404 204 403 404 404 404 401"),
+    ("POST", "/api/messages/reactions", {"messageId": "{MD}", "emoji": "x"}, "404 201 404 201 201 404 404 404 401"),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -131,7 +150,7 @@ def _fill(community, value):
     return json.loads(community.fill(json.dumps(value).replace("{", "{{").replace("}", "}}")
                                  .replace("{{C}}", "{C}").replace("{{target}}", "{target}")
                                  .replace("{{stranger}}", "{stranger}").replace("{{P}}", "{P}")
-                                 .replace("{{R}}", "{R}"))) if value is not None else None
+                                 .replace("{{R}}", "{R}").replace("{{MD}}", "{MD}"))) if value is not None else None
 
 
 @pytest.mark.parametrize("method, path, body, principal, expected", CASES,
@@ -150,7 +169,7 @@ def test_route_answers_each_principal_as_the_table_says(app, community, method, 
 def test_matrix_covers_every_route_of_the_issue(app):
     covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
-                "/api/invite")
+                "/api/invite", "/api/direct-messages")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:

@@ -22,6 +22,10 @@ def msg(channel: str) -> dict:
     return {"channelId": "{%s}" % channel, "spans": [{"type": "PLAINTEXT", "text": "matrix"}]}
 
 
+def dm(group: str) -> dict:
+    return {"directMessageGroupId": "{%s}" % group, "spans": [{"type": "PLAINTEXT", "text": "matrix"}]}
+
+
 # (event, payload, outcomes in PRINCIPALS order)
 SOCKET_MATRIX = [
     ("joinAll", "{C}", ["ok"] * 6 + [NM, NM]),
@@ -37,6 +41,12 @@ SOCKET_MATRIX = [
     ("addReaction", {"messageId": "{MG}", "emoji": "👍"}, ["ok"] * 6 + [NM, NM]),
     ("addReaction", {"messageId": "{MP}", "emoji": "👍"}, ["ok", "ok", NF, NF, "ok", NF, NF, NF]),
     ("removeReaction", {"messageId": "{MG}", "emoji": "👍"}, ["ok"] * 6 + [NM, NM]),
+    # direct messages: membership is the only permission (DMG: admin, member, pcmember; DM: member, pcmember)
+    ("sendDirectMessage", dm("DMG"), [NF, "ack", NF, "ack", "ack", NF, NF, NF]),
+    ("sendDirectMessage", dm("DM"), [NF, NF, NF, "ack", "ack", NF, NF, NF]),
+    ("typingStart", {"directMessageGroupId": "{DMG}"}, [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
+    ("addReaction", {"messageId": "{MD}", "emoji": "👍"}, [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
+    ("removeReaction", {"messageId": "{MD}", "emoji": "👍"}, [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
 ]
 CASES = [(event, payload, who, outcome) for event, payload, row in SOCKET_MATRIX
          for who, outcome in zip(PRINCIPALS, row, strict=True)]
@@ -74,8 +84,11 @@ def test_socket_event_answers_each_principal_as_the_table_says(live, community, 
     client = SocketClient(live.url, community.tokens[principal]).connect()
     try:
         watcher.emit("joinAll", community.ids["C"])
+        watcher.emit("subscribeAll")  # also the watcher's (admin's) dm:<DMG> room
         if event.startswith("typing"):
             client.emit("joinAll", community.ids["C"])
+            if isinstance(payload, dict) and "directMessageGroupId" in payload:
+                client.emit("subscribeAll")
         time.sleep(0.15)
         before = dump()
         acks: list = []
@@ -98,7 +111,8 @@ def test_socket_event_answers_each_principal_as_the_table_says(live, community, 
             time.sleep(0.2)
             assert dump() == before, "a denied event changed the database"
             noise = {name: events for name, events in watcher.events.items()
-                     if name in ("newMessage", "reactionAdded", "reactionRemoved", "userTyping")}
+                     if name in ("newMessage", "reactionAdded", "reactionRemoved", "userTyping",
+                                 "newDirectMessage")}
             assert not noise, f"a denied event emitted {noise}"
     finally:
         client.close()
