@@ -8,9 +8,9 @@ same wire format and adds:
 
 - an outbox: a publish that fails is kept, in order, and retried until Redis is back;
 - a listener that resubscribes within a fraction of a second;
-- a backfill after every resubscription: `newMessage` events for messages stored
-  (MongoDB is the source of truth) while this process was not subscribed are
-  re-read and delivered to this process's sockets;
+- a backfill after every resubscription: `newMessage` (and, for direct-message rooms `dm:<id>`,
+  `newDirectMessage`) events for messages stored (MongoDB is the source of truth) while this
+  process was not subscribed are re-read and delivered to this process's sockets;
 - de-duplication: a process delivers each message id once, whatever path it came by;
 - server-driven rooms: `move_sockets` makes every socket in one room, on every process, enter
   or leave other rooms (Socket.IO's `in(room).socketsJoin(...)`), through the same outbox.
@@ -31,7 +31,8 @@ from bson import ObjectId
 from kraken.adapters.socketio import PubSubManager
 from kraken.messages import timeline
 from kraken.messages.schemas import message_out
-from kraken.realtime.rooms import channel_room
+from kraken.realtime.names import NEW_DM as DM_EVENT
+from kraken.realtime.rooms import channel_room, dm_room
 
 log = logging.getLogger("kraken.realtime.queue")
 RETRY_SECONDS = 0.2
@@ -190,9 +191,9 @@ class ReliableRedisManager(PubSubManager):
     # delivery -----------------------------------------------------------------------------
 
     def deliverable(self, message: dict) -> bool:
-        """Each `newMessage` once per process, whatever path it came by (local emit, the queue, an
-        outbox retry or a backfill)."""
-        if message.get("event") == self.backfill_event:
+        """Each `newMessage` (and `newDirectMessage`) once per process, whatever path it came by (local
+        emit, the queue, an outbox retry or a backfill)."""
+        if message.get("event") in (self.backfill_event, DM_EVENT):
             data = message.get("data")
             payload = data[0] if isinstance(data, list) and data else data
             message_id = payload.get("message", {}).get("id") if isinstance(payload, dict) else None
@@ -205,20 +206,27 @@ class ReliableRedisManager(PubSubManager):
         return [ObjectId(r) for r, members in list(rooms.items())
                 if r and len(r) == 24 and ObjectId.is_valid(r) and members]
 
+    def _local_dm_rooms(self) -> list[ObjectId]:
+        rooms = self.rooms.get("/", {})
+        return [ObjectId(r[3:]) for r, members in list(rooms.items())
+                if r and r.startswith("dm:") and ObjectId.is_valid(r[3:]) and members]
+
     def _backfill(self, lost_since: float) -> None:
-        """Deliver `newMessage` for messages stored while this process could have missed them."""
-        rooms = self._local_channel_rooms()
+        """Deliver `newMessage` (`newDirectMessage` in `dm:<id>` rooms) for messages stored while this
+        process could have missed them."""
+        rooms = [(room, self.backfill_event, channel_room) for room in self._local_channel_rooms()]
+        rooms += [(group, DM_EVENT, dm_room) for group in self._local_dm_rooms()]
         if not rooms:
             return
         since = ObjectId.from_datetime(datetime.fromtimestamp(lost_since - BACKFILL_MARGIN_SECONDS, timezone.utc))
         delivered = 0
         try:
-            for message in (m for room in rooms for m in timeline.since(room, since)):
-                payload = {"message": message_out(message)}
-                if self.seen.add(payload["message"]["id"]):
-                    socketio.Manager.emit(self, self.backfill_event, payload, namespace="/",
-                                          room=channel_room(message.channel_id))
-                    delivered += 1
+            for conversation, event, room_of in rooms:
+                for message in timeline.since(conversation, since):
+                    payload = {"message": message_out(message)}
+                    if self.seen.add(payload["message"]["id"]):
+                        socketio.Manager.emit(self, event, payload, namespace="/", room=room_of(conversation))
+                        delivered += 1
         except Exception:
             log.exception("backfill failed")
             return

@@ -66,3 +66,27 @@ def test_move_sockets_moves_every_socket_of_the_selector_room_and_no_other():
     assert "general" not in manager.rooms[NS] and "general" not in manager.get_rooms("s0", NS)
     manager.move_sockets("nobody", join=["general"])  # an empty selector moves nothing
     assert "general" not in manager.rooms[NS]
+
+
+def test_a_backfill_delivers_direct_messages_to_their_group_rooms(app, factory, monkeypatch):
+    """After a lost subscription the process re-reads what was stored meanwhile: channel rooms get
+    `newMessage`, `dm:<id>` rooms `newDirectMessage` (each message once)."""
+    import time as _time
+
+    from kraken.messages import service as messages
+    from kraken.messages.schemas import DirectMessageIn
+    factory.owner("root")
+    alice, bob = factory.user("alice"), factory.user("bob")
+    group = factory.dm(alice, bob)
+    before = _time.time()
+    sent = messages.send_direct(alice, DirectMessageIn.model_validate(
+        {"directMessageGroupId": str(group.id), "spans": [{"type": "PLAINTEXT", "text": "while away"}]}))
+    manager = ReliableRedisManager(REDIS_URL, channel="kraken-test-room-index")
+    _apply(manager, set(), "connect", "s0", "")
+    manager.basic_enter_room("s0", NS, f"dm:{group.id}")
+    emitted = []
+    monkeypatch.setattr(socketio.Manager, "emit", lambda self, event, data, namespace=None, room=None, **kw:
+                        emitted.append((event, data["message"]["id"], room)))
+    manager._backfill(before)
+    manager._backfill(before)  # the second pass finds it seen
+    assert emitted == [("newDirectMessage", str(sent.id), f"dm:{group.id}")]
