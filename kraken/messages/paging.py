@@ -1,5 +1,5 @@
 """History pages of any conversation (a channel, a direct-message group, a thread): older, newer and
-around a message (kraken-head-features §9; docs/decisions/0041-jump-to-message.md).
+around a message (kraken-head-features §9; docs/decisions/0045-jump-to-message.md).
 
 Every page is newest first, as the web client expects in both directions. Items are ready Message JSON
 strings (the route joins them). A continuation token is a message id, opaque to the client and exclusive;

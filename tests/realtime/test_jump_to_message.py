@@ -1,4 +1,4 @@
-"""Jump to message (kraken-head-features §9, docs/decisions/0041-jump-to-message.md): history paged newer
+"""Jump to message (kraken-head-features §9, docs/decisions/0045-jump-to-message.md): history paged newer
 with `direction=newer`, and `GET /api/messages/channel/:id/around/:messageId`; pages newest first, tokens
 exact while messages are sent, edited and deleted (kraken.messages.paging, kraken.messages.timeline)."""
 from __future__ import annotations
@@ -342,3 +342,49 @@ def test_tailing_newer_across_two_sending_processes_skips_nothing(community, two
     stored = [str(m.id) for m in Message.objects(channel_id=community.general.id).order_by("seq")]
     assert sorted(stored) == sorted(sent)
     assert seen == stored, f"{len(set(stored) - set(seen))} skipped, {len(seen) - len(set(seen))} twice"
+
+
+def stored_direct_messages(group_id, n, author_id):
+    """`n` direct messages stored as the app stores them (numbered in their group), oldest first."""
+    now = utcnow()
+    docs = [{"directMessageGroupId": group_id, "authorId": author_id, "spans": [{"type": "PLAINTEXT", "text": f"d{i}"}],
+             "attachments": [], "reactions": [], "sentAt": now} for i in range(n)]
+    timeline.number(docs)
+    mongoengine.get_db().messages.insert_many(docs)
+    return [str(d["_id"]) for d in docs]
+
+
+def test_a_direct_message_group_pages_and_jumps_as_a_channel(community, login_as):
+    """The same functions serve a direct-message group (kraken.messages.paging on the group's id)."""
+    group = community.dm_group  # admin, member, pcmember
+    api = login_as(community.member)
+    ids = stored_direct_messages(group.id, 150, community.member.id)
+    base = f"/api/messages/group/{group.id}"
+
+    def get(url):
+        response = api.get(url)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    body = get(f"{base}?limit=50&direction=newer")
+    assert [m["id"] for m in body["messages"]] == ids[:50][::-1] and body["continuationToken"] == ids[49]
+    body = get(f"{base}?limit=50&direction=newer&continuationToken={ids[120]}")
+    assert [m["id"] for m in body["messages"]] == ids[121:][::-1] and "continuationToken" not in body
+    body = get(f"{base}/around/{ids[70]}?limit=11")
+    assert [m["id"] for m in body["messages"]] == ids[65:76][::-1]
+    assert (body["olderContinuationToken"], body["newerContinuationToken"]) == (ids[65], ids[75])
+    assert all(m["directMessageGroupId"] == str(group.id) and m["channelId"] is None for m in body["messages"])
+    body = get(f"{base}/around/{ids[-1]}?limit=11")
+    assert [m["id"] for m in body["messages"]] == ids[-6:][::-1] and "newerContinuationToken" not in body
+    assert api.delete(f"/api/messages/{ids[70]}").status_code == 204
+    body = get(f"{base}/around/{ids[70]}?limit=11")
+    assert [m["id"] for m in body["messages"]] == (ids[65:70] + ids[71:76])[::-1]
+    # a message of a channel, of another group, or unknown: 404; the group's strangers: 404
+    [in_channel] = stored_texts(community.general.id, 1, community.member.id)
+    [in_other] = stored_direct_messages(community.dm.id, 1, community.member.id)
+    for anchor in (in_channel, in_other, str(ObjectId())):
+        response = api.get(f"{base}/around/{anchor}")
+        assert response.status_code == 404 and response.get_json()["message"] == "Message not found"
+    for stranger in (community.nopc, community.outsider, community.owner):
+        assert login_as(stranger).get(f"{base}/around/{ids[3]}").status_code == 404
+        assert login_as(stranger).get(f"{base}?direction=newer").status_code == 404
