@@ -116,6 +116,7 @@ MATRIX = [
     ("GET", "/api/messages/group/{DM}", None, DM_READ),
     ("GET", "/api/messages/group/{DMG}/around/{MD}", None, DM_GROUP_READ),
     ("GET", "/api/messages/group/{DMG}?direction=newer", None, DM_GROUP_READ),
+    ("GET", "/api/messages/group/{DM}/around/{MD}", None, "404 404 404 404 404 404 404 404 401"),  # another group's
     ("POST", "/api/direct-messages/{DMG}/members", {"userIds": ["{stranger}"]}, DM_GROUP_READ),
     ("POST", "/api/direct-messages/{DM}/members", {"userIds": ["{stranger}"]}, "404 404 404 403 403 404 404 404 401"),
     ("DELETE", "/api/direct-messages/{DMG}/members/me", None, "404 204 404 204 204 404 404 404 401"),
