@@ -3,7 +3,9 @@
 // `joinAll`/`joinRoom`; everything after that is REST, and the server moves the sockets into and
 // out of rooms. The creator (process A) creates a community and hears its own message; a second
 // user (process B) joins by invite, hears `memberAddedToCommunity` and the next message; once
-// removed, they hear nothing more. Prints one JSON line; exit 0 on success.
+// removed, they hear nothing more. Then the creator opens a direct conversation with them (no community
+// needed): the joiner's socket joins dm:<id> on creation and hears the direct message. Prints one JSON
+// line; exit 0 on success.
 import { io } from "socket.io-client";
 
 const { URL_A, URL_B, CREATOR_TOKEN, JOINER_TOKEN, JOINER_ID, COMMUNITY_NAME } = process.env;
@@ -129,6 +131,19 @@ async function main() {
   result.creatorHeardThird = !!(await echo);
   result.leakedToRemoved = await leaked;
   result.silentFor = Date.now() - removedAt;
+
+  // 4. a direct message: the conversation is created over REST, the server moves both users' sockets
+  // into dm:<id>, the creator sends with sendDirectMessage and the joiner (process B) hears it
+  const dm = await rest("POST", "/api/direct-messages", CREATOR_TOKEN, { userIds: [JOINER_ID] });
+  result.dmId = dm.id;
+  const dmHeard = next(joiner, "newDirectMessage", (p) => p.message.directMessageGroupId === dm.id, 3000);
+  result.dmAck = await new Promise((resolve) => {
+    creator.emit("sendDirectMessage", { directMessageGroupId: dm.id, spans: [{ type: "PLAINTEXT", text: "psst" }],
+                                        attachments: [] }, resolve);
+  });
+  result.dmHeard = await dmHeard;
+  step("direct message", { heard: !!result.dmHeard });
+  result.joinerConversations = (await rest("GET", "/api/direct-messages", JOINER_TOKEN)).map((g) => g.id);
   finish(true);
 }
 

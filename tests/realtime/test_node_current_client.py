@@ -33,3 +33,6 @@ def test_current_client_creates_chats_and_is_cut_off_across_processes(live, live
     # once removed: nothing for a second, while the message was stored and the creator heard it
     assert result["leakedToRemoved"] is None and result["silentFor"] >= 1000
     assert result["creatorHeardThird"] and Message.objects(id=result["thirdAck"]).count() == 1
+    # a direct message, sent on process A, reached the other user's socket on process B
+    assert result["dmHeard"]["message"]["id"] == result["dmAck"] and result["dmId"] in result["joinerConversations"]
+    assert result["outgoing"]["creator"].count("sendDirectMessage") == 1
