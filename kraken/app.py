@@ -40,13 +40,15 @@ from kraken.ratelimits import init_rate_limits
 from kraken.realtime import subscriptions
 from kraken.realtime.setup import init_realtime
 from kraken.roles.routes import bp as roles_bp
+from kraken.threads import service as threads
+from kraken.threads.routes import bp as threads_bp
 from kraken.users.routes import bp as users_bp
 from kraken.voice import hooks as voice_hooks
 from kraken.voice.routes import bp as voice_bp
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
-              livekit_bp, direct_messages_bp)
+              livekit_bp, direct_messages_bp, threads_bp)
 
 
 class _TrailingSlashes:
@@ -126,3 +128,4 @@ def _connect_reactions() -> None:
     voice_hooks.init_app()
     files.init_app()
     messages.init_app()
+    threads.init_app()

@@ -12,10 +12,11 @@ from kraken.memberships.models import Membership
 from kraken.messages.models import Message
 from kraken.migrations import Migration
 from kraken.roles.models import Role, UserRole
+from kraken.threads.models import ThreadSubscriber
 from kraken.users.models import InstanceMarker, User
 
 
 def all_documents() -> list[type]:
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
-            DirectPair]
+            DirectPair, ThreadSubscriber]

@@ -78,13 +78,16 @@ channel_access_revoked = _signals.signal("channel-access-revoked")  # (channel, 
 dm_members_added = _signals.signal("dm-members-added")        # (group_id, user_ids=)
 dm_member_left = _signals.signal("dm-member-left")            # (group_id, user_id=)
 
+# A message was deleted (after its document, before `deleteMessage` is sent): sender is the Message.
+message_deleted = _signals.signal("message-deleted")          # (message)
+
 # One of a user's sockets closed (sid), or presence took the user offline (sid=None), after presence
 # forgot the socket, so a receiver can ask kraken.presence whether another keeps the user: sender is the user.
 socket_closed = _signals.signal("socket-closed")              # (user, sid=)
 
 ALL = (channels_removing, community_removing, channel_created, channel_updated, channel_deleted,
        community_deleted, member_joined, member_left, channel_access_granted, channel_access_revoked,
-       socket_closed, dm_members_added, dm_member_left)
+       socket_closed, dm_members_added, dm_member_left, message_deleted)
 
 
 def connect(signal, receiver) -> None:

@@ -27,6 +27,7 @@ from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, M
 from kraken.onboarding.schemas import OnboardingStatusOut
 from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
                                   RolePatch, UserRolesOut)
+from kraken.threads.schemas import RepliesQuery, ThreadMetadataOut, ThreadRepliesOut
 from kraken.users.schemas import (PasswordChangeIn, PreferencesIn, ProfileOut, ProfileUpdateIn, RegisterIn,
                                   UserListQuery, UserOut, UserPageOut, UserSearchQuery)
 from kraken.voice.schemas import (DeafenIn, MyVoiceChannelsOut, VoiceActionOut, VoicePresenceOut, VoiceStateIn,
@@ -258,6 +259,12 @@ OPERATIONS: dict[str, Op] = {
     "messages.get_message": Op(ok(MessageOut)),
     "messages.edit_message": Op(ok(MessageOut), body=MessageEditIn),
     "messages.delete_message": Op(NO_CONTENT),
+    # threads (replies are sent over the socket: sendThreadReply)
+    "threads.thread_replies": Op(ok(ThreadRepliesOut), query=RepliesQuery,
+                                 summary="A thread's replies, oldest first, after the continuation token"),
+    "threads.thread_metadata": Op(ok(ThreadMetadataOut)),
+    "threads.subscribe": Op(NO_CONTENT, summary="Follow a thread (idempotent)"),
+    "threads.unsubscribe": Op(NO_CONTENT, summary="Stop following a thread (idempotent)"),
     # direct messages
     "direct_messages.list_groups": Op(ok(Many(GroupOut)), summary="The caller's conversations, most recent first"),
     "direct_messages.create_group": Op(created(GroupOut), body=GroupCreateIn,

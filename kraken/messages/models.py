@@ -85,6 +85,9 @@ class Message(Document):
     sent_at = DateTimeField(default=utcnow, db_field="sentAt")
     edited_at = DateTimeField(db_field="editedAt")
     nonce = StringField(max_length=64)
+    # a thread's parent: its replies' count and the newest reply's time (kraken.threads; atomic $inc/$max)
+    reply_count = IntField(db_field="replyCount")
+    last_reply_at = DateTimeField(db_field="lastReplyAt")
     # the message's place in its conversation (kraken.messages.timeline): number and bucket key
     seq = IntField()
     bucket = StringField()

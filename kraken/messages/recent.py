@@ -101,6 +101,11 @@ def item_id(item: str) -> str:
     return item[_SEQ_WIDTH + 7:_SEQ_WIDTH + 31]
 
 
+def item_seq(item: str) -> int:
+    """The message's number in its conversation."""
+    return int(item[:_SEQ_WIDTH])
+
+
 def read(channel_id: object, limit: int, before: str | None) -> list[str] | None:
     """The page as JSON strings, or None when the cache cannot answer (cold, or past its window).
 
@@ -206,4 +211,7 @@ def _write(script: str, channel_id: object, *args) -> None:
 
 # Sends, edits, reactions and deletes patch the list above (write-through, by the messages service);
 # any other write of a channel's messages (a bulk delete, a one-off save) drops it.
-dependents.depends(Message, lambda message: [str(message.channel_id)], _drop)
+# A message document names its conversation's list (a thread's, a group's, a channel's); a bulk write
+# names the list by `channel_id=` (the id of the conversation it wrote).
+dependents.depends(Message, lambda message: [str(getattr(message, "conversation_id", None) or message.channel_id)],
+                   _drop)

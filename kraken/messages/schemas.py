@@ -133,6 +133,8 @@ def message_out(m) -> dict[str, Any]:
         "attachments": [{k: a.get(k) for k in ("id", "url", "filename", "filetype", "size")} for a in m.attachments],
         "reactions": group_reactions(m.reactions),
         "sentAt": iso(m.sent_at), "editedAt": iso(m.edited_at), "deletedAt": None,
+        "parentMessageId": _str(m.parent_message_id), "replyCount": m.reply_count or 0,
+        "lastReplyAt": iso(m.last_reply_at),
     }
     if m.nonce:
         out["nonce"] = m.nonce
@@ -181,6 +183,9 @@ class MessageOut(BaseModel):
     sentAt: str
     editedAt: str | None
     deletedAt: None
+    parentMessageId: str | None = Field(description="The thread's parent message, for a reply; else null")
+    replyCount: int = Field(description="Replies in this message's thread (0 for a reply)")
+    lastReplyAt: str | None = Field(description="When its thread's newest reply was sent; null without replies")
     nonce: str | None = Field(None, description="Only present when the sender gave one")
 
 

@@ -192,6 +192,7 @@ def delete(actor, message_id: str) -> None:
     file_ids = [a["id"] for a in message.attachments if a.get("id")]
     if file_ids:
         files.delete_files(file_ids)
+    domain.message_deleted.send(message)  # its thread's replies go too; a reply's parent counts one less
     publish(names.DELETE_MESSAGE, {"messageId": str(message.id), **_where(message)}, _room(message))
 
 
@@ -207,7 +208,8 @@ def react(actor, message_id: str, emoji: str, add: bool) -> Message:
     message.reload()
     out = message_out(message)
     recent.replaced(message.conversation_id, out["id"], recent.encode(out, message.seq))
-    common = {"messageId": str(message.id), **_where(message), "parentMessageId": None}
+    common = {"messageId": str(message.id), **_where(message),
+              "parentMessageId": None if message.parent_message_id is None else str(message.parent_message_id)}
     if add:
         group = next(r for r in out["reactions"] if r["emoji"] == emoji)
         publish(names.REACTION_ADDED, {**common, "reaction": group}, _room(message))

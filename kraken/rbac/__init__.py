@@ -24,7 +24,8 @@ from kraken.rbac.access import (access_channel, access_community, access_dm_grou
                                 require_socket_in_dm, visible_channel, visible_channels)
 from kraken.rbac.grants import Grant, community_grant, enterable_channels, instance_grant, is_owner
 from kraken.rbac.rules import (access_file, access_invite_to_delete, access_message_to_delete,
-                               access_message_to_edit, access_own_file, access_upload_target, require_grantable,
+                               access_message_to_edit, access_own_file, access_thread_parent, access_upload_target,
+                               require_grantable,
                                require_may_change_actions, require_may_create_community, require_may_invite,
                                visible_channel_memberships, visible_memberships)
 from kraken.rbac.web import (Resource, authorized_resource, current_session_id, current_user, require_actions,
@@ -35,7 +36,8 @@ __all__ = [
     "INSTANCE_ADMIN", "INSTANCE_ADMIN_ACTIONS", "MEMBER", "MEMBER_ACTIONS", "MODERATOR", "MODERATOR_ACTIONS",
     "Action", "InstanceRole", "Grant", "Resource",
     "access_channel", "access_community", "access_file", "access_invite_to_delete", "access_message",
-    "access_message_to_delete", "access_message_to_edit", "access_own_file", "access_upload_target", "admits",
+    "access_message_to_delete", "access_message_to_edit", "access_own_file", "access_thread_parent",
+    "access_upload_target", "admits",
     "authorized_resource", "can_see_channel", "community_grant", "current_grant", "current_session_id",
     "current_user", "deny", "enterable_channels", "instance_grant", "is_owner", "may_enter", "message_access",
     "private_channel_entrants", "require_actions", "require_auth", "require_community_actions", "require_grantable",

@@ -4,7 +4,7 @@ caller may list. Services and routes ask here; none re-implements a rule."""
 from __future__ import annotations
 
 from kraken.common.permissions import COMMUNITY_ADMIN, Action
-from kraken.errors import FeatureDisabledError, ForbiddenError, NotFoundError
+from kraken.errors import FeatureDisabledError, ForbiddenError, NotFoundError, ValidationError
 from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.invites.models import Invite
 from kraken.direct_messages.models import DirectMessageGroup
@@ -110,6 +110,20 @@ def access_message_to_delete(actor, message_id: object):
     if message.author_id != actor.id and (grant is None or not grant.has(Action.DELETE_MESSAGE)):
         raise ForbiddenError("Missing permission: DELETE_MESSAGE")
     return message
+
+
+def access_thread_parent(actor, message_id: object, *actions: Action, root: bool = True):
+    """(message, channel): a thread's parent the actor may read, holding `actions` in its community
+    (channel None for a direct message: membership of its group is the permission). `root`: the message
+    must not be a reply itself (no nested threads). Raises NotFoundError "Parent message not found"
+    (missing, or in a conversation they cannot see), ForbiddenError, ValidationError (nested)."""
+    try:
+        message, channel, _ = message_access(actor, message_id, *actions)
+    except NotFoundError:
+        raise NotFoundError("Parent message not found") from None
+    if root and message.parent_message_id is not None:
+        raise ValidationError("Cannot create nested threads", code="NESTED_THREAD")
+    return message, channel
 
 
 # --- files ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from kraken.realtime import connection, events as room_events, handlers
 from kraken.realtime.limits import socket_limiter
 from kraken.realtime.packets import KrakenPacket
 from kraken.realtime.queue import ReliableRedisManager
+from kraken.threads import events as thread_events
 from kraken.voice import events as voice_events, service as voice
 
 
@@ -58,5 +59,5 @@ def init_realtime(app: Flask, settings: Settings) -> None:
     presence.declare_tasks()
     voice.declare_tasks()
     handlers.register(socketio, (message_events.socket_events, room_events.socket_events, voice_events.socket_events,
-                                dm_events.socket_events),
+                                dm_events.socket_events, thread_events.socket_events),
                       connection.on_connect, connection.on_disconnect)

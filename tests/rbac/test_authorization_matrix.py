@@ -29,6 +29,9 @@ PRIVATE_READ = "200 200 200 404 200 404 404 404 401"
 DM_GROUP_READ = "404 200 404 200 200 404 404 404 401"  # DMG's members: admin, member, pcmember
 DM_READ = "404 404 404 200 200 404 404 404 401"        # DM's: member, pcmember (the owner is no exception)
 PRIVATE_ENTER = "200 200 404 404 200 404 404 404 401"  # its history: its members and the owners in its community
+MEMBERS_204 = MEMBERS.replace("200", "204")
+PRIVATE_ENTER_204 = PRIVATE_ENTER.replace("200", "204")
+DM_GROUP_204 = DM_GROUP_READ.replace("200", "204")
 
 # (method, path, json body or None, expected statuses in PRINCIPALS order)
 MATRIX = [
@@ -124,6 +127,18 @@ MATRIX = [
     ("PATCH", "/api/messages/{MD}", {"spans": [{"type": "PLAINTEXT", "text": "x"}]}, "404 403 404 200 403 404 404 404 401"),
     ("DELETE", "/api/messages/{MD}", None, "404 403 404 204 403 404 404 404 401"),
     ("POST", "/api/messages/reactions", {"messageId": "{MD}", "emoji": "x"}, "404 201 404 201 201 404 404 404 401"),
+    # threads (issue 20): a thread is read by who may read (enter) its parent's channel or group
+    ("GET", "/api/threads/{MG}/replies", None, MEMBERS),
+    ("GET", "/api/threads/{MP}/replies", None, PRIVATE_ENTER),
+    ("GET", "/api/threads/{MD}/replies", None, DM_GROUP_READ),
+    ("GET", "/api/threads/{MG}/metadata", None, MEMBERS),
+    ("GET", "/api/threads/{MP}/metadata", None, PRIVATE_ENTER),
+    ("GET", "/api/threads/{MD}/metadata", None, DM_GROUP_READ),
+    ("POST", "/api/threads/{MG}/subscribe", None, MEMBERS_204),
+    ("POST", "/api/threads/{MP}/subscribe", None, PRIVATE_ENTER_204),
+    ("POST", "/api/threads/{MD}/subscribe", None, DM_GROUP_204),
+    ("DELETE", "/api/threads/{MG}/subscribe", None, MEMBERS_204),
+    ("DELETE", "/api/threads/{MP}/subscribe", None, PRIVATE_ENTER_204),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -170,7 +185,7 @@ def test_route_answers_each_principal_as_the_table_says(app, community, method, 
 def test_matrix_covers_every_route_of_the_issue(app):
     covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
-                "/api/invite", "/api/direct-messages")
+                "/api/invite", "/api/direct-messages", "/api/threads")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:

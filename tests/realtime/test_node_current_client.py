@@ -30,6 +30,11 @@ def test_current_client_creates_chats_and_is_cut_off_across_processes(live, live
     # the joiner, on the other process, was told and heard the next message live
     assert result["memberAdded"] == {"communityId": result["communityId"], "userId": str(bob.id)}
     assert result["joinerHeard"]["message"]["id"] == result["secondAck"]
+    # the creator's thread reply (acked with its id) reached the joiner on the other process, with the count
+    assert result["threadHeard"]["reply"]["id"] == result["threadAck"]
+    assert result["threadCount"]["replyCount"] == 1 and result["threadCount"]["channelId"] == result["channelId"]
+    assert result["threadPageIds"] == [result["threadAck"]]
+    assert result["threadMeta"]["replyCount"] == 1 and result["threadMeta"]["isSubscribed"] is True
     # once removed: nothing for a second, while the message was stored and the creator heard it
     assert result["leakedToRemoved"] is None and result["silentFor"] >= 1000
     assert result["creatorHeardThird"] and Message.objects(id=result["thirdAck"]).count() == 1

@@ -26,6 +26,10 @@ def dm(group: str) -> dict:
     return {"directMessageGroupId": "{%s}" % group, "spans": [{"type": "PLAINTEXT", "text": "matrix"}]}
 
 
+def reply(parent: str) -> dict:
+    return {"parentMessageId": "{%s}" % parent, "spans": [{"type": "PLAINTEXT", "text": "matrix"}]}
+
+
 # (event, payload, outcomes in PRINCIPALS order)
 SOCKET_MATRIX = [
     ("joinAll", "{C}", ["ok"] * 6 + [NM, NM]),
@@ -47,6 +51,10 @@ SOCKET_MATRIX = [
     ("typingStart", {"directMessageGroupId": "{DMG}"}, [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
     ("addReaction", {"messageId": "{MD}", "emoji": "👍"}, [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
     ("removeReaction", {"messageId": "{MD}", "emoji": "👍"}, [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
+    # threads: replying needs what sending in the parent's channel or group needs
+    ("sendThreadReply", reply("MG"), ["ack"] * 6 + [NM, NM]),
+    ("sendThreadReply", reply("MP"), ["ack", "ack", NF, NF, "ack", NF, NF, NF]),
+    ("sendThreadReply", reply("MD"), [NF, "ack", NF, "ack", "ack", NF, NF, NF]),
 ]
 CASES = [(event, payload, who, outcome) for event, payload, row in SOCKET_MATRIX
          for who, outcome in zip(PRINCIPALS, row, strict=True)]
@@ -112,7 +120,7 @@ def test_socket_event_answers_each_principal_as_the_table_says(live, community, 
             assert dump() == before, "a denied event changed the database"
             noise = {name: events for name, events in watcher.events.items()
                      if name in ("newMessage", "reactionAdded", "reactionRemoved", "userTyping",
-                                 "newDirectMessage")}
+                                 "newDirectMessage", "newThreadReply", "threadReplyCountUpdated")}
             assert not noise, f"a denied event emitted {noise}"
     finally:
         client.close()
