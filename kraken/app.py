@@ -37,6 +37,8 @@ from kraken.onboarding.routes import bp as onboarding_bp
 from kraken.openapi import bp as openapi_bp
 from kraken.presence.routes import bp as presence_bp
 from kraken.ratelimits import init_rate_limits
+from kraken.read_state import service as read_state
+from kraken.read_state.routes import bp as read_state_bp
 from kraken.realtime import subscriptions
 from kraken.realtime.setup import init_realtime
 from kraken.roles.routes import bp as roles_bp
@@ -48,7 +50,7 @@ from kraken.voice.routes import bp as voice_bp
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
-              livekit_bp, direct_messages_bp, threads_bp)
+              livekit_bp, direct_messages_bp, threads_bp, read_state_bp)
 
 
 class _TrailingSlashes:
@@ -128,4 +130,5 @@ def _connect_reactions() -> None:
     voice_hooks.init_app()
     files.init_app()
     messages.init_app()
+    read_state.init_app()
     threads.init_app()

@@ -78,6 +78,9 @@ channel_access_revoked = _signals.signal("channel-access-revoked")  # (channel, 
 dm_members_added = _signals.signal("dm-members-added")        # (group_id, user_ids=)
 dm_member_left = _signals.signal("dm-member-left")            # (group_id, user_id=)
 
+# A message was stored by a send (numbered: `seq` set), before it is broadcast: sender is the Message.
+message_stored = _signals.signal("message-stored")            # (message)
+
 # A message was deleted (after its document, before `deleteMessage` is sent): sender is the Message.
 message_deleted = _signals.signal("message-deleted")          # (message)
 
@@ -87,7 +90,7 @@ socket_closed = _signals.signal("socket-closed")              # (user, sid=)
 
 ALL = (channels_removing, community_removing, channel_created, channel_updated, channel_deleted,
        community_deleted, member_joined, member_left, channel_access_granted, channel_access_revoked,
-       socket_closed, dm_members_added, dm_member_left, message_deleted)
+       socket_closed, dm_members_added, dm_member_left, message_deleted, message_stored)
 
 
 def connect(signal, receiver) -> None:

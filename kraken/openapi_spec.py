@@ -25,6 +25,7 @@ from kraken.memberships.schemas import MembershipIn, MembershipOut
 from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, MessageEditIn, MessageIn,
                                      MessagePageOut, MessageOut, ReactionIn)
 from kraken.onboarding.schemas import OnboardingStatusOut
+from kraken.read_state.schemas import MarkReadIn, PeerReadOut, ReadReceiptOut, UnreadCountOut
 from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
                                   RolePatch, UserRolesOut)
 from kraken.threads.schemas import RepliesQuery, ThreadMetadataOut, ThreadRepliesOut
@@ -259,6 +260,12 @@ OPERATIONS: dict[str, Op] = {
     "messages.get_message": Op(ok(MessageOut)),
     "messages.edit_message": Op(ok(MessageOut), body=MessageEditIn),
     "messages.delete_message": Op(NO_CONTENT),
+    # read receipts (the client marks over the socket: markAsRead)
+    "read_state.mark_read": Op(ok(ReadReceiptOut), body=MarkReadIn,
+                               summary="Move the caller's read watermark forward (never back)"),
+    "read_state.unread_counts": Op(ok(Many(UnreadCountOut)),
+                                   summary="Unread and mention counts of every conversation the caller may read"),
+    "read_state.dm_peer_reads": Op(ok(Many(PeerReadOut)), summary="When the group's other members last read it"),
     # threads (replies are sent over the socket: sendThreadReply)
     "threads.thread_replies": Op(ok(ThreadRepliesOut), query=RepliesQuery,
                                  summary="A thread's replies, oldest first, after the continuation token"),

@@ -165,6 +165,7 @@ def _store(actor, body, attachments: list, **where) -> tuple[Message, dict | Non
         raise
     out = message_out(message)
     recent.added(message.conversation_id, recent.encode(out, message.seq))
+    domain.message_stored.send(message)  # read state: counters, the author's own watermark
     return message, out
 
 

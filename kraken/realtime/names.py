@@ -18,6 +18,7 @@ VOICE_CHANNEL_JOIN = "voice_channel_join"
 VOICE_CHANNEL_LEAVE = "voice_channel_leave"
 VOICE_STATE_UPDATE = "voice_state_update"
 VOICE_PRESENCE_REFRESH = "voice_presence_refresh"
+MARK_AS_READ = "markAsRead"
 SEND_THREAD_REPLY = "sendThreadReply"
 
 # server -> client
@@ -36,6 +37,7 @@ VOICE_CHANNEL_USER_UPDATED = "voiceChannelUserUpdated"
 CHANNEL_DELETED = "channelDeleted"
 COMMUNITY_DELETED = "communityDeleted"
 EXCEPTION = "exception"
+READ_RECEIPT_UPDATED = "readReceiptUpdated"
 NEW_THREAD_REPLY = "newThreadReply"
 THREAD_REPLY_COUNT_UPDATED = "threadReplyCountUpdated"
 # lifecycle events (kraken-head-features §7)

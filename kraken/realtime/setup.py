@@ -13,6 +13,7 @@ from kraken.direct_messages import events as dm_events
 from kraken.extensions import socketio
 from kraken.messages import events as message_events
 from kraken.presence import service as presence
+from kraken.read_state import events as read_state_events
 from kraken.realtime import connection, events as room_events, handlers
 from kraken.realtime.limits import socket_limiter
 from kraken.realtime.packets import KrakenPacket
@@ -59,5 +60,6 @@ def init_realtime(app: Flask, settings: Settings) -> None:
     presence.declare_tasks()
     voice.declare_tasks()
     handlers.register(socketio, (message_events.socket_events, room_events.socket_events, voice_events.socket_events,
-                                dm_events.socket_events, thread_events.socket_events),
+                                dm_events.socket_events, thread_events.socket_events,
+                                read_state_events.socket_events),
                       connection.on_connect, connection.on_disconnect)

@@ -127,6 +127,14 @@ MATRIX = [
     ("PATCH", "/api/messages/{MD}", {"spans": [{"type": "PLAINTEXT", "text": "x"}]}, "404 403 404 200 403 404 404 404 401"),
     ("DELETE", "/api/messages/{MD}", None, "404 403 404 204 403 404 404 404 401"),
     ("POST", "/api/messages/reactions", {"messageId": "{MD}", "emoji": "x"}, "404 201 404 201 201 404 404 404 401"),
+    # read receipts (issue 20): marking needs reading the conversation (a private channel's history: entering it)
+    ("GET", "/api/read-receipts/unread-counts", None, A),
+    ("POST", "/api/read-receipts/mark-read", {"lastReadMessageId": "{MG}", "channelId": "{G}"}, MEMBERS),
+    ("POST", "/api/read-receipts/mark-read", {"lastReadMessageId": "{MP}", "channelId": "{P}"}, PRIVATE_ENTER),
+    ("POST", "/api/read-receipts/mark-read", {"lastReadMessageId": "{MD}", "directMessageGroupId": "{DMG}"},
+     DM_GROUP_READ),
+    ("GET", "/api/read-receipts/dm-peer-reads/{DMG}", None, DM_GROUP_READ),
+    ("GET", "/api/read-receipts/dm-peer-reads/{DM}", None, DM_READ),
     # threads (issue 20): a thread is read by who may read (enter) its parent's channel or group
     ("GET", "/api/threads/{MG}/replies", None, MEMBERS),
     ("GET", "/api/threads/{MP}/replies", None, PRIVATE_ENTER),
@@ -166,7 +174,9 @@ def _fill(community, value):
     return json.loads(community.fill(json.dumps(value).replace("{", "{{").replace("}", "}}")
                                  .replace("{{C}}", "{C}").replace("{{target}}", "{target}")
                                  .replace("{{stranger}}", "{stranger}").replace("{{P}}", "{P}")
-                                 .replace("{{R}}", "{R}").replace("{{MD}}", "{MD}"))) if value is not None else None
+                                 .replace("{{R}}", "{R}").replace("{{MD}}", "{MD}")
+                                 .replace("{{G}}", "{G}").replace("{{MG}}", "{MG}").replace("{{MP}}", "{MP}")
+                                 .replace("{{DMG}}", "{DMG}"))) if value is not None else None
 
 
 @pytest.mark.parametrize("method, path, body, principal, expected", CASES,
@@ -185,7 +195,7 @@ def test_route_answers_each_principal_as_the_table_says(app, community, method, 
 def test_matrix_covers_every_route_of_the_issue(app):
     covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
-                "/api/invite", "/api/direct-messages", "/api/threads")
+                "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:

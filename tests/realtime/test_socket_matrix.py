@@ -51,6 +51,11 @@ SOCKET_MATRIX = [
     ("typingStart", {"directMessageGroupId": "{DMG}"}, [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
     ("addReaction", {"messageId": "{MD}", "emoji": "👍"}, [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
     ("removeReaction", {"messageId": "{MD}", "emoji": "👍"}, [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
+    # read receipts: marking needs reading the conversation (no ack payload)
+    ("markAsRead", {"lastReadMessageId": "{MG}", "channelId": "{G}"}, ["ok"] * 6 + [NM, NM]),
+    ("markAsRead", {"lastReadMessageId": "{MP}", "channelId": "{P}"}, ["ok", "ok", NF, NF, "ok", NF, NF, NF]),
+    ("markAsRead", {"lastReadMessageId": "{MD}", "directMessageGroupId": "{DMG}"},
+     [NF, "ok", NF, "ok", "ok", NF, NF, NF]),
     # threads: replying needs what sending in the parent's channel or group needs
     ("sendThreadReply", reply("MG"), ["ack"] * 6 + [NM, NM]),
     ("sendThreadReply", reply("MP"), ["ack", "ack", NF, NF, "ack", NF, NF, NF]),
@@ -120,7 +125,8 @@ def test_socket_event_answers_each_principal_as_the_table_says(live, community, 
             assert dump() == before, "a denied event changed the database"
             noise = {name: events for name, events in watcher.events.items()
                      if name in ("newMessage", "reactionAdded", "reactionRemoved", "userTyping",
-                                 "newDirectMessage", "newThreadReply", "threadReplyCountUpdated")}
+                                 "newDirectMessage", "newThreadReply", "threadReplyCountUpdated",
+                                 "readReceiptUpdated")}
             assert not noise, f"a denied event emitted {noise}"
     finally:
         client.close()

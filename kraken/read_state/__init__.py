@@ -1,0 +1,1 @@
+"""Read state: each user's read watermark per conversation (channel or DM group), unread and mention counts."""

@@ -1,0 +1,136 @@
+"""Read watermarks and unread counts (kraken-head-features §2, docs/decisions/0046-read-state.md)."""
+import random
+import threading
+
+from kraken.messages import service as messages
+from kraken.messages.schemas import DirectMessageIn
+from kraken.read_state import service
+from kraken.read_state.models import ReadState
+from kraken.read_state.schemas import MarkReadIn
+
+
+def _mark(api, message, **where):
+    return api.post("/api/read-receipts/mark-read", json={"lastReadMessageId": str(message.id), **where})
+
+
+def _counts(api) -> dict:
+    response = api.get("/api/read-receipts/unread-counts")
+    assert response.status_code == 200, response.get_json()
+    return {item.get("channelId") or item.get("directMessageGroupId"): item for item in response.get_json()}
+
+
+def _mention(user):
+    return [{"type": "USER_MENTION", "userId": str(user.id)}, {"type": "PLAINTEXT", "text": " hi"}]
+
+
+def _dm(author, group, text="hello", spans=None):
+    """A direct message through the send path."""
+    return messages.send_direct(author, DirectMessageIn.model_validate(
+        {"directMessageGroupId": str(group.id), "spans": spans or [{"type": "PLAINTEXT", "text": text}]}))
+
+
+def test_unread_counts_follow_sends_and_marks(factory, community, login_as):
+    c = community
+    general = str(c.general.id)
+    sent = [factory.send(c.admin, c.general, f"m{i}") for i in range(5)]
+    api = login_as(c.member)
+    counts = _counts(api)
+    assert counts[general]["unreadCount"] == 5 and counts[general]["mentionCount"] == 0
+    assert "lastReadMessageId" not in counts[general]
+    assert str(c.private.id) not in counts  # not a member of the private channel
+    assert _counts(login_as(c.admin))[general]["unreadCount"] == 0  # the author's own messages are read
+
+    response = _mark(api, sent[2], channelId=general)
+    assert response.status_code == 200
+    receipt = response.get_json()
+    assert receipt["lastReadMessageId"] == str(sent[2].id) and receipt["channelId"] == general
+    assert receipt["directMessageGroupId"] is None and receipt["userId"] == str(c.member.id)
+    counts = _counts(api)
+    assert counts[general]["unreadCount"] == 2 and counts[general]["lastReadMessageId"] == str(sent[2].id)
+
+    factory.send(c.admin, c.general, "x", spans=_mention(c.member))
+    counts = _counts(api)
+    assert counts[general]["unreadCount"] == 3 and counts[general]["mentionCount"] == 1
+    assert _mark(api, sent[4], channelId=general).status_code == 200
+    counts = _counts(api)  # mentions are cleared by a mark; unread is what follows the watermark
+    assert counts[general]["unreadCount"] == 1 and counts[general]["mentionCount"] == 0
+
+
+def test_watermark_never_moves_back(factory, community, login_as):
+    c = community
+    general = str(c.general.id)
+    first, second = factory.send(c.admin, c.general, "a"), factory.send(c.admin, c.general, "b")
+    api = login_as(c.member)
+    assert _mark(api, second, channelId=general).get_json()["lastReadMessageId"] == str(second.id)
+    late = _mark(api, first, channelId=general)  # a tab that was behind
+    assert late.status_code == 200 and late.get_json()["lastReadMessageId"] == str(second.id)
+    assert _mark(api, second, channelId=general).get_json()["lastReadMessageId"] == str(second.id)
+    assert _counts(api)[general]["unreadCount"] == 0
+
+
+def test_concurrent_marks_keep_the_furthest(factory, community, app):
+    c = community
+    sent = [factory.send(c.admin, c.general, f"m{i}") for i in range(40)]
+    order = list(sent)
+    random.shuffle(order)
+    errors = []
+
+    def work(chunk):
+        try:
+            with app.app_context():
+                for message in chunk:
+                    service.mark_read(c.member, MarkReadIn(lastReadMessageId=str(message.id),
+                                                           channelId=str(c.general.id)), announce=False)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(order[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    mark = ReadState.objects(id=c.member.id).get().marks[str(c.general.id)]
+    assert mark["messageId"] == str(sent[-1].id) and mark["seq"] == sent[-1].seq
+
+
+def test_bad_marks_are_400_and_change_nothing(factory, community, login_as):
+    c = community
+    general = str(c.general.id)
+    elsewhere = factory.send(c.outsider, c.elsewhere_general, "far")
+    api = login_as(c.member)
+    mine = factory.send(c.admin, c.general, "a")
+    assert _mark(api, mine).status_code == 400  # no conversation
+    assert _mark(api, mine, channelId=general, directMessageGroupId=str(c.dm.id)).status_code == 400
+    assert _mark(api, elsewhere, channelId=general).status_code == 400  # not of this channel
+    gone = api.post("/api/read-receipts/mark-read", json={"lastReadMessageId": "0" * 24, "channelId": general})
+    assert gone.status_code == 400 and "Message not found" in str(gone.get_json())
+    assert api.post("/api/read-receipts/mark-read", json={"lastReadMessageId": "zz", "channelId": general}).status_code == 400
+    assert ReadState.objects(id=c.member.id).first() is None
+
+
+def test_non_members_cannot_mark_or_read_peer_reads(factory, community, login_as):
+    c = community
+    secret = factory.send(c.pcmember, c.private, "shh")
+    far = factory.send(c.outsider, c.elsewhere_general, "far")
+    api = login_as(c.nopc)
+    assert _mark(api, secret, channelId=str(c.private.id)).status_code == 404
+    assert _mark(api, far, channelId=str(c.elsewhere_general.id)).status_code == 403  # not in that community
+    assert _mark(api, _dm(c.member, c.dm, "psst"), directMessageGroupId=str(c.dm.id)).status_code == 404
+    assert api.get(f"/api/read-receipts/dm-peer-reads/{c.dm.id}").status_code == 404
+    assert ReadState.objects(id=c.nopc.id).first() is None
+
+
+def test_direct_messages_unread_and_peer_reads(community, login_as):
+    c = community
+    sent = [_dm(c.member, c.dm, f"d{i}") for i in range(3)]
+    mention = _dm(c.member, c.dm, spans=_mention(c.pcmember))
+    api = login_as(c.pcmember)
+    counts = _counts(api)
+    assert counts[str(c.dm.id)]["unreadCount"] == 4 and counts[str(c.dm.id)]["mentionCount"] == 1
+    assert str(c.dm_group.id) not in counts  # nothing said there yet
+    assert _mark(api, sent[1], directMessageGroupId=str(c.dm.id)).status_code == 200
+    assert _counts(api)[str(c.dm.id)]["unreadCount"] == 2
+    peers = login_as(c.member).get(f"/api/read-receipts/dm-peer-reads/{c.dm.id}").get_json()
+    assert [p["userId"] for p in peers] == [str(c.pcmember.id)] and peers[0]["lastReadAt"]
+    assert mention.seq == 4
