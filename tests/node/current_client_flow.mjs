@@ -160,6 +160,17 @@ async function main() {
   result.dmHeard = await dmHeard;
   step("direct message", { heard: !!result.dmHeard });
   result.joinerConversations = (await rest("GET", "/api/direct-messages", JOINER_TOKEN)).map((g) => g.id);
+
+  // 5. the joiner (process B) reads it, as the client does when messages are visible: markAsRead; the
+  // creator (process A) hears who read in dm:<id>, the joiner's own socket hears its new watermark
+  const seen = next(creator, "readReceiptUpdated", (p) => p.userId === JOINER_ID && p.directMessageGroupId === dm.id, 3000);
+  const own = next(joiner, "readReceiptUpdated", (p) => !p.userId && p.directMessageGroupId === dm.id, 3000);
+  joiner.emit("markAsRead", { lastReadMessageId: result.dmAck, directMessageGroupId: dm.id });
+  result.readSeen = await seen;
+  result.readOwn = await own;
+  step("mark as read", { seen: !!result.readSeen });
+  result.joinerUnread = (await rest("GET", "/api/read-receipts/unread-counts", JOINER_TOKEN))
+    .find((c) => c.directMessageGroupId === dm.id);
   finish(true);
 }
 

@@ -20,7 +20,7 @@ def test_current_client_creates_chats_and_is_cut_off_across_processes(live, live
     assert run.returncode == 0 and result["ok"], result
     # like the current client: subscribeAll once per socket, never joinAll or joinRoom
     assert result["outgoing"]["creator"].count("subscribeAll") == 1
-    assert result["outgoing"]["joiner"] == ["subscribeAll"]
+    assert result["outgoing"]["joiner"] == ["subscribeAll", "markAsRead"]  # markAsRead: step 5, reading the DM
     assert not {"joinAll", "joinRoom"} & set(result["outgoing"]["creator"])
     assert result["onboarding"] == {"needsSetup": False, "hasUsers": True}
     assert result["refusedWith"] == "AUTH_FAILED"
@@ -40,4 +40,8 @@ def test_current_client_creates_chats_and_is_cut_off_across_processes(live, live
     assert result["creatorHeardThird"] and Message.objects(id=result["thirdAck"]).count() == 1
     # a direct message, sent on process A, reached the other user's socket on process B
     assert result["dmHeard"]["message"]["id"] == result["dmAck"] and result["dmId"] in result["joinerConversations"]
+    # markAsRead from process B: the DM's room hears who read, the reader's socket its watermark
+    assert result["readSeen"]["lastReadMessageId"] == result["dmAck"] and result["readSeen"]["username"]
+    assert result["readOwn"]["lastReadMessageId"] == result["dmAck"]
+    assert result["joinerUnread"]["unreadCount"] == 0 and result["joinerUnread"]["lastReadMessageId"] == result["dmAck"]
     assert result["outgoing"]["creator"].count("sendDirectMessage") == 1
