@@ -42,6 +42,8 @@ from kraken.read_state.routes import bp as read_state_bp
 from kraken.realtime import subscriptions
 from kraken.realtime.setup import init_realtime
 from kraken.roles.routes import bp as roles_bp
+from kraken.search import service as search
+from kraken.search.routes import bp as search_bp
 from kraken.threads import service as threads
 from kraken.threads.routes import bp as threads_bp
 from kraken.users.routes import bp as users_bp
@@ -50,7 +52,7 @@ from kraken.voice.routes import bp as voice_bp
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
-              livekit_bp, direct_messages_bp, threads_bp, read_state_bp)
+              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp)
 
 
 class _TrailingSlashes:
@@ -132,3 +134,4 @@ def _connect_reactions() -> None:
     messages.init_app()
     read_state.init_app()
     threads.init_app()
+    search.init_app()

@@ -84,13 +84,17 @@ message_stored = _signals.signal("message-stored")            # (message)
 # A message was deleted (after its document, before `deleteMessage` is sent): sender is the Message.
 message_deleted = _signals.signal("message-deleted")          # (message)
 
+# A message's text was edited (after its document, before `updateMessage` is sent): sender is the Message
+# as stored now; previous_spans= its spans before the edit.
+message_edited = _signals.signal("message-edited")            # (message, previous_spans=)
+
 # One of a user's sockets closed (sid), or presence took the user offline (sid=None), after presence
 # forgot the socket, so a receiver can ask kraken.presence whether another keeps the user: sender is the user.
 socket_closed = _signals.signal("socket-closed")              # (user, sid=)
 
 ALL = (channels_removing, community_removing, channel_created, channel_updated, channel_deleted,
        community_deleted, member_joined, member_left, channel_access_granted, channel_access_revoked,
-       socket_closed, dm_members_added, dm_member_left, message_deleted, message_stored)
+       socket_closed, dm_members_added, dm_member_left, message_deleted, message_stored, message_edited)
 
 
 def connect(signal, receiver) -> None:

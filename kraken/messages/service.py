@@ -176,8 +176,10 @@ def edit(actor, message_id: str, body: MessageEditIn) -> Message:
         _check_dm_mentions(message.direct_message_group_id, body.spans)
     else:
         _check_mentions(channel, body.spans)
+    previous_spans = list(message.spans)
     Message.objects(id=message.id).update_one(set__spans=_span_docs(body.spans), set__edited_at=utcnow())
     message.reload()
+    domain.message_edited.send(message, previous_spans=previous_spans)  # search indexes the new words
     out = message_out(message)
     recent.replaced(message.conversation_id, out["id"], recent.encode(out, message.seq))
     publish(names.UPDATE_MESSAGE, {"message": out}, _room(message))

@@ -1,0 +1,119 @@
+"""The search index: posting blocks read by `_id` equality alone (docs/decisions/0049-search.md).
+
+For each (scope, term) — a scope is a community, a channel or a direct-message group — a head document
+`search_heads {_id: "<scope>|<term>", n}` counts the slots handed out, and the refs sit in fixed-size
+blocks `search_blocks {_id: "<scope>|<term>|<slot // BLOCK>", refs: ["<messageId>:<containerId>", ...]}`
+(the container is the message's channel or group; a thread reply is indexed in its parent's). Writing
+a batch takes a run of slots with one atomic `$inc` per (scope, term) and appends the refs with
+`$addToSet` + `$each` into the blocks those slots fall in: two processes indexing at once never share a
+slot, and indexing a message twice only adds a duplicate ref that readers drop. Reading a term is its
+head, then its blocks from the newest down, each one `_id` equality: the cost of a search follows the
+hits read, never the number of stored messages (FerretDB 1.24 pushes `_id` equalities down to a GIN
+index; MongoDB serves them from `_id`).
+
+Nothing here trusts the index for what it returns: the caller verifies every ref against the message
+as stored now (deleted, edited, moved out of reach), so stale refs cost a read, never a wrong answer.
+
+Everything takes the database (a pymongo Database): the app's, a migration's or a benchmark's own.
+`search_progress {_id: conversationId, seq, gaps}` records how far each conversation's numbered history
+(kraken.messages.timeline) has been indexed.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable, Iterable, Iterator
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from kraken.search.words import message_terms
+
+BLOCK = 64  # refs per block: part of the stored layout (a change needs a migration)
+HEADS, BLOCKS, PROGRESS = "search_heads", "search_blocks", "search_progress"
+
+
+def head_key(scope: object, term: str) -> str:
+    return f"{scope}|{term}"
+
+
+def block_key(scope: object, term: str, block: int) -> str:
+    return f"{scope}|{term}|{block}"
+
+
+def container_of(doc: dict) -> ObjectId:
+    """The channel or direct-message group a stored message (or reply) is in."""
+    return doc.get("directMessageGroupId") or doc["channelId"]
+
+
+def scopes_of(doc: dict, community_of: Callable[[ObjectId], object]) -> list:
+    """The scopes a message is indexed in: its community and its channel, or its group."""
+    if doc.get("directMessageGroupId") is not None:
+        return [doc["directMessageGroupId"]]
+    community = community_of(doc["channelId"])
+    return [doc["channelId"]] if community is None else [community, doc["channelId"]]
+
+
+def postings(docs: Iterable[dict], community_of: Callable[[ObjectId], object],
+             only: Callable[[dict], set] | None = None) -> dict[tuple[str, str], list[str]]:
+    """(scope, term) -> refs of these message documents, each ref once. `only(doc)`: the terms to index
+    for a document (default: all of its terms)."""
+    out: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for doc in docs:
+        ref = f"{doc['_id']}:{container_of(doc)}"
+        words = only(doc) if only is not None else message_terms(doc.get("spans"))
+        for scope in scopes_of(doc, community_of):
+            for term in words:
+                out[(str(scope), term)].append(ref)
+    return out
+
+
+def add(db, entries: dict[tuple[str, str], list[str]]) -> int:
+    """Append refs: one `$inc` per (scope, term) takes their slots, one `$addToSet` per block touched
+    stores them (single-document updates: no multi-statement command, which FerretDB serialises badly).
+    Returns the number of refs written."""
+    heads, blocks = db[HEADS], db[BLOCKS]
+    written = 0
+    for (scope, term), refs in entries.items():
+        refs = list(dict.fromkeys(refs))
+        n = heads.find_one_and_update({"_id": head_key(scope, term)}, {"$inc": {"n": len(refs)}}, upsert=True,
+                                      return_document=ReturnDocument.AFTER)["n"]
+        by_block: dict[int, list[str]] = defaultdict(list)
+        for slot, ref in enumerate(refs, n - len(refs)):
+            by_block[slot // BLOCK].append(ref)
+        for block, part in by_block.items():
+            blocks.update_one({"_id": block_key(scope, term, block)}, {"$addToSet": {"refs": {"$each": part}}},
+                              upsert=True)
+        written += len(refs)
+    return written
+
+
+def bulk_documents(entries: dict[tuple[str, str], list[str]]) -> tuple[list[dict], list[dict]]:
+    """Head and block documents for an empty index (a benchmark's seed): refs in the given order."""
+    heads, blocks = [], []
+    for (scope, term), refs in entries.items():
+        refs = list(dict.fromkeys(refs))
+        heads.append({"_id": head_key(scope, term), "n": len(refs)})
+        for start in range(0, len(refs), BLOCK):
+            blocks.append({"_id": block_key(scope, term, start // BLOCK), "refs": refs[start:start + BLOCK]})
+    return heads, blocks
+
+
+def count(db, scope: object, term: str) -> int:
+    """Slots handed out for a term in a scope (0: the term never occurred there)."""
+    found = db[HEADS].find_one({"_id": head_key(scope, term)}, {"n": 1})
+    return found["n"] if found else 0
+
+
+def refs(db, scope: object, term: str, n: int) -> Iterator[list[tuple[str, str]]]:
+    """A term's refs block by block, newest block first, each block newest ref first, as
+    (messageId, containerId); a ref seen in a newer block is not repeated."""
+    seen: set[str] = set()
+    for block in range((n - 1) // BLOCK, -1, -1):
+        doc = db[BLOCKS].find_one({"_id": block_key(scope, term, block)}, {"refs": 1})
+        out = []
+        for ref in reversed(doc["refs"] if doc else ()):
+            message_id, _, container = ref.partition(":")
+            if message_id not in seen:
+                seen.add(message_id)
+                out.append((message_id, container))
+        yield out

@@ -1,0 +1,324 @@
+"""Message search (kraken-later-endpoints §12; docs/decisions/0049-search.md).
+
+Indexing is off the send path. A stored message (`domain.message_stored`) only marks its conversation
+in Redis (`SADD` into its channel's or group's set, and that container into the set of dirty ones, one
+pipelined round trip); a background task of the process takes dirty containers and catches their
+conversations up. The durable truth is in the store: `search_progress` says up to which number (`seq`,
+kraken.messages.timeline) each conversation is indexed, and catching up reads the conversation's buckets
+above it, so a mark lost with a crash or with Redis only delays a conversation until its next message,
+a search in it, or the sweep (every SWEEP_SECONDS, conversations whose counter is ahead of their
+progress). A search first catches up the conversations marked in the containers it reads (bounded by
+CATCH_UP_BUDGET messages), so a message is found right after its send was acknowledged.
+
+Reading: the query's terms (kraken.search.words), their heads, then the blocks of the rarest term from
+the newest down; each ref of a container the caller may read is verified against the message as stored
+now (present, same container, every query term among its current terms): deleted messages and words
+removed by an edit never come back, a term added by an edit is indexed by the edit (`message_edited`).
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import datetime, timezone
+
+from bson import ObjectId
+from redis.exceptions import RedisError
+
+from kraken import domain
+from kraken.channels.models import Channel
+from kraken.channels.service import community_channels
+from kraken.extensions import redis
+from kraken.messages.models import BUCKET, Message, MessageCounter, MessageTombstone, bucket_key
+from kraken.messages.schemas import message_out
+from kraken.rbac import visible_channels
+from kraken.realtime import background
+from kraken.search import index
+from kraken.search.words import message_terms, terms
+
+log = logging.getLogger("kraken.search")
+
+INDEX_TASK, SWEEP_TASK = "search-index", "search-sweep"
+INDEX_SECONDS = 0.25   # the background task's pause between rounds
+SWEEP_SECONDS = 600.0  # conversations behind their counter without a mark are found this often
+CATCH_UP_BUDGET = 2000  # messages a search indexes at most before answering (a bigger backlog is the task's)
+BATCH = 4 * BUCKET      # messages read and indexed per step of a catch-up
+SETTLE_SECONDS = 2.0    # a number taken but not stored is waited for this long, then kept as a gap
+GAP_SECONDS = 600.0     # a gap still empty after this is forgotten (a send that failed)
+LOCK_SECONDS = 30
+_DIRTY = "kraken:search:dirty"           # set of container ids with marked conversations
+_MARKS = "kraken:search:dirty:"          # + container id: set of conversation ids to catch up
+_LOCK = "kraken:search:lock:"            # + conversation id: one catcher-up at a time
+_SWEEP_LOCK = "kraken:search:sweeping"
+_communities: dict[str, object] = {}     # channel id -> community id (a channel never moves)
+
+
+def _db():
+    return Message._get_collection().database
+
+
+def community_of(channel_id) -> object:
+    key = str(channel_id)
+    if key not in _communities:
+        found = Channel._get_collection().find_one({"_id": ObjectId(key)}, {"communityId": 1})
+        if found is None:
+            return None  # a channel being deleted: its messages go with it
+        _communities[key] = found["communityId"]
+    return _communities[key]
+
+
+# --- marking and catching up ---------------------------------------------------------------------------
+
+
+def mark(container_id, conversation_id) -> None:
+    """Note that a conversation (in a channel or group) has messages to index."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.sadd(_MARKS + str(container_id), str(conversation_id))
+    pipe.sadd(_DIRTY, str(container_id))
+    pipe.execute()
+
+
+def _message_stored(message) -> None:
+    container = message.direct_message_group_id or message.channel_id
+    try:
+        mark(container, message.conversation_id)
+    except RedisError:
+        log.warning("search mark lost (Redis away): the sweep indexes it", exc_info=True)
+    background.start(INDEX_TASK, SWEEP_TASK)
+
+
+def _message_edited(message, previous_spans=()) -> None:
+    """Index the words an edit added (refs of removed words stay: reads verify the current text)."""
+    added = message_terms(message.spans) - message_terms(previous_spans)
+    if added:
+        doc = {"_id": message.id, "channelId": message.channel_id,
+               "directMessageGroupId": message.direct_message_group_id}
+        index.add(_db(), index.postings([doc], community_of, only=lambda _: added))
+
+
+def _lock(conversation_id, wait: float) -> str | None:
+    """Take the conversation's catch-up lock, waiting up to `wait` s; "" when Redis is away (go ahead),
+    None when another process kept it (it is catching up that conversation meanwhile)."""
+    token, deadline = uuid.uuid4().hex, time.monotonic() + wait
+    while True:
+        try:
+            if redis.set(_LOCK + str(conversation_id), token, nx=True, ex=LOCK_SECONDS):
+                return token
+        except RedisError:
+            return ""
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.01)
+
+
+def _unlock(conversation_id, token: str) -> None:
+    if token:
+        try:
+            if redis.get(_LOCK + str(conversation_id)) == token:
+                redis.delete(_LOCK + str(conversation_id))
+        except RedisError:
+            pass
+
+
+def catch_up(conversation_id, budget: int = CATCH_UP_BUDGET, wait: float = 5.0) -> bool:
+    """Index the conversation's messages numbered above its progress, up to `budget` of them; True when it
+    is caught up to its counter (False: a budget or lock ran out, or a number is still on its way)."""
+    token = _lock(conversation_id, wait)
+    if token is None:
+        return False
+    try:
+        return _catch_up(ObjectId(str(conversation_id)), budget)
+    finally:
+        _unlock(conversation_id, token)
+
+
+def _read(conversation_id, low: int, high: int) -> dict[int, dict]:
+    """Stored messages numbered low..high of a conversation, by number (whole buckets, equality each)."""
+    found: dict[int, dict] = {}
+    for bucket in range(low // BUCKET, high // BUCKET + 1):
+        for doc in Message._get_collection().find({"bucket": bucket_key(conversation_id, bucket * BUCKET)}):
+            if low <= doc.get("seq", -1) <= high:
+                found[doc["seq"]] = doc
+    return found
+
+
+def _buried(conversation_id, seq: int) -> bool:
+    return MessageTombstone._get_collection().find_one({"channelId": conversation_id, "seq": seq},
+                                                       {"_id": 1}) is not None
+
+
+def _catch_up(conversation_id: ObjectId, budget: int) -> bool:
+    db = _db()
+    progress = db[index.PROGRESS].find_one({"_id": conversation_id}) or {}
+    done, gaps = progress.get("seq", 0), progress.get("gaps", [])
+    counter = MessageCounter._get_collection().find_one({"_id": conversation_id}, {"seq": 1})
+    top = counter["seq"] if counter else 0
+    now = time.time()
+    # earlier gaps: stored since (index them), buried or too old (forget them)
+    kept = []
+    for seq, since in gaps:
+        doc = _read(conversation_id, seq, seq).get(seq)
+        if doc is not None:
+            index.add(db, index.postings([doc], community_of))
+        elif not _buried(conversation_id, seq) and now - since < GAP_SECONDS:
+            kept.append([seq, since])
+    complete = True
+    while done < top:
+        if budget <= 0:
+            complete = False
+            break
+        high = min(top, done + min(budget, BATCH))
+        found = _read(conversation_id, done + 1, high)
+        missing = [s for s in range(done + 1, high + 1) if s not in found and not _buried(conversation_id, s)]
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while missing and time.monotonic() < deadline:  # numbered just now, being inserted
+            time.sleep(0.02)
+            found.update(_read(conversation_id, min(missing), max(missing)))
+            missing = [s for s in missing if s not in found and not _buried(conversation_id, s)]
+        index.add(db, index.postings(found.values(), community_of))
+        kept.extend([s, now] for s in missing)
+        budget -= len(found)
+        done = high
+    if done > progress.get("seq", 0) or kept != gaps:
+        db[index.PROGRESS].update_one({"_id": conversation_id}, {"$max": {"seq": done}, "$set": {"gaps": kept}},
+                                      upsert=True)
+    return complete and not kept
+
+
+def catch_up_containers(container_ids, budget: int = CATCH_UP_BUDGET, wait: float = 5.0) -> bool:
+    """Catch up the marked conversations of these channels or groups (a mark is taken off before its
+    conversation is caught up, and put back if that did not finish: a send meanwhile marks it again)."""
+    container_ids = [str(c) for c in container_ids]
+    try:
+        pipe = redis.pipeline(transaction=False)
+        for container in container_ids:
+            pipe.smembers(_MARKS + container)
+        marked = pipe.execute()
+    except RedisError:
+        return False
+    complete = True
+    for container, conversations in zip(container_ids, marked):
+        for conversation in conversations:
+            redis.srem(_MARKS + container, conversation)
+            ok = False
+            try:
+                ok = catch_up(conversation, budget, wait)
+            finally:
+                if not ok:
+                    mark(container, conversation)
+                    complete = False
+    return complete
+
+
+def index_step() -> None:
+    """One round of the background task: every dirty container's marked conversations."""
+    while True:
+        containers = redis.spop(_DIRTY, 64)
+        if not containers:
+            return
+        catch_up_containers(containers, budget=10 * BATCH, wait=0.5)
+
+
+def sweep() -> int:
+    """Mark the conversations whose counter is ahead of their index progress (one process at a time);
+    returns how many. Reads both collections whole: rare, and they hold a document per conversation."""
+    if not redis.set(_SWEEP_LOCK, "1", nx=True, ex=int(SWEEP_SECONDS)):
+        return 0
+    progress = {d["_id"]: d.get("seq", 0) for d in _db()[index.PROGRESS].find({}, {"seq": 1})}
+    behind = 0
+    for counter in MessageCounter._get_collection().find({}, {"seq": 1}):
+        if counter.get("seq", 0) > progress.get(counter["_id"], 0):
+            container = _container_of_conversation(counter["_id"])
+            if container is not None:
+                mark(container, counter["_id"])
+                behind += 1
+    return behind
+
+
+def _container_of_conversation(conversation_id) -> object:
+    """A conversation's channel or group: itself, or a thread parent's."""
+    for doc in Message._get_collection().find({"bucket": bucket_key(conversation_id, 1)}).limit(1):
+        return index.container_of(doc)
+    parent = Message._get_collection().find_one({"_id": conversation_id}, {"channelId": 1,
+                                                                          "directMessageGroupId": 1})
+    return conversation_id if parent is None else index.container_of(parent)
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+def _hits(scope, words: list[str], limit: int, readable) -> list[Message]:
+    """Up to `limit` messages of `scope` holding every term of `words` now, in a readable container,
+    newest first. Driven from the rarest term; the block in which the limit is reached is read whole,
+    so refs indexed a little out of order (two processes) still come out in their order."""
+    db = _db()
+    counts = {term: index.count(db, scope, term) for term in words}
+    if not counts or min(counts.values()) == 0:
+        return []
+    rarest = min(counts, key=counts.get)
+    wanted = set(words)
+    found: list[Message] = []
+    for block in index.refs(db, scope, rarest, counts[rarest]):
+        for message_id, container in block:
+            if not readable(container):
+                continue
+            doc = Message._get_collection().find_one({"_id": ObjectId(message_id)})
+            if (doc is None or str(index.container_of(doc)) != container
+                    or not wanted <= message_terms(doc.get("spans"))):
+                continue
+            found.append(Message._from_son(doc))
+        if len(found) >= limit:
+            break
+    found.sort(key=lambda m: (_aware(m.sent_at), m.id), reverse=True)
+    return found[:limit]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _query_terms(q: str | None) -> list[str]:
+    return terms(q or "")
+
+
+def search_channel(channel, q: str | None, limit: int) -> list[dict]:
+    """A channel's messages (its threads' replies too) matching `q`; the caller was authorised for it."""
+    words = _query_terms(q)
+    if not words:
+        return []
+    catch_up_containers([channel.id])
+    own = str(channel.id)
+    return [message_out(m) for m in _hits(channel.id, words, limit, lambda c: c == own)]
+
+
+def search_group(group, q: str | None, limit: int) -> list[dict]:
+    """A direct-message group's messages matching `q`; the caller is a member."""
+    words = _query_terms(q)
+    if not words:
+        return []
+    catch_up_containers([group.id])
+    own = str(group.id)
+    return [message_out(m) for m in _hits(group.id, words, limit, lambda c: c == own)]
+
+
+def search_community(community, grant, q: str | None, limit: int) -> list[dict]:
+    """Messages of the community's channels the holder of `grant` may enter (public ones, private ones
+    they are in) matching `q`, each with its `channelName`."""
+    words = _query_terms(q)
+    if not words:
+        return []
+    channels = {str(c.id): c for c in visible_channels(grant, community_channels(community.id), enter=True)}
+    catch_up_containers(list(channels))
+    out = []
+    for m in _hits(community.id, words, limit, channels.__contains__):
+        item = message_out(m)
+        item["channelName"] = channels[str(m.channel_id)].name
+        out.append(item)
+    return out
+
+
+def init_app() -> None:
+    domain.connect(domain.message_stored, _message_stored)
+    domain.connect(domain.message_edited, _message_edited)
+    background.declare(INDEX_TASK, lambda: INDEX_SECONDS, index_step)
+    background.declare(SWEEP_TASK, lambda: SWEEP_SECONDS, sweep)
