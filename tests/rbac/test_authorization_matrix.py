@@ -120,6 +120,15 @@ MATRIX = [
     ("GET", "/api/messages/group/{DMG}/around/{MD}", None, DM_GROUP_READ),
     ("GET", "/api/messages/group/{DMG}?direction=newer", None, DM_GROUP_READ),
     ("GET", "/api/messages/group/{DM}/around/{MD}", None, "404 404 404 404 404 404 404 404 401"),  # another group's
+    # search (issue 20 item 6): reading what the caller may read, nothing more
+    ("GET", "/api/messages/search/channel/{G}", None, MEMBERS),
+    ("GET", "/api/messages/search/channel/{G}?q=seed", None, MEMBERS),
+    ("GET", "/api/messages/search/channel/{P}?q=seed", None, PRIVATE_ENTER),
+    ("GET", "/api/messages/search/community/{C}", None, MEMBERS),
+    ("GET", "/api/messages/search/community/{C}?q=seed&limit=5", None, MEMBERS),
+    ("GET", "/api/messages/search/group/{DMG}", None, DM_GROUP_READ),
+    ("GET", "/api/messages/search/group/{DMG}?q=seed", None, DM_GROUP_READ),
+    ("GET", "/api/messages/search/group/{DM}?q=seed", None, DM_READ),
     ("POST", "/api/direct-messages/{DMG}/members", {"userIds": ["{stranger}"]}, DM_GROUP_READ),
     ("POST", "/api/direct-messages/{DM}/members", {"userIds": ["{stranger}"]}, "404 404 404 403 403 404 404 404 401"),
     ("DELETE", "/api/direct-messages/{DMG}/members/me", None, "404 204 404 204 204 404 404 404 401"),
@@ -195,7 +204,8 @@ def test_route_answers_each_principal_as_the_table_says(app, community, method, 
 def test_matrix_covers_every_route_of_the_issue(app):
     covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
-                "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts")
+                "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts",
+                "/api/messages/search")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
