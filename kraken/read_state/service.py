@@ -6,6 +6,7 @@ seq being lower (one atomic update of one document, also under concurrent marks 
 processes). Unread = the conversation's last seq minus the watermark, mentions = a counter raised when
 a message mentioning the user is stored: no request counts stored messages. The conversations' last
 seqs are mirrored in Redis (one MGET for all of them), filled from the counters when a key is missing.
+The author's own mark on sending is written behind the send (kraken.read_state.own).
 """
 from __future__ import annotations
 
@@ -24,32 +25,26 @@ from kraken.extensions import redis
 from kraken.messages import timeline
 from kraken.messages.models import Message
 from kraken.rbac import Action, access_channel, access_dm_group, enterable_channels, may_enter
+from kraken.read_state import own
 from kraken.read_state.models import ReadState
-from kraken.realtime import names
+from kraken.realtime import background, names
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import dm_room, user_room
 
 log = logging.getLogger("kraken.read_state")
-_SEQ = "kraken:convseq:"
-SEQ_TTL = 86400  # a mirror that missed a raise (Redis away) is right again at the next message, or after this
-# the mirror only rises: a late raise of an older number never lowers it
-_RAISE = """
-local cur = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
-return 1
-"""
 CHANNEL, DM = "channel", "dm"
+FLUSH_TASK = "own-marks"
 
 
 def _states():
     return ReadState._get_collection()
 
 
-def _mark(user_id, conversation_id: str, kind: str, message_id: str, seq: int) -> tuple[dict, bool]:
+def _mark(user_id, conversation_id: str, kind: str, message_id: str, seq: int, at=None) -> tuple[dict, bool]:
     """Move the user's watermark in a conversation to `seq` if it is further; returns the stored mark
     and whether it moved."""
     key = f"marks.{conversation_id}"
-    mark = {"seq": seq, "messageId": message_id, "at": utcnow(), "kind": kind}
+    mark = {"seq": seq, "messageId": message_id, "at": at or utcnow(), "kind": kind}
     behind = {"_id": user_id, "$or": [{f"{key}.seq": {"$lt": seq}}, {key: {"$exists": False}}]}
     moved = _states().update_one(behind, {"$set": {key: mark}}).modified_count == 1
     if not moved:
@@ -93,6 +88,7 @@ def mark_read(actor, body, announce: bool = True) -> dict:
             raise ValidationError(["Message not found"])
         raise ValidationError(["Message does not belong to the specified channel or DM group"])
     mark, _ = _mark(actor.id, conversation_id, kind, body.lastReadMessageId, seq)
+    mark = own.further(mark, own.pending(actor.id).get(conversation_id))
     _states().update_one({"_id": actor.id}, {"$unset": {f"mentions.{conversation_id}": ""}})
     event = _event(kind, conversation_id, mark)
     if announce:
@@ -107,23 +103,16 @@ def mark_read(actor, body, announce: bool = True) -> dict:
 def _last_seqs(conversation_ids: list[str]) -> list[int]:
     """The last seq of each conversation: one MGET of the mirror; the counters for missing keys."""
     try:
-        found = redis.mget([_SEQ + c for c in conversation_ids]) if conversation_ids else []
+        found = redis.mget([own.SEQ + c for c in conversation_ids]) if conversation_ids else []
     except RedisError:
         found = [None] * len(conversation_ids)
     seqs = []
     for conversation_id, value in zip(conversation_ids, found):
         if value is None:
             value = timeline.last_seq(conversation_id)
-            _raise(conversation_id, value)
+            own.raise_seq(conversation_id, value)
         seqs.append(int(value))
     return seqs
-
-
-def _raise(conversation_id: str, seq: int) -> None:
-    try:
-        redis.eval(_RAISE, 1, _SEQ + conversation_id, seq, SEQ_TTL)
-    except RedisError:
-        log.warning("conversation seq mirror not raised for %s", conversation_id)
 
 
 def _dm_groups(user_id) -> list[str]:
@@ -144,10 +133,10 @@ def unread_counts(actor) -> list[dict]:
     """`UnreadCount` of every conversation the actor may read (omitted: never read and empty)."""
     conversations = _conversations(actor)
     state = _states().find_one({"_id": actor.id}) or {}
-    marks, mentions = state.get("marks", {}), state.get("mentions", {})
+    marks, mentions, waiting = state.get("marks", {}), state.get("mentions", {}), own.pending(actor.id)
     out = []
     for (kind, conversation_id), last in zip(conversations, _last_seqs([c for _, c in conversations])):
-        mark = marks.get(conversation_id)
+        mark = own.further(marks.get(conversation_id), waiting.get(conversation_id))
         if mark is None and last == 0:
             continue
         item = {**{k: v for k, v in _where(kind, conversation_id).items() if v is not None},
@@ -163,11 +152,10 @@ def dm_peer_reads(actor, group_id: str) -> list[dict]:
     """Every other member of the group who has read it: `[{userId, lastReadAt}]` (members only)."""
     group = access_dm_group(actor, group_id)
     out = []
-    for user_id in DirectMessageMembership.objects(group_id=group.id).scalar("user_id"):
-        if user_id == actor.id:
-            continue
+    peers = [u for u in DirectMessageMembership.objects(group_id=group.id).scalar("user_id") if u != actor.id]
+    for user_id, waiting in zip(peers, own.pending_in(peers, str(group.id))):
         state = _states().find_one({"_id": user_id}, {f"marks.{group.id}": 1}) or {}
-        mark = state.get("marks", {}).get(str(group.id))
+        mark = own.further(state.get("marks", {}).get(str(group.id)), waiting)
         if mark is not None:
             out.append({"userId": str(user_id), "lastReadAt": iso(mark["at"])})
     return out
@@ -175,18 +163,25 @@ def dm_peer_reads(actor, group_id: str) -> list[dict]:
 
 def _message_stored(message) -> None:
     """A stored channel or DM message: raise its conversation's mirrored seq, count a mention for each
-    mentioned member (not the author), and mark it read for its author (their devices are told)."""
+    mentioned member (not the author), and mark it read for its author (their devices are told; the
+    mark is written behind, kraken.read_state.own)."""
     if message.parent_message_id is not None or message.seq is None:
         return  # a thread reply: threads keep no read state here
     conversation_id = str(message.conversation_id)
     kind = DM if message.direct_message_group_id is not None else CHANNEL
-    _raise(conversation_id, message.seq)
     mentioned = {str(_get(s, "userId")) for s in message.spans if _get(s, "type") == "USER_MENTION"}
     for user_id in mentioned - {str(message.author_id)}:
         _states().update_one({"_id": ObjectId(user_id)}, {"$inc": {f"mentions.{conversation_id}": 1}}, upsert=True)
-    mark, moved = _mark(message.author_id, conversation_id, kind, str(message.id), message.seq)
-    if moved:
+    mark = own.note(message.author_id, conversation_id, kind, str(message.id), message.seq, utcnow())
+    if mark is not None:
+        background.start(FLUSH_TASK)
         publish(names.READ_RECEIPT_UPDATED, _event(kind, conversation_id, mark), user_room(message.author_id))
+
+
+def write_own_marks() -> int:
+    """One round of writing the authors' pending own marks (forward only); returns how many."""
+    return own.flush(lambda user_id, conversation_id, mark: _mark(
+        user_id, conversation_id, mark["kind"], mark["messageId"], mark["seq"], mark["at"]))
 
 
 def _get(span, field: str):
@@ -195,3 +190,4 @@ def _get(span, field: str):
 
 def init_app() -> None:
     domain.connect(domain.message_stored, _message_stored)
+    background.declare(FLUSH_TASK, lambda: own.FLUSH_SECONDS, write_own_marks)

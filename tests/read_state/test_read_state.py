@@ -134,3 +134,91 @@ def test_direct_messages_unread_and_peer_reads(community, login_as):
     peers = login_as(c.member).get(f"/api/read-receipts/dm-peer-reads/{c.dm.id}").get_json()
     assert [p["userId"] for p in peers] == [str(c.pcmember.id)] and peers[0]["lastReadAt"]
     assert mention.seq == 4
+
+
+def _pending(redis_client, user) -> dict:
+    return redis_client.hgetall(f"kraken:ownmark:{user.id}")
+
+
+def test_own_marks_are_written_behind_and_survive_losing_redis(factory, community, login_as, app):
+    """Sending marks the author's message read at once (pending in Redis), a round writes it to the
+    author's read state and forgets it; then the mark holds without Redis (decision 0050)."""
+    from kraken.extensions import redis as redis_client
+
+    c = community
+    general = str(c.general.id)
+    sent = [factory.send(c.admin, c.general, f"m{i}") for i in range(3)]
+    dm = _dm(c.admin, c.dm_group, "to the group")
+    assert ReadState.objects(id=c.admin.id).first() is None  # nothing written inside the sends
+    assert set(_pending(redis_client, c.admin)) == {general, str(c.dm_group.id)}
+    admin = login_as(c.admin)
+    assert _counts(admin)[general]["unreadCount"] == 0
+    assert _counts(admin)[general]["lastReadMessageId"] == str(sent[-1].id)
+
+    with app.app_context():
+        assert service.write_own_marks() == 2
+    marks = ReadState.objects(id=c.admin.id).get().marks
+    assert marks[general]["seq"] == sent[-1].seq and marks[general]["messageId"] == str(sent[-1].id)
+    assert marks[str(c.dm_group.id)]["messageId"] == str(dm.id)
+    assert _pending(redis_client, c.admin) == {}
+    assert not redis_client.sismember("kraken:ownmark:dirty", str(c.admin.id))
+
+    redis_client.flushdb()  # Redis lost: the stored marks and the counters answer
+    counts = _counts(admin)
+    assert counts[general]["unreadCount"] == 0 and counts[str(c.dm_group.id)]["unreadCount"] == 0
+    assert counts[general]["lastReadMessageId"] == str(sent[-1].id)
+
+
+def test_an_explicit_mark_behind_the_own_mark_answers_the_further(factory, community, login_as):
+    c = community
+    general = str(c.general.id)
+    other = factory.send(c.member, c.general, "first")
+    mine = factory.send(c.admin, c.general, "mine")
+    receipt = _mark(login_as(c.admin), other, channelId=general).get_json()
+    assert receipt["lastReadMessageId"] == str(mine.id)  # the pending own mark is further
+    assert _counts(login_as(c.admin))[general]["unreadCount"] == 0
+
+
+def test_sends_racing_write_rounds_end_at_the_last_message(factory, community, app):
+    """4 authors' sends race 2 writers of own marks: every author's stored mark ends at their last
+    message and nothing stays pending."""
+    from kraken.extensions import redis as redis_client
+
+    c = community
+    authors = [c.owner, c.admin, c.mod, c.member]
+    errors, done = [], threading.Event()
+    last = {}
+
+    def send(author):
+        try:
+            with app.app_context():
+                for i in range(25):
+                    last[author.id] = factory.send(author, c.general, f"{author.username} {i}")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def write():
+        try:
+            with app.app_context():
+                while not done.is_set():
+                    service.write_own_marks()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    senders = [threading.Thread(target=send, args=(a,)) for a in authors]
+    for t in writers + senders:
+        t.start()
+    for t in senders:
+        t.join()
+    done.set()
+    for t in writers:
+        t.join()
+    with app.app_context():
+        service.write_own_marks()
+    assert not errors
+    for author in authors:
+        mark = ReadState.objects(id=author.id).get().marks[str(c.general.id)]
+        assert mark["seq"] == last[author.id].seq and mark["messageId"] == str(last[author.id].id)
+        assert _pending(redis_client, author) == {}
+    assert redis_client.scard("kraken:ownmark:dirty") == 0
