@@ -26,6 +26,7 @@ from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, M
                                      MessagePageOut, MessageOut, ReactionIn)
 from kraken.onboarding.schemas import OnboardingStatusOut
 from kraken.read_state.schemas import MarkReadIn, PeerReadOut, ReadReceiptOut, UnreadCountOut
+from kraken.search.schemas import CommunityHitOut, SearchQuery
 from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
                                   RolePatch, UserRolesOut)
 from kraken.threads.schemas import RepliesQuery, ThreadMetadataOut, ThreadRepliesOut
@@ -258,6 +259,14 @@ OPERATIONS: dict[str, Op] = {
     "messages.add_reaction": Op(created(MessageOut), body=ReactionIn),
     "messages.remove_reaction": Op(ok(MessageOut), body=ReactionIn),
     "messages.get_message": Op(ok(MessageOut)),
+    # search (docs/decisions/0049-search.md): every word, newest first, what the caller may read
+    "search.search_channel": Op(ok(Many(MessageOut)), query=SearchQuery,
+                                summary="A channel's messages (thread replies too) holding every word of q"),
+    "search.search_community": Op(ok(Many(CommunityHitOut)), query=SearchQuery,
+                                  summary="Messages of the community's channels the caller may read holding "
+                                          "every word of q, each with channelName"),
+    "search.search_group": Op(ok(Many(MessageOut)), query=SearchQuery,
+                              summary="A direct-message group's messages holding every word of q (its members only)"),
     "messages.edit_message": Op(ok(MessageOut), body=MessageEditIn),
     "messages.delete_message": Op(NO_CONTENT),
     # read receipts (the client marks over the socket: markAsRead)

@@ -20,14 +20,17 @@ Everything takes the database (a pymongo Database): the app's, a migration's or 
 """
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Callable, Iterable, Iterator
 
 from bson import ObjectId
 from pymongo import ReturnDocument
 
+from kraken.messages.models import BUCKET as MESSAGES_BUCKET  # the history layout catch-ups read
 from kraken.search.words import message_terms
 
+BATCH = 4 * MESSAGES_BUCKET  # messages read and indexed per step of a catch-up
 BLOCK = 64  # refs per block: part of the stored layout (a change needs a migration)
 HEADS, BLOCKS, PROGRESS = "search_heads", "search_blocks", "search_progress"
 
@@ -117,3 +120,61 @@ def refs(db, scope: object, term: str, n: int) -> Iterator[list[tuple[str, str]]
                 seen.add(message_id)
                 out.append((message_id, container))
         yield out
+
+
+def _read(db, conversation_id, low: int, high: int) -> dict[int, dict]:
+    """Stored messages numbered low..high of a conversation, by number (whole buckets, an equality each)."""
+    found: dict[int, dict] = {}
+    for bucket in range(low // MESSAGES_BUCKET, high // MESSAGES_BUCKET + 1):
+        for doc in db.messages.find({"bucket": f"{conversation_id}:{bucket}"}):
+            if low <= doc.get("seq", -1) <= high:
+                found[doc["seq"]] = doc
+    return found
+
+
+def _buried(db, conversation_id, seq: int) -> bool:
+    return db.message_tombstones.find_one({"channelId": conversation_id, "seq": seq}, {"_id": 1}) is not None
+
+
+def catch_up(db, conversation_id: ObjectId, community_of: Callable, budget: int, settle_seconds: float,
+             gap_seconds: float) -> bool:
+    """Index a conversation's messages numbered above its progress (up to `budget` of them), then move the
+    progress past them; True when it reached the conversation's counter with nothing left pending.
+
+    The caller keeps other catchers-up of this conversation away (a lock) or accepts duplicate refs.
+    A number taken but neither stored nor buried (a send between its numbering and its insert) is waited
+    for `settle_seconds`, then kept in the progress's `gaps` and looked at again by later catch-ups until
+    it is stored (indexed then), buried, or `gap_seconds` old (a send that failed)."""
+    progress = db[PROGRESS].find_one({"_id": conversation_id}) or {}
+    done, gaps = progress.get("seq", 0), progress.get("gaps", [])
+    counter = db.message_counters.find_one({"_id": conversation_id}, {"seq": 1})
+    top = counter["seq"] if counter else 0
+    now = time.time()
+    kept = []
+    for seq, since in gaps:
+        doc = _read(db, conversation_id, seq, seq).get(seq)
+        if doc is not None:
+            add(db, postings([doc], community_of))
+        elif not _buried(db, conversation_id, seq) and now - since < gap_seconds:
+            kept.append([seq, since])
+    complete = True
+    while done < top:
+        if budget <= 0:
+            complete = False
+            break
+        high = min(top, done + min(budget, BATCH))
+        found = _read(db, conversation_id, done + 1, high)
+        missing = [s for s in range(done + 1, high + 1) if s not in found and not _buried(db, conversation_id, s)]
+        deadline = time.monotonic() + settle_seconds
+        while missing and time.monotonic() < deadline:  # numbered just now, being inserted
+            time.sleep(0.02)
+            found.update(_read(db, conversation_id, min(missing), max(missing)))
+            missing = [s for s in missing if s not in found and not _buried(db, conversation_id, s)]
+        add(db, postings(found.values(), community_of))
+        kept.extend([s, now] for s in missing)
+        budget -= len(found)
+        done = high
+    if done > progress.get("seq", 0) or kept != gaps:
+        db[PROGRESS].update_one({"_id": conversation_id}, {"$max": {"seq": done}, "$set": {"gaps": kept}},
+                                upsert=True)
+    return complete and not kept

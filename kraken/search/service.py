@@ -29,7 +29,7 @@ from kraken import domain
 from kraken.channels.models import Channel
 from kraken.channels.service import community_channels
 from kraken.extensions import redis
-from kraken.messages.models import BUCKET, Message, MessageCounter, MessageTombstone, bucket_key
+from kraken.messages.models import Message, MessageCounter, bucket_key
 from kraken.messages.schemas import message_out
 from kraken.rbac import visible_channels
 from kraken.realtime import background
@@ -42,7 +42,6 @@ INDEX_TASK, SWEEP_TASK = "search-index", "search-sweep"
 INDEX_SECONDS = 0.25   # the background task's pause between rounds
 SWEEP_SECONDS = 600.0  # conversations behind their counter without a mark are found this often
 CATCH_UP_BUDGET = 2000  # messages a search indexes at most before answering (a bigger backlog is the task's)
-BATCH = 4 * BUCKET      # messages read and indexed per step of a catch-up
 SETTLE_SECONDS = 2.0    # a number taken but not stored is waited for this long, then kept as a gap
 GAP_SECONDS = 600.0     # a gap still empty after this is forgotten (a send that failed)
 LOCK_SECONDS = 30
@@ -132,57 +131,8 @@ def catch_up(conversation_id, budget: int = CATCH_UP_BUDGET, wait: float = 5.0) 
         _unlock(conversation_id, token)
 
 
-def _read(conversation_id, low: int, high: int) -> dict[int, dict]:
-    """Stored messages numbered low..high of a conversation, by number (whole buckets, equality each)."""
-    found: dict[int, dict] = {}
-    for bucket in range(low // BUCKET, high // BUCKET + 1):
-        for doc in Message._get_collection().find({"bucket": bucket_key(conversation_id, bucket * BUCKET)}):
-            if low <= doc.get("seq", -1) <= high:
-                found[doc["seq"]] = doc
-    return found
-
-
-def _buried(conversation_id, seq: int) -> bool:
-    return MessageTombstone._get_collection().find_one({"channelId": conversation_id, "seq": seq},
-                                                       {"_id": 1}) is not None
-
-
 def _catch_up(conversation_id: ObjectId, budget: int) -> bool:
-    db = _db()
-    progress = db[index.PROGRESS].find_one({"_id": conversation_id}) or {}
-    done, gaps = progress.get("seq", 0), progress.get("gaps", [])
-    counter = MessageCounter._get_collection().find_one({"_id": conversation_id}, {"seq": 1})
-    top = counter["seq"] if counter else 0
-    now = time.time()
-    # earlier gaps: stored since (index them), buried or too old (forget them)
-    kept = []
-    for seq, since in gaps:
-        doc = _read(conversation_id, seq, seq).get(seq)
-        if doc is not None:
-            index.add(db, index.postings([doc], community_of))
-        elif not _buried(conversation_id, seq) and now - since < GAP_SECONDS:
-            kept.append([seq, since])
-    complete = True
-    while done < top:
-        if budget <= 0:
-            complete = False
-            break
-        high = min(top, done + min(budget, BATCH))
-        found = _read(conversation_id, done + 1, high)
-        missing = [s for s in range(done + 1, high + 1) if s not in found and not _buried(conversation_id, s)]
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while missing and time.monotonic() < deadline:  # numbered just now, being inserted
-            time.sleep(0.02)
-            found.update(_read(conversation_id, min(missing), max(missing)))
-            missing = [s for s in missing if s not in found and not _buried(conversation_id, s)]
-        index.add(db, index.postings(found.values(), community_of))
-        kept.extend([s, now] for s in missing)
-        budget -= len(found)
-        done = high
-    if done > progress.get("seq", 0) or kept != gaps:
-        db[index.PROGRESS].update_one({"_id": conversation_id}, {"$max": {"seq": done}, "$set": {"gaps": kept}},
-                                      upsert=True)
-    return complete and not kept
+    return index.catch_up(_db(), conversation_id, community_of, budget, SETTLE_SECONDS, GAP_SECONDS)
 
 
 def catch_up_containers(container_ids, budget: int = CATCH_UP_BUDGET, wait: float = 5.0) -> bool:
@@ -216,7 +166,7 @@ def index_step() -> None:
         containers = redis.spop(_DIRTY, 64)
         if not containers:
             return
-        catch_up_containers(containers, budget=10 * BATCH, wait=0.5)
+        catch_up_containers(containers, budget=10 * index.BATCH, wait=0.5)
 
 
 def sweep() -> int:
