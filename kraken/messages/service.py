@@ -35,7 +35,7 @@ _NONCE = "kraken:nonce:"
 _inserts = GroupCommit(Message._get_collection, prepare=timeline.number)
 
 
-def _check_mentions(channel, spans) -> None:
+def check_mentions(channel, spans) -> None:
     """Mentions must name users, channels and the community of this message's community."""
     community_id = channel.community_id
     users = {s.userId for s in spans if s.type == "USER_MENTION"}
@@ -49,7 +49,7 @@ def _check_mentions(channel, spans) -> None:
         raise ValidationError(["spans: only this community can be mentioned"])
 
 
-def _check_dm_mentions(group_id, spans) -> None:
+def check_dm_mentions(group_id, spans) -> None:
     """In a direct message, mentioned users must be members of its group; no channel or community."""
     if any(s.type in ("CHANNEL_MENTION", "COMMUNITY_MENTION") for s in spans):
         raise ValidationError(["spans: a direct message cannot mention a channel or a community"])
@@ -57,7 +57,7 @@ def _check_dm_mentions(group_id, spans) -> None:
         raise ValidationError(["spans: a mentioned user is not a member of this conversation"])
 
 
-def _room(message) -> str:
+def room_of(message) -> str:
     """The room of a message's conversation: its direct-message group's, or its channel's."""
     if message.direct_message_group_id is not None:
         return dm_room(message.direct_message_group_id)
@@ -111,7 +111,7 @@ def send(actor, body: MessageIn) -> Message:
     ServiceUnavailableError when a duplicate send's original could not be confirmed.
     """
     channel = access_channel(actor, body.channelId, Action.CREATE_MESSAGE, enter=True)
-    _check_mentions(channel, body.spans)
+    check_mentions(channel, body.spans)
     if body.attachments:
         require_community_actions(actor, channel.community_id, Action.CREATE_ATTACHMENT)
     attachments = []
@@ -128,7 +128,7 @@ def send_direct(actor, body: DirectMessageIn) -> Message:
     Membership of the group is the only permission. Raises NotFoundError (not a member),
     ValidationError (spans, attachments), ServiceUnavailableError as `send`."""
     group = access_dm_group(actor, body.directMessageGroupId)
-    _check_dm_mentions(group.id, body.spans)
+    check_dm_mentions(group.id, body.spans)
     attachments = files.claim_attachments(actor, group, list(body.attachments)) if body.attachments else []
     message, out = _store(actor, body, attachments, direct_message_group_id=group.id)
     if out is not None:
@@ -173,16 +173,16 @@ def edit(actor, message_id: str, body: MessageEditIn) -> Message:
     """The author edits their message; `editedAt` is the server's time. Raises 404/403."""
     message, channel = access_message_to_edit(actor, message_id)
     if channel is None:
-        _check_dm_mentions(message.direct_message_group_id, body.spans)
+        check_dm_mentions(message.direct_message_group_id, body.spans)
     else:
-        _check_mentions(channel, body.spans)
+        check_mentions(channel, body.spans)
     previous_spans = list(message.spans)
     Message.objects(id=message.id).update_one(set__spans=_span_docs(body.spans), set__edited_at=utcnow())
     message.reload()
     domain.message_edited.send(message, previous_spans=previous_spans)  # search indexes the new words
     out = message_out(message)
     recent.replaced(message.conversation_id, out["id"], recent.encode(out, message.seq))
-    publish(names.UPDATE_MESSAGE, {"message": out}, _room(message))
+    publish(names.UPDATE_MESSAGE, {"message": out}, room_of(message))
     return message
 
 
@@ -196,7 +196,7 @@ def delete(actor, message_id: str) -> None:
     if file_ids:
         files.delete_files(file_ids)
     domain.message_deleted.send(message)  # its thread's replies go too; a reply's parent counts one less
-    publish(names.DELETE_MESSAGE, {"messageId": str(message.id), **_where(message)}, _room(message))
+    publish(names.DELETE_MESSAGE, {"messageId": str(message.id), **_where(message)}, room_of(message))
 
 
 def react(actor, message_id: str, emoji: str, add: bool) -> Message:
@@ -215,9 +215,9 @@ def react(actor, message_id: str, emoji: str, add: bool) -> Message:
               "parentMessageId": None if message.parent_message_id is None else str(message.parent_message_id)}
     if add:
         group = next(r for r in out["reactions"] if r["emoji"] == emoji)
-        publish(names.REACTION_ADDED, {**common, "reaction": group}, _room(message))
+        publish(names.REACTION_ADDED, {**common, "reaction": group}, room_of(message))
     else:
-        publish(names.REACTION_REMOVED, {**common, "emoji": emoji, "reactions": out["reactions"]}, _room(message))
+        publish(names.REACTION_REMOVED, {**common, "emoji": emoji, "reactions": out["reactions"]}, room_of(message))
     return message
 
 

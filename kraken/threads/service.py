@@ -35,7 +35,7 @@ def _forget_listing(parent) -> None:
 def _announce_count(parent, counts: dict) -> None:
     publish(names.THREAD_REPLY_COUNT_UPDATED,
             count_out(parent.id, counts.get("replyCount"), counts.get("lastReplyAt"), parent.channel_id,
-                      parent.direct_message_group_id), messages._room(parent))
+                      parent.direct_message_group_id), messages.room_of(parent))
 
 
 def reply(actor, body: ThreadReplyIn) -> Message:
@@ -45,13 +45,13 @@ def reply(actor, body: ThreadReplyIn) -> Message:
     thread, spans, attachments), ServiceUnavailableError as messages.send."""
     parent, channel = access_thread_parent(actor, body.parentMessageId, Action.CREATE_MESSAGE)
     if channel is not None:
-        messages._check_mentions(channel, body.spans)
+        messages.check_mentions(channel, body.spans)
         if body.attachments:
             require_community_actions(actor, channel.community_id, Action.CREATE_ATTACHMENT)
         target = channel
     else:
         target = access_dm_group(actor, parent.direct_message_group_id)
-        messages._check_dm_mentions(target.id, body.spans)
+        messages.check_dm_mentions(target.id, body.spans)
     attachments = files.claim_attachments(actor, target, list(body.attachments)) if body.attachments else []
     message, out = messages._store(actor, body, attachments, channel_id=parent.channel_id,
                                    direct_message_group_id=parent.direct_message_group_id,
@@ -66,7 +66,7 @@ def reply(actor, body: ThreadReplyIn) -> Message:
         raise NotFoundError("Parent message not found")
     subscribe_user(actor.id, parent)
     _forget_listing(parent)
-    publish(names.NEW_THREAD_REPLY, {"reply": out, "parentMessageId": str(parent.id)}, messages._room(parent))
+    publish(names.NEW_THREAD_REPLY, {"reply": out, "parentMessageId": str(parent.id)}, messages.room_of(parent))
     _announce_count(parent, counts)
     return message
 
