@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
+T, R = TypeVar("T"), TypeVar("R")
 PARALLEL = 8
 _pools: dict[int, ThreadPoolExecutor] = {}
 _made = threading.Lock()
@@ -29,12 +30,15 @@ def _pool() -> ThreadPoolExecutor:
     return pool
 
 
+def each(lookup: Callable[[T], R], keys: list[T]) -> list[R]:
+    """`lookup(key)` for every key, in the keys' order: more than two run PARALLEL at a time."""
+    return list(map(lookup, keys) if len(keys) <= 2 else _pool().map(lookup, keys))
+
+
 def by_ids(document, ids: Iterable, field: str | None = None) -> list:
     """The documents (or one field of each) with these ids, in the ids' order; missing ones are skipped."""
     def one(oid):
         query = document.objects(id=oid)
         return query.scalar(field).first() if field else query.first()
 
-    wanted = list(dict.fromkeys(ids))  # each id once, in order
-    found = map(one, wanted) if len(wanted) <= 2 else _pool().map(one, wanted)
-    return [f for f in found if f is not None]
+    return [f for f in each(one, list(dict.fromkeys(ids))) if f is not None]  # each id once, in order

@@ -15,11 +15,13 @@ BUCKET = 64  # messages per bucket; part of the stored data (a change needs a mi
 
 
 class MessageCounter(Document):
-    """A channel's last message number."""
+    """A conversation's last message number. A channel's counter also names its community once a reader
+    has needed it (`timeline.community_last_seqs`): a community's counters are then one equality."""
 
-    meta = {"collection": "message_counters"}
-    id = ObjectIdField(primary_key=True)  # the channel's id
+    meta = {"collection": "message_counters", "indexes": [{"fields": ["community_id"], "sparse": True}]}
+    id = ObjectIdField(primary_key=True)  # the conversation's id
     seq = IntField(default=0)
+    community_id = ObjectIdField(db_field="communityId")
 
 
 class MessageTombstone(Document):

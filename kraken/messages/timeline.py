@@ -26,13 +26,30 @@ from kraken.common.time import utcnow
 from kraken.messages.models import (BUCKET, Message, MessageCounter, MessageTombstone, bucket_key, conversation_of,
                                    number)
 
-__all__ = ["BUCKET", "MessageCounter", "MessageTombstone", "bucket_key", "number", "last_seq", "position",
+__all__ = ["BUCKET", "MessageCounter", "MessageTombstone", "bucket_key", "number", "last_seq", "community_last_seqs",
+           "position",
            "older", "newer", "around", "since", "bury", "forget_channels"]
 
 
 def last_seq(channel_id: object) -> int:
     counter = MessageCounter._get_collection().find_one({"_id": ObjectId(str(channel_id))}, {"seq": 1})
     return counter["seq"] if counter else 0
+
+
+def community_last_seqs(community_id: object, channel_ids: list[str]) -> dict[str, int]:
+    """The last numbers of some channels of one community: one equality on the community's counters,
+    then an `_id` look-up for a channel whose counter does not name its community yet (it learns it,
+    so the next read finds it with the others). A channel without a counter has number 0."""
+    counters = MessageCounter._get_collection()
+    community = ObjectId(str(community_id))
+    found = {str(c["_id"]): c.get("seq", 0) for c in counters.find({"communityId": community}, {"seq": 1})}
+    for channel_id in channel_ids:
+        if channel_id not in found:
+            counter = counters.find_one({"_id": ObjectId(channel_id)}, {"seq": 1})
+            found[channel_id] = counter.get("seq", 0) if counter else 0
+            if counter is not None:
+                counters.update_one({"_id": counter["_id"]}, {"$set": {"communityId": community}})
+    return {c: found[c] for c in channel_ids}
 
 
 def position(channel_id: object, message_id: str) -> int | None:

@@ -62,12 +62,17 @@ def _decode(value) -> dict:
     return {"seq": int(seq), "kind": kind, "messageId": message_id, "at": at}
 
 
-def raise_seq(conversation_id: str, seq: int) -> None:
-    """Raise the conversation's mirrored last seq (only upward)."""
+def raise_seqs(seqs: dict[str, int]) -> None:
+    """Raise several conversations' mirrors (one pipelined round trip)."""
+    if not seqs:
+        return
     try:
-        redis.eval(_RAISE + "return 1", 1, SEQ + conversation_id, seq, SEQ_TTL)
+        pipe = redis.pipeline(transaction=False)
+        for conversation_id, seq in seqs.items():
+            pipe.eval(_RAISE + "return 1", 1, SEQ + conversation_id, seq, SEQ_TTL)
+        pipe.execute()
     except RedisError:
-        log.warning("conversation seq mirror not raised for %s", conversation_id)
+        log.warning("conversation seq mirrors not raised for %d conversations", len(seqs))
 
 
 def note(user_id, conversation_id: str, kind: str, message_id: str, seq: int, at: datetime) -> dict | None:

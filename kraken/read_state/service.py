@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from kraken import domain
 from kraken.channels.service import communities_channel_entries
+from kraken.common.lookups import each
 from kraken.common.time import iso, utcnow
 from kraken.direct_messages.models import DirectMessageMembership
 from kraken.errors import ValidationError
@@ -100,33 +101,42 @@ def mark_read(actor, body, announce: bool = True) -> dict:
     return {"id": f"{actor.id}:{conversation_id}", "userId": str(actor.id), **event}
 
 
-def _last_seqs(conversation_ids: list[str]) -> list[int]:
-    """The last seq of each conversation: one MGET of the mirror; the counters for missing keys."""
+def _last_seqs(conversations: list[tuple[str, str, object]]) -> list[int]:
+    """The last seq of each (kind, conversation, community): one MGET of the mirror; for missing keys
+    the counters, read per community for channels (one equality each) and per id for DM groups, a few
+    at a time, then mirrored again."""
+    ids = [c for _, c, _ in conversations]
     try:
-        found = redis.mget([own.SEQ + c for c in conversation_ids]) if conversation_ids else []
+        found = redis.mget([own.SEQ + c for c in ids]) if ids else []
     except RedisError:
-        found = [None] * len(conversation_ids)
-    seqs = []
-    for conversation_id, value in zip(conversation_ids, found):
-        if value is None:
-            value = timeline.last_seq(conversation_id)
-            own.raise_seq(conversation_id, value)
-        seqs.append(int(value))
-    return seqs
+        found = [None] * len(ids)
+    by_community: dict[object, list[str]] = {}
+    groups = []
+    for (kind, conversation_id, community_id), value in zip(conversations, found):
+        if value is None and kind == CHANNEL:
+            by_community.setdefault(community_id, []).append(conversation_id)
+        elif value is None:
+            groups.append(conversation_id)
+    counted = dict(zip(groups, each(timeline.last_seq, groups)))
+    for seqs in each(lambda item: timeline.community_last_seqs(*item), list(by_community.items())):
+        counted.update(seqs)
+    own.raise_seqs(counted)
+    return [int(value) if value is not None else counted[c] for c, value in zip(ids, found)]
 
 
 def _dm_groups(user_id) -> list[str]:
     return [str(g) for g in DirectMessageMembership.objects(user_id=user_id).scalar("group_id")]
 
 
-def _conversations(actor) -> list[tuple[str, str]]:
-    """Every conversation the actor may read now: the channels they may enter in their communities
-    (two membership queries and each community's channel index) and their DM groups (one equality)."""
+def _conversations(actor) -> list[tuple[str, str, object]]:
+    """Every conversation the actor may read now, as (kind, id, community or None): the channels they
+    may enter in their communities (two membership queries and each community's channel index) and
+    their DM groups (one equality)."""
     enterable = enterable_channels(actor)
     lists = communities_channel_entries(list(enterable))
-    found = [(CHANNEL, str(c.id)) for community_id, private in enterable.items()
+    found = [(CHANNEL, str(c.id), community_id) for community_id, private in enterable.items()
              for c in lists[str(community_id)] if may_enter(c, private)]
-    return found + [(DM, g) for g in _dm_groups(actor.id)]
+    return found + [(DM, g, None) for g in _dm_groups(actor.id)]
 
 
 def unread_counts(actor) -> list[dict]:
@@ -135,7 +145,7 @@ def unread_counts(actor) -> list[dict]:
     state = _states().find_one({"_id": actor.id}) or {}
     marks, mentions, waiting = state.get("marks", {}), state.get("mentions", {}), own.pending(actor.id)
     out = []
-    for (kind, conversation_id), last in zip(conversations, _last_seqs([c for _, c in conversations])):
+    for (kind, conversation_id, _), last in zip(conversations, _last_seqs(conversations)):
         mark = own.further(marks.get(conversation_id), waiting.get(conversation_id))
         if mark is None and last == 0:
             continue

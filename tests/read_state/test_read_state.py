@@ -222,3 +222,36 @@ def test_sends_racing_write_rounds_end_at_the_last_message(factory, community, a
         assert mark["seq"] == last[author.id].seq and mark["messageId"] == str(last[author.id].id)
         assert _pending(redis_client, author) == {}
     assert redis_client.scard("kraken:ownmark:dirty") == 0
+
+
+def test_unread_counts_without_the_mirror_read_each_communitys_counters(factory, community, login_as):
+    """Redis lost: channels' last numbers come from their community's counters (one equality each, the
+    counters learn their community at the first such read), DM groups' from their own counters; the
+    counts are the same as with the mirror, also for messages sent after the loss."""
+    from kraken.extensions import redis as redis_client
+    from kraken.messages.models import MessageCounter
+
+    c = community
+    extra = factory.channel(c.doc, c.admin, "extra")
+    factory.member(c.outsider, c.doc)
+    factory.member(c.member, c.elsewhere)
+    for channel, n in ((c.general, 3), (extra, 2), (c.elsewhere_general, 4)):
+        for i in range(n):
+            factory.send(c.outsider if channel == c.elsewhere_general else c.admin, channel, f"m{i}")
+    _dm(c.pcmember, c.dm, "psst")
+    api = login_as(c.member)
+    with_mirror = _counts(api)
+    assert with_mirror[str(extra.id)]["unreadCount"] == 2 and with_mirror[str(c.elsewhere_general.id)]["unreadCount"] == 4
+
+    redis_client.flushdb()
+    assert MessageCounter.objects(community_id=c.doc.id).count() == 0  # not learnt yet
+    assert _counts(api) == with_mirror
+    assert {str(m.id) for m in MessageCounter.objects(community_id=c.doc.id)} == {str(c.general.id), str(extra.id)}
+    assert MessageCounter.objects(community_id=c.elsewhere.id).count() == 1
+
+    redis_client.flushdb()
+    factory.send(c.admin, extra, "after the loss")
+    redis_client.flushdb()
+    again = _counts(api)  # read by community now
+    assert again[str(extra.id)]["unreadCount"] == 3 and again[str(c.general.id)]["unreadCount"] == 3
+    assert again[str(c.dm.id)]["unreadCount"] == 1

@@ -1,0 +1,10 @@
+"""The index of `message_counters.communityId` (unread counts read a community's counters by equality;
+kraken.messages.timeline.community_last_seqs). Counters learn their community when first read that way,
+so no document is rewritten here. Idempotent: creating an existing index is a no-op."""
+
+
+def up(db, echo):
+    from kraken.messages.models import MessageCounter
+
+    MessageCounter.ensure_indexes()
+    echo("  indexes of message_counters: " + ", ".join(sorted(MessageCounter._get_collection().index_information())))
