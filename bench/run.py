@@ -25,7 +25,7 @@ import harness
 import report
 import seed
 
-WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale")
+WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search")
 
 
 @dataclass
@@ -70,6 +70,10 @@ class Config:
     scale_max_minutes: float = 150
     scale_diag_samples: int = 10  # requests per row on a server counting its database commands
     scale_app: str = "tree"  # the app under test: the working tree, or a git revision (git archive)
+    scale_ack_before: str = "d092263"  # issue 20's send-ack row: the app before issue 20 (git archive)
+    # search (issue 20 item 6, w_search.py): community search on the shared store, a database per size
+    search_messages: list[int] = field(default_factory=lambda: [10000, 100000, 1000000])
+    search_samples: int = 100
 
 
 QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_main=25, messages_curve=15,
@@ -77,7 +81,7 @@ QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_ma
              recovery_clients=300, recovery_timeout=60, history_sizes=[10000], wrk_seconds=3, login_samples=8,
              refresh_seconds=3, startup_runs=1, profile=False, scale_messages=[5000, 20000],
              scale_users=[500, 2000], scale_samples=20, scale_old_seconds=8, scale_probes=20, scale_max_minutes=20,
-             scale_diag_samples=3)
+             scale_diag_samples=3, search_messages=[2000, 10000], search_samples=20)
 
 
 def _ints(text: str) -> list[int]:
@@ -108,8 +112,12 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
     p.add_argument("--scale-max-minutes", type=float, help="scale: skip the steps left after this long (150)")
     p.add_argument("--scale-app", help="scale: the app under test, `tree` (the working tree, default) or a git "
                    "revision exported with git archive (e.g. HEAD: holds still while others edit the tree)")
+    p.add_argument("--scale-ack-before", help="scale: the revision before issue 20 whose sendMessage ack is the "
+                   "baseline of row 10 (d092263)")
     p.add_argument("--scale-diag-samples", type=int, help="scale: requests per row on a server that counts its "
                    "database commands (10; 0: none)")
+    p.add_argument("--search-messages", type=_ints, help="search: stored messages per size (10000,100000,1000000)")
+    p.add_argument("--search-samples", type=int, help="search: requests per series, cold and warm each (100)")
     p.add_argument("--profile", dest="profile", action="store_true", default=None, help="py-spy the hot paths")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--max-minutes", type=float, default=25, help="skip the workloads left after this long")
@@ -167,6 +175,7 @@ def main(argv: list[str]) -> int:
     import w_realtime
     import w_rest
     import w_scale
+    import w_search
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
         "startup": lambda: startup(cfg, world("rt"), details),
@@ -178,6 +187,7 @@ def main(argv: list[str]) -> int:
         "auth": lambda: auth(cfg, world("rest"), details, (details.get("rest") or {}).get("b1", {}).get(
             "requests_per_s")),
         "scale": lambda: w_scale.run(cfg, out_dir, details),
+        "search": lambda: w_search.run(cfg, details),
     }
     try:
         for name in args.only:

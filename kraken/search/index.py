@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Iterator
 
 from bson import ObjectId
 from pymongo import ReturnDocument
+from pymongo.errors import CollectionInvalid
 
 from kraken.messages.models import BUCKET as MESSAGES_BUCKET  # the history layout catch-ups read
 from kraken.search.words import message_terms
@@ -33,6 +34,19 @@ from kraken.search.words import message_terms
 BATCH = 4 * MESSAGES_BUCKET  # messages read and indexed per step of a catch-up
 BLOCK = 64  # refs per block: part of the stored layout (a change needs a migration)
 HEADS, BLOCKS, PROGRESS = "search_heads", "search_blocks", "search_progress"
+
+
+def ensure_collections(db) -> None:
+    """Create the index's collections explicitly: a `create` command is what makes the default store's
+    GIN keeper give their `_id` its index at once (README "Storage"; an insert creates a collection
+    silently, and the keeper would only find it at its next minute). Harmless on MongoDB."""
+    existing = set(db.list_collection_names())
+    for name in (HEADS, BLOCKS, PROGRESS):
+        if name not in existing:
+            try:
+                db.create_collection(name)
+            except CollectionInvalid:  # created meanwhile by another process
+                pass
 
 
 def head_key(scope: object, term: str) -> str:
@@ -122,7 +136,7 @@ def refs(db, scope: object, term: str, n: int) -> Iterator[list[tuple[str, str]]
         yield out
 
 
-def _read(db, conversation_id, low: int, high: int) -> dict[int, dict]:
+def read_numbers(db, conversation_id, low: int, high: int) -> dict[int, dict]:
     """Stored messages numbered low..high of a conversation, by number (whole buckets, an equality each)."""
     found: dict[int, dict] = {}
     for bucket in range(low // MESSAGES_BUCKET, high // MESSAGES_BUCKET + 1):
@@ -132,16 +146,18 @@ def _read(db, conversation_id, low: int, high: int) -> dict[int, dict]:
     return found
 
 
-def _buried(db, conversation_id, seq: int) -> bool:
+def buried(db, conversation_id, seq: int) -> bool:
     return db.message_tombstones.find_one({"channelId": conversation_id, "seq": seq}, {"_id": 1}) is not None
 
 
 def catch_up(db, conversation_id: ObjectId, community_of: Callable, budget: int, settle_seconds: float,
-             gap_seconds: float) -> bool:
+             gap_seconds: float, still_mine: Callable[[], bool] = lambda: True) -> bool:
     """Index a conversation's messages numbered above its progress (up to `budget` of them), then move the
-    progress past them; True when it reached the conversation's counter with nothing left pending.
+    progress past them; True when it reached the conversation's counter (gaps may be kept: the send that
+    fills one marks its conversation again, and the catch-up it causes looks at the gaps first).
 
-    The caller keeps other catchers-up of this conversation away (a lock) or accepts duplicate refs.
+    The caller keeps other catchers-up of this conversation away (a lock) or accepts duplicate refs;
+    `still_mine()` is asked before each write (False: the lock was lost, stop and return False).
     A number taken but neither stored nor buried (a send between its numbering and its insert) is waited
     for `settle_seconds`, then kept in the progress's `gaps` and looked at again by later catch-ups until
     it is stored (indexed then), buried, or `gap_seconds` old (a send that failed)."""
@@ -152,10 +168,10 @@ def catch_up(db, conversation_id: ObjectId, community_of: Callable, budget: int,
     now = time.time()
     kept = []
     for seq, since in gaps:
-        doc = _read(db, conversation_id, seq, seq).get(seq)
+        doc = read_numbers(db, conversation_id, seq, seq).get(seq)
         if doc is not None:
             add(db, postings([doc], community_of))
-        elif not _buried(db, conversation_id, seq) and now - since < gap_seconds:
+        elif not buried(db, conversation_id, seq) and now - since < gap_seconds:
             kept.append([seq, since])
     complete = True
     while done < top:
@@ -163,18 +179,20 @@ def catch_up(db, conversation_id: ObjectId, community_of: Callable, budget: int,
             complete = False
             break
         high = min(top, done + min(budget, BATCH))
-        found = _read(db, conversation_id, done + 1, high)
-        missing = [s for s in range(done + 1, high + 1) if s not in found and not _buried(db, conversation_id, s)]
+        found = read_numbers(db, conversation_id, done + 1, high)
+        missing = [s for s in range(done + 1, high + 1) if s not in found and not buried(db, conversation_id, s)]
         deadline = time.monotonic() + settle_seconds
         while missing and time.monotonic() < deadline:  # numbered just now, being inserted
             time.sleep(0.02)
-            found.update(_read(db, conversation_id, min(missing), max(missing)))
-            missing = [s for s in missing if s not in found and not _buried(db, conversation_id, s)]
+            found.update(read_numbers(db, conversation_id, min(missing), max(missing)))
+            missing = [s for s in missing if s not in found and not buried(db, conversation_id, s)]
+        if not still_mine():
+            return False
         add(db, postings(found.values(), community_of))
         kept.extend([s, now] for s in missing)
         budget -= len(found)
         done = high
-    if done > progress.get("seq", 0) or kept != gaps:
+    if (done > progress.get("seq", 0) or kept != gaps) and still_mine():
         db[PROGRESS].update_one({"_id": conversation_id}, {"$max": {"seq": done}, "$set": {"gaps": kept}},
                                 upsert=True)
-    return complete and not kept
+    return complete

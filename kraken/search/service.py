@@ -1,8 +1,8 @@
 """Message search (kraken-later-endpoints §12; docs/decisions/0049-search.md).
 
 Indexing is off the send path. A stored message (`domain.message_stored`) only marks its conversation
-in Redis (`SADD` into its channel's or group's set, and that container into the set of dirty ones, one
-pipelined round trip); a background task of the process takes dirty containers and catches their
+in Redis (`HINCRBY` in its channel's or group's hash, `SADD` of that container into the set of dirty
+ones, one pipelined round trip); a background task of the process takes dirty containers and catches their
 conversations up. The durable truth is in the store: `search_progress` says up to which number (`seq`,
 kraken.messages.timeline) each conversation is indexed, and catching up reads the conversation's buckets
 above it, so a mark lost with a crash or with Redis only delays a conversation until its next message,
@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from kraken import domain
 from kraken.channels.models import Channel
 from kraken.channels.service import community_channels
+from kraken.common.lookups import each
 from kraken.extensions import redis
 from kraken.messages.models import Message, MessageCounter, bucket_key
 from kraken.messages.schemas import message_out
@@ -40,13 +41,15 @@ log = logging.getLogger("kraken.search")
 
 INDEX_TASK, SWEEP_TASK = "search-index", "search-sweep"
 INDEX_SECONDS = 0.25   # the background task's pause between rounds
+STEP_CONTAINERS = 256  # channels or groups caught up per round at most
 SWEEP_SECONDS = 600.0  # conversations behind their counter without a mark are found this often
 CATCH_UP_BUDGET = 2000  # messages a search indexes at most before answering (a bigger backlog is the task's)
 SETTLE_SECONDS = 2.0    # a number taken but not stored is waited for this long, then kept as a gap
 GAP_SECONDS = 600.0     # a gap still empty after this is forgotten (a send that failed)
 LOCK_SECONDS = 30
+READ_SLACK = 4   # candidates read beyond those still needed (some fail verification)
 _DIRTY = "kraken:search:dirty"           # set of container ids with marked conversations
-_MARKS = "kraken:search:dirty:"          # + container id: set of conversation ids to catch up
+_MARKS = "kraken:search:dirty:"          # + container id: hash conversation id -> marks counted
 _LOCK = "kraken:search:lock:"            # + conversation id: one catcher-up at a time
 _SWEEP_LOCK = "kraken:search:sweeping"
 _communities: dict[str, object] = {}     # channel id -> community id (a channel never moves)
@@ -72,7 +75,7 @@ def community_of(channel_id) -> object:
 def mark(container_id, conversation_id) -> None:
     """Note that a conversation (in a channel or group) has messages to index."""
     pipe = redis.pipeline(transaction=False)
-    pipe.sadd(_MARKS + str(container_id), str(conversation_id))
+    pipe.hincrby(_MARKS + str(container_id), str(conversation_id), 1)
     pipe.sadd(_DIRTY, str(container_id))
     pipe.execute()
 
@@ -126,46 +129,57 @@ def catch_up(conversation_id, budget: int = CATCH_UP_BUDGET, wait: float = 5.0) 
     if token is None:
         return False
     try:
-        return _catch_up(ObjectId(str(conversation_id)), budget)
+        return index.catch_up(_db(), ObjectId(str(conversation_id)), community_of, budget, SETTLE_SECONDS,
+                              GAP_SECONDS, lambda: _holds(conversation_id, token))
     finally:
         _unlock(conversation_id, token)
 
 
-def _catch_up(conversation_id: ObjectId, budget: int) -> bool:
-    return index.catch_up(_db(), conversation_id, community_of, budget, SETTLE_SECONDS, GAP_SECONDS)
+def _holds(conversation_id, token: str) -> bool:
+    """Whether this catch-up still holds its lock (not expired, Redis not emptied); True without Redis."""
+    if not token:
+        return True
+    try:
+        return redis.get(_LOCK + str(conversation_id)) == token
+    except RedisError:
+        return True
+
+
+# a conversation's mark goes only if no send marked it again since it was read (compare and delete)
+_UNMARK = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+"""
 
 
 def catch_up_containers(container_ids, budget: int = CATCH_UP_BUDGET, wait: float = 5.0) -> bool:
-    """Catch up the marked conversations of these channels or groups (a mark is taken off before its
-    conversation is caught up, and put back if that did not finish: a send meanwhile marks it again)."""
+    """Catch up the marked conversations of these channels or groups. A mark stays while its conversation
+    is being caught up (a search meanwhile sees it and waits for the catch-up's lock) and is taken off
+    after, unless a send marked the conversation again meanwhile."""
     container_ids = [str(c) for c in container_ids]
     try:
         pipe = redis.pipeline(transaction=False)
         for container in container_ids:
-            pipe.smembers(_MARKS + container)
+            pipe.hgetall(_MARKS + container)
         marked = pipe.execute()
     except RedisError:
         return False
     complete = True
     for container, conversations in zip(container_ids, marked):
-        for conversation in conversations:
-            redis.srem(_MARKS + container, conversation)
-            ok = False
-            try:
-                ok = catch_up(conversation, budget, wait)
-            finally:
-                if not ok:
-                    mark(container, conversation)
-                    complete = False
+        for conversation, count in conversations.items():
+            if catch_up(conversation, budget, wait):
+                redis.eval(_UNMARK, 1, _MARKS + container, conversation, count)
+            else:
+                redis.sadd(_DIRTY, container)  # the task comes back to it
+                complete = False
     return complete
 
 
 def index_step() -> None:
-    """One round of the background task: every dirty container's marked conversations."""
-    while True:
-        containers = redis.spop(_DIRTY, 64)
-        if not containers:
-            return
+    """One round of the background task: the marked conversations of up to STEP_CONTAINERS dirty
+    containers (one not finished is put back for a later round)."""
+    containers = redis.spop(_DIRTY, STEP_CONTAINERS)
+    if containers:
         catch_up_containers(containers, budget=10 * index.BATCH, wait=0.5)
 
 
@@ -199,8 +213,8 @@ def _container_of_conversation(conversation_id) -> object:
 
 def _hits(scope, words: list[str], limit: int, readable) -> list[Message]:
     """Up to `limit` messages of `scope` holding every term of `words` now, in a readable container,
-    newest first. Driven from the rarest term; the block in which the limit is reached is read whole,
-    so refs indexed a little out of order (two processes) still come out in their order."""
+    newest first. Driven from the rarest term, newest block first; candidates are verified a few at a
+    time, read concurrently (each one `_id` equality), until `limit` of them hold."""
     db = _db()
     counts = {term: index.count(db, scope, term) for term in words}
     if not counts or min(counts.values()) == 0:
@@ -209,18 +223,24 @@ def _hits(scope, words: list[str], limit: int, readable) -> list[Message]:
     wanted = set(words)
     found: list[Message] = []
     for block in index.refs(db, scope, rarest, counts[rarest]):
-        for message_id, container in block:
-            if not readable(container):
-                continue
-            doc = Message._get_collection().find_one({"_id": ObjectId(message_id)})
-            if (doc is None or str(index.container_of(doc)) != container
-                    or not wanted <= message_terms(doc.get("spans"))):
-                continue
-            found.append(Message._from_son(doc))
+        candidates = [ref for ref in block if readable(ref[1])]
+        while candidates and len(found) < limit:
+            take = min(len(candidates), limit - len(found) + READ_SLACK)
+            part, candidates = candidates[:take], candidates[take:]
+            for (message_id, container), doc in zip(part, _read_messages([m for m, _ in part])):
+                if (doc is not None and str(index.container_of(doc)) == container
+                        and wanted <= message_terms(doc.get("spans"))):
+                    found.append(Message._from_son(doc))
         if len(found) >= limit:
             break
     found.sort(key=lambda m: (_aware(m.sent_at), m.id), reverse=True)
     return found[:limit]
+
+
+def _read_messages(message_ids: list[str]) -> list[dict | None]:
+    """The stored documents of these ids (None: gone): an `_id` equality each, a few at a time."""
+    collection = Message._get_collection()
+    return each(lambda message_id: collection.find_one({"_id": ObjectId(message_id)}), message_ids)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import snowballstemmer
 
@@ -24,10 +25,15 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A folded word's term (cached: a search re-reads the words of every message it returns)."""
+    return _stemmer.stemWord(word)[:MAX_TERM]
+
+
 def terms(text: str) -> list[str]:
     """The distinct terms of a text, in their first order."""
-    words = _WORD.findall(fold(text))
-    return list(dict.fromkeys(stem[:MAX_TERM] for stem in _stemmer.stemWords(words) if stem))
+    return list(dict.fromkeys(term for term in map(stem, _WORD.findall(fold(text))) if term))
 
 
 def message_text(spans) -> str:

@@ -170,3 +170,13 @@ def test_edit_service_indexes_new_words_only(factory, community):
     messages.edit(c.member, str(message.id), MessageEditIn.model_validate(
         {"spans": [{"type": "PLAINTEXT", "text": "kiwi mango"}]}))
     assert index.count(db, c.general.id, "kiwi") == before and index.count(db, c.general.id, "mango") == 1
+
+
+def test_the_background_round_indexes_marked_conversations_without_a_search(factory, community):
+    c = community
+    message = factory.send(c.member, c.general, "quokka sighting")
+    service.index_step()  # what the task runs (it may have run already in this process: same result)
+    db = Message._get_collection().database
+    assert index.count(db, c.general.id, "quokka") == 1 and index.count(db, c.id, "quokka") == 1
+    assert db[index.PROGRESS].find_one({"_id": c.general.id})["seq"] == message.seq
+    assert not service.redis.hgetall(f"kraken:search:dirty:{c.general.id}")  # the mark is gone
