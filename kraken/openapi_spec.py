@@ -32,8 +32,8 @@ from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn,
 from kraken.threads.schemas import RepliesQuery, ThreadMetadataOut, ThreadRepliesOut
 from kraken.users.schemas import (PasswordChangeIn, PreferencesIn, ProfileOut, ProfileUpdateIn, RegisterIn,
                                   UserListQuery, UserOut, UserPageOut, UserSearchQuery)
-from kraken.voice.schemas import (DeafenIn, MyVoiceChannelsOut, VoiceActionOut, VoicePresenceOut, VoiceStateIn,
-                                  VoiceStateOut)
+from kraken.voice.schemas import (DeafenIn, DmVoiceActionOut, DmVoicePresenceOut, MyVoiceChannelsOut, VoiceActionOut,
+                                  VoicePresenceOut, VoiceStateIn, VoiceStateOut)
 
 
 # Response bodies of routes that have no schemas module of their own --------------------------
@@ -312,9 +312,18 @@ OPERATIONS: dict[str, Op] = {
                        summary="Deafen or undeafen in a voice channel (a no-op when not present)"),
     "voice.refresh_voice_presence": Op(created(VoiceActionOut)),
     "voice.my_voice_channels": Op(ok(MyVoiceChannelsOut)),
+    # DM calls (docs/decisions/0048-dm-calls.md): the group's members only
+    "voice.get_dm_voice_presence": Op(ok(DmVoicePresenceOut), summary="Who is in a direct-message group's call"),
+    "voice.refresh_dm_voice_presence": Op(created(DmVoiceActionOut),
+                                          summary="Call heartbeat: extend the caller's presence, or register it again"),
+    "voice.leave_dm_voice_call": Op(ok(DmVoiceActionOut), summary="Leave a direct-message group's call"),
+    "voice.leave_dm_voice_call_by_post": Op(created(DmVoiceActionOut),
+                                            summary="Leave a direct-message group's call (POST spelling)"),
     # LiveKit
     "livekit.create_token": Op(created(VoiceTokenOut), body=TokenIn,
                                summary="A LiveKit token for a readable voice channel (503 when voice is off)"),
+    "livekit.create_dm_token": Op(created(VoiceTokenOut), body=TokenIn,
+                                  summary="A LiveKit token for a direct-message group's call (its members only)"),
     "livekit.connection_info": Op(ok(ConnectionInfoOut)),
     "livekit.livekit_health": Op(ok(LiveKitHealthOut)),
     "livekit.receive_webhook": Op(ok(WebhookOut), body=WEBHOOK_EVENT, auth="webhook",

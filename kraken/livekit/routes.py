@@ -32,6 +32,14 @@ def create_token():
     return tokens.issue(current_user(), body.roomId, body.name, body.ttl).model_dump(exclude_none=True), 201
 
 
+@bp.post("/dm-token")
+@require_auth
+def create_dm_token():
+    """A token for a direct-message group's call: `roomId` is the group id (KLE §7.2)."""
+    body = parse_body(TokenIn)
+    return tokens.issue_dm(current_user(), body.roomId, body.name, body.ttl).model_dump(exclude_none=True), 201
+
+
 @bp.get("/connection-info")
 @require_auth
 def connection_info():

@@ -11,7 +11,7 @@ from kraken import extensions
 from kraken.common.time import iso
 from kraken.errors import VoiceNotConfiguredError
 from kraken.livekit.schemas import TokenOut
-from kraken.rbac import Action, access_channel
+from kraken.rbac import Action, access_channel, access_dm_group
 from kraken.voice.service import require_voice
 
 
@@ -31,12 +31,32 @@ def issue(actor, room_id: str, name: str | None, ttl: int) -> TokenOut:
     Raises VoiceNotConfiguredError (503), NotFoundError (missing or invisible channel),
     ForbiddenError (no JOIN_CHANNEL), ValidationError (not a VOICE channel).
     """
-    settings = extensions.settings()
-    if not settings.voice_enabled:
-        raise VoiceNotConfiguredError()
+    _require_voice_enabled()
     channel = access_channel(actor, room_id, Action.READ_CHANNEL, Action.JOIN_CHANNEL, enter=True)
     require_voice(channel)
-    identity, room = str(actor.id), str(channel.id)
+    return _mint(actor, str(channel.id), name, ttl)
+
+
+def issue_dm(actor, group_id: str, name: str | None, ttl: int) -> TokenOut:
+    """A token letting `actor` join the call of the direct-message group `group_id` (the LiveKit room is
+    the group id; docs/decisions/0048-dm-calls.md). Membership of the group is the permission.
+
+    Raises VoiceNotConfiguredError (503), NotFoundError (missing group, or not a member).
+    """
+    _require_voice_enabled()
+    group = access_dm_group(actor, group_id)
+    return _mint(actor, str(group.id), name, ttl)
+
+
+def _require_voice_enabled() -> None:
+    if not extensions.settings().voice_enabled:
+        raise VoiceNotConfiguredError()
+
+
+def _mint(actor, room: str, name: str | None, ttl: int) -> TokenOut:
+    """The caller's own token for one room (TokenResponse)."""
+    settings = extensions.settings()
+    identity = str(actor.id)
     token = (api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
              .with_identity(identity).with_name(name or actor.display_name or actor.username)
              .with_grants(grants(room)).with_ttl(timedelta(seconds=ttl)).to_jwt())

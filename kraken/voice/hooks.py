@@ -2,7 +2,7 @@
 docs/decisions/0011-community-creation-and-deletion.md, docs/decisions/0019-voice-and-livekit.md).
 
 Connected by the app factory (`init_app`) to the domain events of memberships, channel
-memberships, channels and the socket layer (kraken.domain). Each hook drops voice presence
+memberships, channels, direct-message groups and the socket layer (kraken.domain). Each hook drops voice presence
 (announcing the departures) and asks LiveKit, in the background, to disconnect
 the participant or close the rooms. A failing hook is logged: it must never undo
 or fail the removal that triggered it.
@@ -65,14 +65,24 @@ def channels_deleted(community_id, *, channel_ids) -> None:
 
 
 @_logged
+def dm_member_left(group_id, *, user_id) -> None:
+    """A member left a direct-message group: out of its call, in Redis and in LiveKit
+    (docs/decisions/0048-dm-calls.md)."""
+    service.leave_calls(user_id, [group_id])
+    rooms.remove_participant([group_id], user_id)
+
+
+@_logged
 def socket_disconnected(user, *, sid: str | None) -> None:
-    """The user's last live socket closed: their voice presence goes with it. (Most users are in no
-    voice channel: that one Redis read comes first, before the presence check's several.)"""
+    """The user's last live socket closed: their voice presence (channels and DM calls) goes with it.
+    (Most users are in no voice channel: those Redis reads come first, before the presence check's.)"""
     if service.in_voice(user.id) and not presence.is_online(str(user.id)):
         service.leave_all(user.id)
+        service.leave_calls(user.id)
 
 
 def init_app() -> None:
     for signal, hook in ((domain.member_left, member_removed), (domain.channel_access_revoked, channel_access_revoked),
-                         (domain.channels_removing, channels_deleted), (domain.socket_closed, socket_disconnected)):
+                         (domain.channels_removing, channels_deleted), (domain.socket_closed, socket_disconnected),
+                         (domain.dm_member_left, dm_member_left)):
         domain.connect(signal, hook)

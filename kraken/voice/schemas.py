@@ -76,6 +76,30 @@ class VoiceStateOut(VoiceActionOut):
     updates: dict[str, bool]
 
 
+class DmVoicePresenceOut(BaseModel):
+    """`GET /api/dm-groups/:id/voice-presence`: who is in the group's call, sorted by joinedAt."""
+
+    dmGroupId: str
+    users: list[VoicePresenceUserOut]
+    count: int
+
+    @classmethod
+    def of(cls, group_id: str, entries: list[dict]) -> dict:
+        return cls(dmGroupId=group_id, users=entries, count=len(entries)).model_dump(exclude_none=True)
+
+
+class DmVoiceActionOut(BaseModel):
+    """DM call refresh and leave."""
+
+    success: bool
+    message: str
+    dmGroupId: str
+
+    @classmethod
+    def of(cls, group_id: str, message: str) -> dict:
+        return cls(success=True, message=message, dmGroupId=group_id).model_dump()
+
+
 class MyVoiceChannelsOut(BaseModel):
     userId: str
     voiceChannels: list[str]

@@ -163,6 +163,7 @@ def _known_good(ids: dict[str, str]) -> dict[str, tuple[str, dict]]:
         "POST /api/auth/login": ("owner", {"username": "member", "password": Factory.PASSWORD}),
         "POST /api/users": ("owner", {"username": "newcomer", "password": Factory.PASSWORD, "code": ids["II"]}),
         "POST /api/livekit/token": ("member", {"roomId": ids["VOICE"]}),
+        "POST /api/livekit/dm-token": ("member", {"roomId": ids["DMG"]}),
         "PUT /api/channels/{channel_id}/voice-presence/state": ("member", {"isMuted": True}),
     }
 

@@ -32,6 +32,7 @@ PRIVATE_ENTER = "200 200 404 404 200 404 404 404 401"  # its history: its member
 MEMBERS_204 = MEMBERS.replace("200", "204")
 PRIVATE_ENTER_204 = PRIVATE_ENTER.replace("200", "204")
 DM_GROUP_204 = DM_GROUP_READ.replace("200", "204")
+DM_GROUP_201 = DM_GROUP_READ.replace("200", "201")
 
 # (method, path, json body or None, expected statuses in PRINCIPALS order)
 MATRIX = [
@@ -103,6 +104,15 @@ MATRIX = [
     # voice presence: deafen (issue 20; the other voice routes are in tests/voice/test_presence_rest.py)
     ("POST", "/api/channels/{VOICE}/voice-presence/deafen", {"isDeafened": True}, "201 201 201 201 201 201 403 403 401"),
     ("POST", "/api/channels/{P}/voice-presence/deafen", {"isDeafened": True}, "201 201 404 404 201 404 404 404 401"),
+    # DM calls (issue 20 item 2, decision 0048): the group's members only (the owner is no exception)
+    ("POST", "/api/livekit/dm-token", {"roomId": "{DMG}"}, DM_GROUP_201),
+    ("POST", "/api/livekit/dm-token", {"roomId": "{DM}"}, DM_READ.replace("200", "201")),
+    ("GET", "/api/dm-groups/{DMG}/voice-presence", None, DM_GROUP_READ),
+    ("GET", "/api/dm-groups/{DM}/voice-presence", None, DM_READ),
+    ("POST", "/api/dm-groups/{DMG}/voice-presence/refresh", None, DM_GROUP_201),
+    ("POST", "/api/dm-groups/{DM}/voice-presence/refresh", None, DM_READ.replace("200", "201")),
+    ("POST", "/api/dm-groups/{DMG}/voice-presence/leave", None, DM_GROUP_201),
+    ("DELETE", "/api/dm-groups/{DMG}/voice-presence/leave", None, DM_GROUP_READ),
     # message history: jump to a message and page newer (issue 20)
     ("GET", "/api/messages/channel/{G}/around/{MG}", None, MEMBERS),
     ("GET", "/api/messages/channel/{P}/around/{MP}", None, PRIVATE_ENTER),
@@ -185,7 +195,7 @@ def _fill(community, value):
                                  .replace("{{stranger}}", "{stranger}").replace("{{P}}", "{P}")
                                  .replace("{{R}}", "{R}").replace("{{MD}}", "{MD}")
                                  .replace("{{G}}", "{G}").replace("{{MG}}", "{MG}").replace("{{MP}}", "{MP}")
-                                 .replace("{{DMG}}", "{DMG}"))) if value is not None else None
+                                 .replace("{{DMG}}", "{DMG}").replace("{{DM}}", "{DM}"))) if value is not None else None
 
 
 @pytest.mark.parametrize("method, path, body, principal, expected", CASES,
