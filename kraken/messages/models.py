@@ -15,13 +15,17 @@ BUCKET = 64  # messages per bucket; part of the stored data (a change needs a mi
 
 
 class MessageCounter(Document):
-    """A conversation's last message number. A channel's counter also names its community once a reader
-    has needed it (`timeline.community_last_seqs`): a community's counters are then one equality."""
+    """A conversation's last message number. Once a reader has needed it without Redis's mirror
+    (kraken.read_state), a channel's counter names its community and a direct-message group's counter
+    lists that reader (`timeline.community_last_seqs`, `timeline.reader_last_seqs`): a community's
+    counters, or all of a user's groups' counters, are then one equality."""
 
-    meta = {"collection": "message_counters", "indexes": [{"fields": ["community_id"], "sparse": True}]}
+    meta = {"collection": "message_counters", "indexes": [{"fields": ["community_id"], "sparse": True},
+                                                          {"fields": ["readers"], "sparse": True}]}
     id = ObjectIdField(primary_key=True)  # the conversation's id
     seq = IntField(default=0)
     community_id = ObjectIdField(db_field="communityId")
+    readers = ListField(ObjectIdField())
 
 
 class MessageTombstone(Document):

@@ -27,6 +27,7 @@ from kraken.messages.models import (BUCKET, Message, MessageCounter, MessageTomb
                                    number)
 
 __all__ = ["BUCKET", "MessageCounter", "MessageTombstone", "bucket_key", "number", "last_seq", "community_last_seqs",
+           "reader_last_seqs",
            "position",
            "older", "newer", "around", "since", "bury", "forget_channels"]
 
@@ -50,6 +51,23 @@ def community_last_seqs(community_id: object, channel_ids: list[str]) -> dict[st
             if counter is not None:
                 counters.update_one({"_id": counter["_id"]}, {"$set": {"communityId": community}})
     return {c: found[c] for c in channel_ids}
+
+
+def reader_last_seqs(user_id: object, group_ids: list[str]) -> dict[str, int]:
+    """The last numbers of a user's direct-message groups: one equality on the counters listing the user
+    as a reader, then an `_id` look-up for a group whose counter does not list them yet (it learns
+    them). A group without a counter has number 0. (Counters of groups the user left may still list
+    them: only `group_ids` are answered.)"""
+    counters = MessageCounter._get_collection()
+    reader = ObjectId(str(user_id))
+    found = {str(c["_id"]): c.get("seq", 0) for c in counters.find({"readers": reader}, {"seq": 1})}
+    for group_id in group_ids:
+        if group_id not in found:
+            counter = counters.find_one({"_id": ObjectId(group_id)}, {"seq": 1})
+            found[group_id] = counter.get("seq", 0) if counter else 0
+            if counter is not None:
+                counters.update_one({"_id": counter["_id"]}, {"$addToSet": {"readers": reader}})
+    return {g: found[g] for g in group_ids}
 
 
 def position(channel_id: object, message_id: str) -> int | None:

@@ -101,10 +101,10 @@ def mark_read(actor, body, announce: bool = True) -> dict:
     return {"id": f"{actor.id}:{conversation_id}", "userId": str(actor.id), **event}
 
 
-def _last_seqs(conversations: list[tuple[str, str, object]]) -> list[int]:
+def _last_seqs(user_id, conversations: list[tuple[str, str, object]]) -> list[int]:
     """The last seq of each (kind, conversation, community): one MGET of the mirror; for missing keys
-    the counters, read per community for channels (one equality each) and per id for DM groups, a few
-    at a time, then mirrored again."""
+    the counters, read per community for channels and for all the user's DM groups at once (one
+    equality each, a few at a time), then mirrored again."""
     ids = [c for _, c, _ in conversations]
     try:
         found = redis.mget([own.SEQ + c for c in ids]) if ids else []
@@ -117,8 +117,11 @@ def _last_seqs(conversations: list[tuple[str, str, object]]) -> list[int]:
             by_community.setdefault(community_id, []).append(conversation_id)
         elif value is None:
             groups.append(conversation_id)
-    counted = dict(zip(groups, each(timeline.last_seq, groups)))
-    for seqs in each(lambda item: timeline.community_last_seqs(*item), list(by_community.items())):
+    reads = [(timeline.community_last_seqs, community_id, channels) for community_id, channels in by_community.items()]
+    if groups:
+        reads.append((timeline.reader_last_seqs, user_id, groups))
+    counted = {}
+    for seqs in each(lambda read: read[0](read[1], read[2]), reads):
         counted.update(seqs)
     own.raise_seqs(counted)
     return [int(value) if value is not None else counted[c] for c, value in zip(ids, found)]
@@ -145,7 +148,7 @@ def unread_counts(actor) -> list[dict]:
     state = _states().find_one({"_id": actor.id}) or {}
     marks, mentions, waiting = state.get("marks", {}), state.get("mentions", {}), own.pending(actor.id)
     out = []
-    for (kind, conversation_id, _), last in zip(conversations, _last_seqs(conversations)):
+    for (kind, conversation_id, _), last in zip(conversations, _last_seqs(actor.id, conversations)):
         mark = own.further(marks.get(conversation_id), waiting.get(conversation_id))
         if mark is None and last == 0:
             continue

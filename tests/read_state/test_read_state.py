@@ -225,9 +225,9 @@ def test_sends_racing_write_rounds_end_at_the_last_message(factory, community, a
 
 
 def test_unread_counts_without_the_mirror_read_each_communitys_counters(factory, community, login_as):
-    """Redis lost: channels' last numbers come from their community's counters (one equality each, the
-    counters learn their community at the first such read), DM groups' from their own counters; the
-    counts are the same as with the mirror, also for messages sent after the loss."""
+    """Redis lost: channels' last numbers come from their community's counters, DM groups' from the
+    counters listing the reader (one equality each; counters learn their community and readers at the
+    first such read); the counts are the same as with the mirror, also for messages sent after it."""
     from kraken.extensions import redis as redis_client
     from kraken.messages.models import MessageCounter
 
@@ -248,10 +248,12 @@ def test_unread_counts_without_the_mirror_read_each_communitys_counters(factory,
     assert _counts(api) == with_mirror
     assert {str(m.id) for m in MessageCounter.objects(community_id=c.doc.id)} == {str(c.general.id), str(extra.id)}
     assert MessageCounter.objects(community_id=c.elsewhere.id).count() == 1
+    assert [str(m.id) for m in MessageCounter.objects(readers=c.member.id)] == [str(c.dm.id)]
 
     redis_client.flushdb()
     factory.send(c.admin, extra, "after the loss")
+    _dm(c.pcmember, c.dm, "again")
     redis_client.flushdb()
     again = _counts(api)  # read by community now
     assert again[str(extra.id)]["unreadCount"] == 3 and again[str(c.general.id)]["unreadCount"] == 3
-    assert again[str(c.dm.id)]["unreadCount"] == 1
+    assert again[str(c.dm.id)]["unreadCount"] == 2
