@@ -18,7 +18,13 @@ from each model's `to_mongo()`, copied per document) and written with `insert_ma
   every other TEXT channel; numbered by the app's own `kraken.messages.timeline.number` (one `$inc`
   per channel per chunk on `message_counters`, `seq` and `bucket` on each document), so the new
   store holds what the app would store. The old store gets the same documents without `seq` and
-  `bucket` (the old design had neither) and no counters.
+  `bucket` (the old design had neither) and no counters;
+- direct messages (issue 20, `make_dms`, new store only): one hot conversation between users 0 and 1
+  receiving 1 message in DM_SHARE, and DMS_PER_PROBE conversations of each probe user with one message
+  each (the unread-counts row's user is in 20 communities x K channels + DMS_PER_PROBE + 1 DMs).
+The search index (issue 20, kraken/search) is not built for the bulk history: `search_progress` marks
+every conversation indexed up to its counter, so the app servers' search tasks index only what the
+measurements send (the search rows are bench/w_search.py's, on data of their own).
 Sizes grow in steps (`grow_users`, `grow_messages`); each step is timed per store.
 """
 from __future__ import annotations
@@ -40,6 +46,8 @@ from seed import OWASP, PASSWORD
 
 DB = "kraken_scale"
 HOT_SHARE = 10  # one message in HOT_SHARE goes to the hot channel
+DM_SHARE = 20  # one message in DM_SHARE goes to the hot direct-message conversation (once make_dms ran)
+DMS_PER_PROBE = 50
 _WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et "
           "dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex ea "
           "commodo consequat duis aute irure in reprehenderit voluptate velit esse cillum eu fugiat nulla pariatur "
@@ -151,6 +159,9 @@ class ScaleData:
         self.communities: list[dict] = []  # {id, general, member_role, text: [channel ids]}
         self.messages = 0
         self.hot_count = 0
+        self.hot_dm: ObjectId | None = None
+        self.hot_dm_count = 0
+        self.dm_groups = 0
         self.clock = datetime.now(timezone.utc) - timedelta(days=60)
         self._templates()
 
@@ -193,6 +204,12 @@ class ScaleData:
         self.t_channel = Channel(id=oid, name="c", community_id=oid, type="TEXT").to_mongo().to_dict()
         self.t_message = Message(id=oid, channel_id=oid, author_id=oid, spans=[{"type": "PLAINTEXT", "text": "x"}],
                                  attachments=[], reactions=[]).to_mongo().to_dict()
+        self.t_dm_message = Message(id=oid, direct_message_group_id=oid, author_id=oid,
+                                    spans=[{"type": "PLAINTEXT", "text": "x"}], attachments=[],
+                                    reactions=[]).to_mongo().to_dict()
+        from kraken.direct_messages.models import DirectMessageGroup, DirectMessageMembership
+        self.t_dm_group = DirectMessageGroup(id=oid).to_mongo().to_dict()
+        self.t_dm_member = DirectMessageMembership(id="k", group_id=oid, user_id=oid).to_mongo().to_dict()
         from argon2 import PasswordHasher
         self.hashed = PasswordHasher(**OWASP).hash(PASSWORD)
 
@@ -300,28 +317,67 @@ class ScaleData:
                  old_docs_per_s=round(docs / max(t["old_s"], 1e-6)))
         return t
 
+    def make_dms(self) -> dict:
+        """Direct-message conversations in the new store (the old design had none): the hot one between
+        users 0 and 1, and DMS_PER_PROBE of each probe user with a user past the probes, one message each
+        (numbered by the app). Needs the first users."""
+        from kraken.direct_messages.models import membership_key
+        from kraken.messages import timeline
+        started = time.perf_counter()
+        now = datetime.now(timezone.utc)
+        partners = self.user_ids[self.probes:]
+        groups, members, messages = [], [], []
+        pairs = [(0, self.user_ids[1])] + [(i, partners[(i * DMS_PER_PROBE + k) % len(partners)])
+                                           for i in range(self.probes) for k in range(DMS_PER_PROBE)]
+        for i, other in pairs:
+            gid = ObjectId()
+            groups.append(dict(self.t_dm_group, _id=gid, isGroup=False, createdAt=now))
+            for uid in (self.user_ids[i], other):
+                members.append(dict(self.t_dm_member, _id=membership_key(gid, uid), groupId=gid, userId=uid,
+                                    joinedAt=now))
+            messages.append(dict(self.t_dm_message, _id=ObjectId(), directMessageGroupId=gid, authorId=other,
+                                 spans=[{"type": "PLAINTEXT", "text": "hello there"}], sentAt=now))
+        self.hot_dm = groups[0]["_id"]
+        with self.app.app_context():
+            timeline.number(messages)
+        for name, docs in (("direct_message_groups", groups), ("dm_memberships", members), ("messages", messages)):
+            self._insert(name, docs, old=False)
+        self.dm_groups, self.messages = len(groups), self.messages + len(messages)
+        self.hot_dm_count += 1
+        self._search_progress()
+        return {"groups": len(groups), "memberships": len(members), "seconds": round(time.perf_counter() - started, 1)}
+
     def grow_messages(self, total: int, load_old: bool = True, chunk: int = 50000, batch: int = 2000) -> dict:
-        """Messages up to `total`: 1 in HOT_SHARE in the hot channel, in chunks numbered by the app's
-        `timeline.number`, inserted into the new store (and the old one unless `load_old` is False)."""
+        """Messages up to `total`: 1 in HOT_SHARE in the hot channel (and 1 in DM_SHARE in the hot DM once
+        there is one), in chunks numbered by the app's `timeline.number`, inserted into the new store (and
+        the old one unless `load_old` is False)."""
         from kraken.messages import timeline
         add = total - self.messages
         hot_add = total // HOT_SHARE - self.hot_count
+        dm_add = total // DM_SHARE - self.hot_dm_count if self.hot_dm is not None else 0
         t = {"messages": self.messages, "to": total, "build_s": 0.0, "number_s": 0.0, "new_s": 0.0, "old_s": 0.0,
              "old_loaded": load_old}
         members = self.user_ids[:min(len(self.user_ids), self.big_members)]
-        done = hot_done = 0
+        done = hot_done = dm_done = 0
         started = time.perf_counter()
         while done < add:
             n = min(chunk, add - done)
             hot_n = round((done + n) / add * hot_add) - hot_done
-            channels = [self.hot] * hot_n + [self.rng.choice(self.other_channels) for _ in range(n - hot_n)]
+            dm_n = round((done + n) / add * dm_add) - dm_done
+            channels = ([self.hot] * hot_n + [self.hot_dm] * dm_n +
+                        [self.rng.choice(self.other_channels) for _ in range(n - hot_n - dm_n)])
             self.rng.shuffle(channels)
             built = time.perf_counter()
             docs = []
             for channel in channels:
                 self.clock += timedelta(seconds=2)
-                author = self.rng.choice(members if channel == self.hot else self.user_ids)
                 text = " ".join(self.rng.choices(_WORDS, k=self.rng.randint(3, 30)))
+                if channel == self.hot_dm:
+                    docs.append(dict(self.t_dm_message, _id=ObjectId(), directMessageGroupId=channel,
+                                     authorId=self.user_ids[self.rng.randrange(2)],
+                                     spans=[{"type": "PLAINTEXT", "text": text}], sentAt=self.clock))
+                    continue
+                author = self.rng.choice(members if channel == self.hot else self.user_ids)
                 docs.append(dict(self.t_message, _id=ObjectId(), channelId=channel, authorId=author,
                                  spans=[{"type": "PLAINTEXT", "text": text}], attachments=[], reactions=[],
                                  sentAt=self.clock))
@@ -342,7 +398,9 @@ class ScaleData:
                     t["old_s"] += time.perf_counter() - began
             done += n
             hot_done += hot_n
-        self.messages, self.hot_count = total, self.hot_count + hot_done
+            dm_done += dm_n
+        self.messages, self.hot_count, self.hot_dm_count = total, self.hot_count + hot_done, self.hot_dm_count + dm_done
+        self._search_progress()
         t["wall_s"] = time.perf_counter() - started
         for key in ("build_s", "number_s", "new_s", "old_s", "wall_s"):
             t[key] = round(t[key], 1)
@@ -350,6 +408,14 @@ class ScaleData:
         t["new_msgs_per_s"] = round(add / max(t["new_store_s"], 1e-6))
         t["old_msgs_per_s"] = round(add / max(t["old_s"], 1e-6)) if load_old else None
         return t
+
+    def _search_progress(self) -> None:
+        """Every conversation counts as indexed up to its counter (see the module docstring)."""
+        progress = self.new["search_progress"]
+        progress.delete_many({})
+        docs = [{"_id": c["_id"], "seq": c["seq"], "gaps": []} for c in self.new["message_counters"].find({}, {"seq": 1})]
+        for start in range(0, len(docs), 1000):
+            progress.insert_many(docs[start:start + 1000], ordered=False)
 
     # -- look-ups for the measurements ---------------------------------------------------------------
 

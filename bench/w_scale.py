@@ -24,6 +24,8 @@ Rows (app rows through HTTP / Socket.IO against one fresh gunicorn server per st
 6. the time to put the messages into the new store (numbering + insert_many), reported.
 7. GET /api/messages/channel/:hot/around/:messageId?limit=50 on the message 100,000 positions back (the
    hot channel's oldest with a full page when it is shorter), cold and warm (issue 20): p99 <= 50 ms.
+8-10. issue 20's conversations: DM history, unread counts, the send ack before and after
+   (bench/w_scale_conversations.py).
 Before (information): the old design's queries with pymongo on the SQLite store, next to the new
 design's store-level queries (bucket reads by equality, per-id look-ups) on the PostgreSQL store. An old
 query gets --scale-budget-s per sample (maxTimeMS and a socket timeout); past it the size is reported as
@@ -40,6 +42,7 @@ import requests
 from bson import ObjectId
 
 import harness
+import w_scale_conversations as conversations
 from common import ROOT, percentile
 from report import Row
 from scale_data import DB, PrivateStores, ScaleData
@@ -193,14 +196,15 @@ class Run:
               f"{res['setup']['text_channels']} text channels)", flush=True)
         self.lg = harness.Loadgen("loadgen-scale")
         msgs = sorted(cfg.scale_messages)
-        steps = [("users", users[0]), ("messages", msgs[0]), ("history", msgs[0]), ("people", users[0])]
+        steps = [("users", users[0]), ("dms", users[0]), ("messages", msgs[0]), ("history", msgs[0]),
+                 ("people", users[0])]
         if len(msgs) > 1:  # the same run's figure at the first size: what the store's size changes
             steps.append(("persisted", msgs[0]))
         steps += [s for m in msgs[1:-1] for s in (("messages", m), ("history", m))]
         steps += [s for u in users[1:] for s in (("users", u), ("people", u))]
         if len(msgs) > 1:
             steps += [("messages", msgs[-1]), ("history", msgs[-1])]
-        steps.append(("persisted", msgs[-1]))
+        steps += [("persisted", msgs[-1]), ("ack", msgs[-1])]
         for kind, size in steps:
             if time.monotonic() > deadline:
                 res["skipped"].append(f"{kind} at {size:,}: --scale-max-minutes {cfg.scale_max_minutes} reached")
@@ -257,6 +261,14 @@ class Run:
               f"old {step['old_s']} s{'' if load_old else ' (not loaded: every old query is past its budget)'}",
               flush=True)
 
+    def step_dms(self, size: int) -> None:
+        step = self.data.make_dms()
+        self.res["inserts"]["dms"] = step
+        print(f"  scale: {step['groups']:,} direct-message conversations in {step['seconds']} s", flush=True)
+
+    def step_ack(self, size: int) -> None:
+        conversations.step_ack(self, size)
+
     def step_messages(self, size: int) -> None:
         load_old = not all(k in self.budget.over for k in ("history_newest", "history_back"))
         step = self.data.grow_messages(size, load_old=load_old)
@@ -285,6 +297,13 @@ class Run:
         base = f"/api/messages/channel/{data.hot}?limit=50"
         around = f"/api/messages/channel/{data.hot}/around/{data.message_at(data.hot, anchor)['_id']}?limit=50"
         paths = {"newest": base, "back": f"{base}&continuationToken={token_doc['_id']}", "around": around}
+        checks = {"newest": lambda r: _page_ok(r, expect["newest"]), "back": lambda r: _page_ok(r, expect["back"]),
+                  "around": lambda r: _page_ok(r, expect["around"], 49)}
+        if data.hot_dm is not None:  # issue 20: rows 8 and 9
+            more, more_checks = conversations.history_paths(data)
+            out["conversations"] = more_checks.pop("info")
+            paths.update(more)
+            checks.update(more_checks)
         headers = {"Authorization": f"Bearer {data.token(0)}"}
         http = requests.Session()
         server = self.server()
@@ -311,7 +330,7 @@ class Run:
                         began = time.perf_counter()
                         response = http.get(server.url + path, headers=headers, timeout=HTTP_TIMEOUT)
                         series[kind].append((time.perf_counter() - began) * 1000)
-                        wrong += not _page_ok(response, expect[kind], 49 if kind == "around" else 50)
+                        wrong += not checks[kind](response)
                 out[mode] = {k: _stats(v) for k, v in series.items()}
                 out[mode]["wrong_pages"] = wrong
         finally:
@@ -750,7 +769,7 @@ def _rest_ok(kind: str, response) -> bool:
 
 def run(cfg, out_dir, details: dict) -> list[Row]:
     res = {"config": {k: getattr(cfg, k) for k in dir(cfg) if k.startswith(("scale_", "persist_"))}, "setup": None, "inserts": {"messages": {}, "users": {}}, "history": {}, "users": {},
-           "store": {"history": {}, "users": {}}, "persisted": {}, "skipped": [], "machine": {}}
+           "store": {"history": {}, "users": {}}, "persisted": {}, "ack": {}, "skipped": [], "machine": {}}
     details["scale"] = res
     job = Run(cfg, res)
     try:
@@ -889,6 +908,7 @@ def rows(cfg, res: dict) -> list[Row]:
                  "memberships + communities {_id: {$in}}"),
                 ("roles", "my roles in the big community", "user_roles + _id look-ups", "user_roles + roles {$in}")):
             out.append(_store_row(f"{what}, {size:,} users", new_how, old_how, s[f"new_{key}"], s[f"old_{key}"], budget))
+    out += conversations.rows(res, _diag_note, _machine_note)
     if res.get("error"):
         out.append(Row(W, "error", None, "", target=("<=", 0), note=res["error"], extra_checks=[("ran", False)]))
     for skipped in res["skipped"]:
