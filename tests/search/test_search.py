@@ -180,3 +180,76 @@ def test_the_background_round_indexes_marked_conversations_without_a_search(fact
     assert index.count(db, c.general.id, "quokka") == 1 and index.count(db, c.id, "quokka") == 1
     assert db[index.PROGRESS].find_one({"_id": c.general.id})["seq"] == message.seq
     assert not service.redis.hgetall(f"kraken:search:dirty:{c.general.id}")  # the mark is gone
+
+
+_CHILD = """
+import sys, time
+from tests.conftest import make_settings
+from kraken.app import create_app
+from kraken.messages import service as messages
+from kraken.messages.schemas import MessageIn
+from kraken.search import service
+from kraken.users.models import User
+
+mongodb_url, redis_url, user_id, channel_id = sys.argv[1:5]
+app = create_app(make_settings(mongodb_url=mongodb_url, redis_url=redis_url))
+with app.app_context():
+    author = User.objects(id=user_id).get()
+    print("ready", flush=True)
+    sys.stdin.readline()  # both processes start together
+    for i in range(30):
+        messages.send(author, MessageIn.model_validate(
+            {"channelId": channel_id, "spans": [{"type": "PLAINTEXT", "text": f"twoproc child{i}"}]}))
+        service.index_step()  # this process's indexing round, racing the other's
+    print("sent", flush=True)
+"""
+
+
+def test_two_processes_sending_and_indexing_at_once_find_every_message_once(app, factory, community, login_as,
+                                                                            settings):
+    """A second process sends 30 messages and runs indexing rounds while this one sends 30 and runs its
+    own: every message comes back exactly once, from the channel and the community scope."""
+    import subprocess  # noqa: PLC0415 - this test only
+    import sys  # noqa: PLC0415
+    c = community
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, settings.mongodb_url, settings.redis_url,
+                              str(c.admin.id), str(c.general.id)], cwd=str(__import__("pathlib").Path(__file__)
+                                                                         .resolve().parents[2]),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready", child.stderr.read()[-2000:]
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    mine = []
+    for i in range(30):
+        mine.append(str(factory.send(c.member, c.general, f"twoproc parent{i}").id))
+        service.index_step()
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0 and "sent" in out, err[-2000:]
+    theirs = [str(m.id) for m in Message.objects(channel_id=c.general.id, author_id=c.admin.id)]
+    assert len(theirs) == 30
+    api = login_as(c.member)
+    found = _ids(_search(api, "channel", c.general.id, "twoproc", limit=100))
+    assert len(found) == 60 and sorted(found) == sorted(mine + theirs)
+    assert sorted(_ids(_search(api, "community", c.id, "twoproc", limit=100))) == sorted(mine + theirs)
+    child_words = _ids(_search(api, "channel", c.general.id, "child17"))
+    assert len(child_words) == 1
+
+
+def test_a_search_waits_for_a_catch_up_another_process_is_running(app, factory, community, login_as):
+    """Another process holds the conversation's lock (it is indexing it): a search finds the mark still
+    there and waits for that catch-up instead of answering without the message just sent."""
+    c = community
+    lock = f"kraken:search:lock:{c.general.id}"
+    service.redis.set(lock, "other-process", ex=30)
+    sent = factory.send(c.member, c.general, "wombat burrow")
+    api = login_as(c.member)
+    answer: list = []
+    searcher = threading.Thread(target=lambda: answer.append(_search(api, "channel", c.general.id, "wombat")))
+    searcher.start()
+    searcher.join(0.5)
+    assert searcher.is_alive() and not answer  # waiting for the lock
+    db = Message._get_collection().database
+    index.catch_up(db, c.general.id, service.community_of, 100, 0.0, 600.0)  # the other process's work
+    service.redis.delete(lock)
+    searcher.join(10)
+    assert answer and _ids(answer[0]) == [str(sent.id)]
