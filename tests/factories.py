@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import time
 from dataclasses import dataclass, field
 
 import mongoengine
@@ -45,9 +46,11 @@ from kraken.memberships import service as memberships
 from kraken.messages import service as messages
 from kraken.messages.models import Message
 from kraken.messages.schemas import MessageIn
+from kraken.read_state import service as read_state
 from kraken.rbac import COMMUNITY_ADMIN, INSTANCE_ADMIN, MEMBER, MODERATOR
 from kraken.roles import service as roles
 from kraken.roles.models import Role
+from kraken.search import service as search
 from kraken.users import service as users
 from kraken.users.models import User
 
@@ -315,8 +318,28 @@ class Club:
         restore(self.snapshot)
 
 
+def settle(timeout: float = 10.0) -> None:
+    """Finish here the background work the sends so far left (search indexing, the authors' own read
+    marks), waiting for a background round of this process that holds a conversation: afterwards the
+    process's background tasks find nothing to write, so a dump taken now stays true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        marked = [key.rpartition(":")[2] for key in redis.scan_iter("kraken:search:dirty:*")]
+        indexed = search.catch_up_containers(marked) if marked else True
+        read_state.write_own_marks()
+        # a conversation left marked while no one holds it waits for a number never stored (a failed
+        # send): catching it up again writes nothing
+        idle = indexed or not any(redis.scan_iter("kraken:search:lock:*"))
+        if idle and not redis.scard("kraken:ownmark:dirty"):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"background work still pending after {timeout} s: {marked}")
+
+
 def dump() -> dict[str, list]:
-    """Every document of every collection (but the migrations log), by collection, in _id order."""
+    """Every document of every collection (but the migrations log), by collection, in _id order, once
+    the background work of the sends so far is done (settle)."""
+    settle()
     db = mongoengine.get_db()
     collections = {name: list(db[name].find().sort("_id", 1)) for name in sorted(db.list_collection_names())
                    if name != "migrations"}
@@ -325,7 +348,9 @@ def dump() -> dict[str, list]:
 
 
 def restore(snapshot: dict[str, list]) -> None:
-    """Put the database back to `snapshot` (a dump()) and empty the Redis DB."""
+    """Put the database back to `snapshot` (a dump()) and empty the Redis DB (after the background work
+    of the last case: nothing of it is written after the restore)."""
+    settle()
     db = mongoengine.get_db()
     for name in db.list_collection_names():
         if name != "migrations":
