@@ -25,7 +25,7 @@ from report import Row
 
 W = "20 conversations"
 DM_BACK = 1000  # 20 pages of 50
-ACK_ROUNDS, ACK_MESSAGES, ACK_RATE, ACK_RECEIVERS = 3, 150, 10.0, 10
+ACK_ROUNDS, ACK_MESSAGES, ACK_RATE, ACK_RECEIVERS = 4, 200, 10.0, 10
 
 
 def history_paths(data) -> tuple[dict, dict]:

@@ -47,6 +47,7 @@ from kraken.messages import service as messages
 from kraken.messages.models import Message
 from kraken.messages.schemas import MessageIn
 from kraken.read_state import service as read_state
+from kraken.realtime import background
 from kraken.rbac import COMMUNITY_ADMIN, INSTANCE_ADMIN, MEMBER, MODERATOR
 from kraken.roles import service as roles
 from kraken.roles.models import Role
@@ -187,9 +188,12 @@ class Factory:
         return Message(channel_id=_id(channel), author_id=_id(author), spans=spans, **fields).save()
 
     def send(self, author: User, channel, text: str = "hello", **body) -> Message:
-        """A message sent through the app's send path (checks, numbering, cache, `newMessage`)."""
-        return messages.send(author, MessageIn.model_validate(
+        """A message sent through the app's send path (checks, numbering, cache, `newMessage`), once the
+        reactions that follow its ack (read state) have run."""
+        message = messages.send(author, MessageIn.model_validate(
             {"channelId": str(_id(channel)), "spans": [{"type": "PLAINTEXT", "text": text}], **body}))
+        assert background.wait_soon()
+        return message
 
     def dm(self, creator: User, *others: User, **body) -> DirectMessageGroup:
         """A conversation created through the app's service (rooms move, a 1:1 one is found again)."""
@@ -323,6 +327,7 @@ def settle(timeout: float = 10.0) -> None:
     marks), waiting for a background round of this process that holds a conversation: afterwards the
     process's background tasks find nothing to write, so a dump taken now stays true."""
     deadline = time.monotonic() + timeout
+    assert background.wait_soon(timeout), "reactions after an ack still running"
     while True:
         marked = [key.rpartition(":")[2] for key in redis.scan_iter("kraken:search:dirty:*")]
         indexed = search.catch_up_containers(marked) if marked else True

@@ -175,11 +175,16 @@ def dm_peer_reads(actor, group_id: str) -> list[dict]:
 
 
 def _message_stored(message) -> None:
-    """A stored channel or DM message: raise its conversation's mirrored seq, count a mention for each
-    mentioned member (not the author), and mark it read for its author (their devices are told; the
-    mark is written behind, kraken.read_state.own)."""
+    """A stored channel or DM message: its read-state reactions run after the send's ack."""
     if message.parent_message_id is not None or message.seq is None:
         return  # a thread reply: threads keep no read state here
+    background.soon(_count_and_mark, message)
+
+
+def _count_and_mark(message) -> None:
+    """Raise the message's conversation's mirrored seq, count a mention for each mentioned member (not
+    the author), and mark it read for its author (their devices are told; the mark is written behind,
+    kraken.read_state.own)."""
     conversation_id = str(message.conversation_id)
     kind = DM if message.direct_message_group_id is not None else CHANNEL
     mentioned = {str(_get(s, "userId")) for s in message.spans if _get(s, "type") == "USER_MENTION"}

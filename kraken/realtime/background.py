@@ -1,4 +1,5 @@
-"""Process-wide periodic tasks (presence heartbeat and settling, voice-presence sweeper).
+"""Process-wide periodic tasks (presence heartbeat and settling, voice-presence sweeper), and work that
+follows a request's answer (`soon`).
 
 The app factory declares them (`declare`, from kraken.realtime.setup); they start in a process the first
 time it needs them (`start`: its first socket, its first voice presence), once, and never die. Starting
@@ -7,12 +8,16 @@ test process), and before gunicorn forks a worker when an app is preloaded."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Callable
 
 from kraken.extensions import socketio
 
 log = logging.getLogger("kraken.realtime")
 _started: set[str] = set()
+_soon = 0  # `soon` tasks started and not finished in this process
+_soon_lock = threading.Lock()
 _declared: dict[str, tuple[Callable[[], float], Callable[[], None]]] = {}
 
 
@@ -45,3 +50,32 @@ def every(name: str, interval: Callable[[], float], step: Callable[[], None]) ->
                 socketio.sleep(1)
 
     socketio.start_background_task(loop)
+
+
+def soon(work: Callable, *args) -> None:
+    """Run `work(*args)` in a background task of this process, started now: the request goes on and
+    answers without waiting for it (a send's ack does not wait for its read-state reactions). A failure
+    is logged. Lost if the process dies first: use it for what can be rebuilt or missed."""
+    global _soon
+    with _soon_lock:
+        _soon += 1
+
+    def run() -> None:
+        global _soon
+        try:
+            work(*args)
+        except Exception:
+            log.warning("background work failed", extra={"task": getattr(work, "__name__", "?")}, exc_info=True)
+        finally:
+            with _soon_lock:
+                _soon -= 1
+
+    socketio.start_background_task(run)
+
+
+def wait_soon(timeout: float = 10.0) -> bool:
+    """Wait until the `soon` tasks started so far in this process are finished (tests; True when they are)."""
+    deadline = time.monotonic() + timeout
+    while _soon and time.monotonic() < deadline:
+        socketio.sleep(0.005)
+    return not _soon

@@ -40,7 +40,7 @@ from kraken.search.words import message_terms, terms
 log = logging.getLogger("kraken.search")
 
 INDEX_TASK, SWEEP_TASK = "search-index", "search-sweep"
-INDEX_SECONDS = 0.25   # the background task's pause between rounds
+INDEX_SECONDS = 1.0   # the background task's pause between rounds
 STEP_CONTAINERS = 256  # channels or groups caught up per round at most
 SWEEP_SECONDS = 600.0  # conversations behind their counter without a mark are found this often
 CATCH_UP_BUDGET = 2000  # messages a search indexes at most before answering (a bigger backlog is the task's)

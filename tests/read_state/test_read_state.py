@@ -7,6 +7,7 @@ from kraken.messages.schemas import DirectMessageIn
 from kraken.read_state import service
 from kraken.read_state.models import ReadState
 from kraken.read_state.schemas import MarkReadIn
+from kraken.realtime import background
 
 
 def _mark(api, message, **where):
@@ -24,9 +25,11 @@ def _mention(user):
 
 
 def _dm(author, group, text="hello", spans=None):
-    """A direct message through the send path."""
-    return messages.send_direct(author, DirectMessageIn.model_validate(
+    """A direct message through the send path, once its read-state reactions (after the ack) have run."""
+    message = messages.send_direct(author, DirectMessageIn.model_validate(
         {"directMessageGroupId": str(group.id), "spans": spans or [{"type": "PLAINTEXT", "text": text}]}))
+    assert background.wait_soon()
+    return message
 
 
 def test_unread_counts_follow_sends_and_marks(factory, community, login_as):
