@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from kraken import dependents
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel
+from kraken.common.lookups import each
 from kraken.communities.models import Community
 from kraken.extensions import redis
 from kraken.localcache import StampedCache
@@ -97,10 +98,19 @@ class Copies:
         return self._copies.resolve(str(key), generation(self._scope(key)), fetch)
 
     def resolve_many(self, keys: list, fetch: Callable[[object], object]) -> dict[str, object]:
-        """`resolve` for several keys, their generations read in one round trip: {str(key): copy}."""
+        """`resolve` for several keys, their generations read in one round trip: {str(key): copy}.
+        The keys without a trusted copy are fetched a few at a time (kraken.common.lookups.each: a cold
+        `unread-counts` or `subscribeAll` reads 20 communities' channel indexes)."""
         held = generations([self._scope(key) for key in keys])
-        return {str(key): self._copies.resolve(str(key), held[self._scope(key)], lambda key=key: fetch(key))
-                for key in keys}
+        out = {str(key): self._copies.get(str(key), held[self._scope(key)]) for key in keys}
+        missing = [key for key in keys if out[str(key)] is None]
+        for key, value in zip(missing, each(fetch, missing)):
+            if value is None:
+                self._copies.forget(str(key))
+            else:
+                self._copies.put(str(key), held[self._scope(key)], value)
+            out[str(key)] = value
+        return out
 
 
 def generations(scopes: list[str]) -> dict[str, str | None]:

@@ -20,6 +20,8 @@ import time
 from datetime import timedelta, timezone
 
 from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from kraken.common.time import utcnow
 # The stored layout (numbering, buckets, counters, tombstones) is declared with the Message document.
@@ -34,39 +36,48 @@ __all__ = ["BUCKET", "MessageCounter", "MessageTombstone", "bucket_key", "number
 
 def last_seq(channel_id: object) -> int:
     counter = MessageCounter._get_collection().find_one({"_id": ObjectId(str(channel_id))}, {"seq": 1})
-    return counter["seq"] if counter else 0
+    return (counter or {}).get("seq", 0)  # a counter a reader created holds no number yet
+
+
+def _learn(counters, conversation_id: str, change: dict) -> int:
+    """The last number of one conversation looked up by `_id`, recording `change` (its community, or a
+    reader) on its counter. A conversation without a counter gets one without a number (0: the send's
+    `$inc` starts from it), so its next read finds it with the others, not by another `_id` look-up
+    (an empty channel would otherwise cost one at every read)."""
+    oid = ObjectId(conversation_id)
+    try:
+        counter = counters.find_one_and_update({"_id": oid}, change, upsert=True,
+                                               return_document=ReturnDocument.AFTER)
+    except DuplicateKeyError:  # a send's first `$inc` created it meanwhile
+        counter = counters.find_one_and_update({"_id": oid}, change,
+                                               return_document=ReturnDocument.AFTER)
+    return (counter or {}).get("seq", 0)
 
 
 def community_last_seqs(community_id: object, channel_ids: list[str]) -> dict[str, int]:
     """The last numbers of some channels of one community: one equality on the community's counters,
-    then an `_id` look-up for a channel whose counter does not name its community yet (it learns it,
-    so the next read finds it with the others). A channel without a counter has number 0."""
+    then, for a channel whose counter does not name its community yet, an `_id` look-up that records
+    it (see `_learn`). A channel without messages has number 0."""
     counters = MessageCounter._get_collection()
     community = ObjectId(str(community_id))
     found = {str(c["_id"]): c.get("seq", 0) for c in counters.find({"communityId": community}, {"seq": 1})}
     for channel_id in channel_ids:
         if channel_id not in found:
-            counter = counters.find_one({"_id": ObjectId(channel_id)}, {"seq": 1})
-            found[channel_id] = counter.get("seq", 0) if counter else 0
-            if counter is not None:
-                counters.update_one({"_id": counter["_id"]}, {"$set": {"communityId": community}})
+            found[channel_id] = _learn(counters, channel_id, {"$set": {"communityId": community}})
     return {c: found[c] for c in channel_ids}
 
 
 def reader_last_seqs(user_id: object, group_ids: list[str]) -> dict[str, int]:
     """The last numbers of a user's direct-message groups: one equality on the counters listing the user
-    as a reader, then an `_id` look-up for a group whose counter does not list them yet (it learns
-    them). A group without a counter has number 0. (Counters of groups the user left may still list
-    them: only `group_ids` are answered.)"""
+    as a reader, then, for a group whose counter does not list them yet, an `_id` look-up that records
+    them (see `_learn`). A group without messages has number 0. (Counters of groups the user left may
+    still list them: only `group_ids` are answered.)"""
     counters = MessageCounter._get_collection()
     reader = ObjectId(str(user_id))
     found = {str(c["_id"]): c.get("seq", 0) for c in counters.find({"readers": reader}, {"seq": 1})}
     for group_id in group_ids:
         if group_id not in found:
-            counter = counters.find_one({"_id": ObjectId(group_id)}, {"seq": 1})
-            found[group_id] = counter.get("seq", 0) if counter else 0
-            if counter is not None:
-                counters.update_one({"_id": counter["_id"]}, {"$addToSet": {"readers": reader}})
+            found[group_id] = _learn(counters, group_id, {"$addToSet": {"readers": reader}})
     return {g: found[g] for g in group_ids}
 
 

@@ -164,7 +164,7 @@ def catch_up(db, conversation_id: ObjectId, community_of: Callable, budget: int,
     progress = db[PROGRESS].find_one({"_id": conversation_id}) or {}
     done, gaps = progress.get("seq", 0), progress.get("gaps", [])
     counter = db.message_counters.find_one({"_id": conversation_id}, {"seq": 1})
-    top = counter["seq"] if counter else 0
+    top = (counter or {}).get("seq", 0)
     now = time.time()
     kept = []
     for seq, since in gaps:

@@ -60,3 +60,29 @@ def test_what_could_not_reach_redis_is_redone_when_it_is_back(app, monkeypatch):
     dependents.redo()  # what the Redis connection's return runs (dependents.init_app)
     assert dependents.pending() == 0
     assert _generation(cid) not in (None, before)
+
+
+def test_copies_fetch_the_missing_keys_together_and_trust_them_until_a_write(app):
+    """`Copies.resolve_many`: every key answered by its own fetch (fetched a few at a time), a key
+    without an answer is not kept, a kept copy is not fetched again until its scope is invalidated."""
+    import threading
+
+    copies = permcache.Copies(100)
+    keys = [str(ObjectId()) for _ in range(20)]
+    calls, threads = [], set()
+
+    def fetch(key):
+        calls.append(key)
+        threads.add(threading.get_ident())
+        return None if key == keys[7] else {"key": key}
+
+    first = copies.resolve_many(keys, fetch)
+    assert first == {k: (None if k == keys[7] else {"key": k}) for k in keys}
+    assert sorted(calls) == sorted(keys) and len(threads) > 1
+    calls.clear()
+    assert copies.resolve_many(keys, fetch) == first
+    assert calls == [keys[7]]  # only the key without an answer is asked again
+    permcache.invalidate(keys[3])
+    calls.clear()
+    assert copies.resolve_many(keys, fetch)[keys[3]] == {"key": keys[3]}
+    assert sorted(calls) == sorted([keys[3], keys[7]])

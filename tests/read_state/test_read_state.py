@@ -2,6 +2,8 @@
 import random
 import threading
 
+from bson import ObjectId
+
 from kraken.messages import service as messages
 from kraken.messages.schemas import DirectMessageIn
 from kraken.read_state import service
@@ -232,6 +234,7 @@ def test_unread_counts_without_the_mirror_read_each_communitys_counters(factory,
     counters listing the reader (one equality each; counters learn their community and readers at the
     first such read); the counts are the same as with the mirror, also for messages sent after it."""
     from kraken.extensions import redis as redis_client
+    from kraken.direct_messages.models import DirectMessageMembership
     from kraken.messages.models import MessageCounter
 
     c = community
@@ -247,11 +250,18 @@ def test_unread_counts_without_the_mirror_read_each_communitys_counters(factory,
     assert with_mirror[str(extra.id)]["unreadCount"] == 2 and with_mirror[str(c.elsewhere_general.id)]["unreadCount"] == 4
 
     redis_client.flushdb()
-    assert MessageCounter.objects(community_id=c.doc.id).count() == 0  # not learnt yet
+    # with the mirror, only the empty channels (no number mirrored) were looked up: they got a counter
+    assert {str(m.id) for m in MessageCounter.objects(community_id=c.doc.id)} == {str(c.voice.id), str(c.victim.id)}
     assert _counts(api) == with_mirror
-    assert {str(m.id) for m in MessageCounter.objects(community_id=c.doc.id)} == {str(c.general.id), str(extra.id)}
-    assert MessageCounter.objects(community_id=c.elsewhere.id).count() == 1
-    assert [str(m.id) for m in MessageCounter.objects(readers=c.member.id)] == [str(c.dm.id)]
+    # every channel the member may enter now has a counter naming its community, the empty ones too
+    # (no number: 0), so the next cold read is one equality per community; not the private one
+    learnt = {str(m.id): m.seq for m in MessageCounter.objects(community_id=c.doc.id)}
+    assert learnt == {str(c.general.id): 3, str(extra.id): 2, str(c.voice.id): 0, str(c.victim.id): 0}
+    assert MessageCounter.objects(id=c.private.id).count() == 0
+    assert {str(m.id) for m in MessageCounter.objects(community_id=c.elsewhere.id)} >= {str(c.elsewhere_general.id)}
+    groups = {str(g) for g in DirectMessageMembership.objects(user_id=c.member.id).scalar("group_id")}
+    assert str(c.dm.id) in groups and len(groups) > 1  # one with messages, one empty at least
+    assert {str(m.id) for m in MessageCounter.objects(readers=c.member.id)} == groups
 
     redis_client.flushdb()
     factory.send(c.admin, extra, "after the loss")
@@ -260,3 +270,76 @@ def test_unread_counts_without_the_mirror_read_each_communitys_counters(factory,
     again = _counts(api)  # read by community now
     assert again[str(extra.id)]["unreadCount"] == 3 and again[str(c.general.id)]["unreadCount"] == 3
     assert again[str(c.dm.id)]["unreadCount"] == 2
+
+
+def test_raising_many_mirrors_never_lowers_one(app):
+    """A cold read mirrors hundreds of last numbers at once (in batches of one script call): each
+    mirror ends at the larger of its number and the one raised, with its expiry."""
+    from kraken.extensions import redis as redis_client
+    from kraken.read_state import own
+
+    ids = [str(ObjectId()) for _ in range(own.RAISE_BATCH * 2 + 7)]
+    before = {c: 1000 + i for i, c in enumerate(ids) if i % 3 == 0}  # some mirrors are ahead already
+    for c, seq in before.items():
+        redis_client.set(own.SEQ + c, seq)
+    own.raise_seqs({c: i for i, c in enumerate(ids)})
+    assert [int(redis_client.get(own.SEQ + c)) for c in ids] == [before.get(c, i) for i, c in enumerate(ids)]
+    assert 0 < redis_client.ttl(own.SEQ + ids[-1]) <= own.SEQ_TTL
+
+
+def test_cold_readers_racing_first_sends_number_every_message_once(factory, community, app):
+    """Readers without the mirror create the counters of conversations without messages (so the next
+    read finds them by community or reader); first sends racing them still number 1..n, once each,
+    and the counters end naming their community and their reader."""
+    from kraken.messages import timeline
+    from kraken.messages.models import Message, MessageCounter
+
+    c = community
+    fresh = [factory.channel(c.doc, c.admin, f"fresh{i}") for i in range(4)]
+    group = factory.dm(c.admin, c.mod)
+    ids = [str(ch.id) for ch in fresh]
+    errors, done, seen = [], threading.Event(), []
+
+    def read():
+        try:
+            with app.app_context():
+                while not done.is_set():
+                    seen.append(timeline.community_last_seqs(c.doc.id, ids))
+                    seen.append(timeline.reader_last_seqs(c.mod.id, [str(group.id)]))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def send(channel):
+        try:
+            with app.app_context():
+                for i in range(10):
+                    factory.send(c.admin, channel, f"{i}")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def send_dm():
+        try:
+            with app.app_context():
+                for i in range(10):
+                    _dm(c.admin, group, f"{i}")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    senders = [threading.Thread(target=send, args=(ch,)) for ch in fresh] + [threading.Thread(target=send_dm)]
+    for t in readers + senders:
+        t.start()
+    for t in senders:
+        t.join()
+    done.set()
+    for t in readers:
+        t.join()
+    assert not errors and seen
+    for channel in fresh:
+        assert sorted(Message.objects(channel_id=channel.id).scalar("seq")) == list(range(1, 11))
+        counter = MessageCounter.objects(id=channel.id).get()
+        assert counter.seq == 10 and counter.community_id == c.doc.id
+    assert sorted(Message.objects(direct_message_group_id=group.id).scalar("seq")) == list(range(1, 11))
+    counter = MessageCounter.objects(id=group.id).get()
+    assert counter.seq == 10 and c.mod.id in counter.readers
+    assert timeline.community_last_seqs(c.doc.id, ids) == {i: 10 for i in ids}
