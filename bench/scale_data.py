@@ -413,7 +413,7 @@ class ScaleData:
         """Every conversation counts as indexed up to its counter (see the module docstring)."""
         progress = self.new["search_progress"]
         progress.delete_many({})
-        docs = [{"_id": c["_id"], "seq": c["seq"], "gaps": []} for c in self.new["message_counters"].find({}, {"seq": 1})]
+        docs = [{"_id": c["_id"], "seq": c.get("seq", 0), "gaps": []} for c in self.new["message_counters"].find({}, {"seq": 1})]
         for start in range(0, len(docs), 1000):
             progress.insert_many(docs[start:start + 1000], ordered=False)
 

@@ -128,7 +128,7 @@ def _last_seqs(user_id, conversations: list[tuple[str, str, object]]) -> list[in
 
 
 def _dm_groups(user_id) -> list[str]:
-    return [str(g) for g in DirectMessageMembership.objects(user_id=user_id).scalar("group_id")]
+    return [str(d["groupId"]) for d in DirectMessageMembership.objects(user_id=user_id).only("group_id").as_pymongo()]
 
 
 def _conversations(actor) -> list[tuple[str, str, object]]:
