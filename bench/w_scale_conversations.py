@@ -5,8 +5,9 @@
    p99 <= 50 ms at every size.
 9. `GET /api/read-receipts/unread-counts` for a user in 20 communities x K channels (K =
    --scale-channels, 20 by default: twice the issue's 10) and 51 DMs, cold and warm: p99 <= 50 ms at 1M.
-   Cold is an empty Redis: the conversations' last numbers are read from their counters, one `_id`
-   look-up each, then mirrored again.
+   Cold is an empty Redis: the conversations' last numbers are read from their counters (one equality
+   per community and one for the user's DM groups) and the communities' channel indexes, then mirrored
+   again.
 10. `sendMessage` ack p99 with search indexing and read-state counters on, against the app before
    issue 20 (--scale-ack-before, default d092263, exported with `git archive`), same stores, same run:
    servers alternate (before, after) ACK_ROUNDS times, each sending ACK_MESSAGES at ACK_RATE/s to
