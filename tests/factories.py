@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -364,3 +365,30 @@ def restore(snapshot: dict[str, list]) -> None:
         if docs:
             db[name].insert_many(docs)
     redis.flushdb()
+
+
+def race(app, jobs, loops=()) -> None:
+    """Run each of `jobs` in its own thread, in the app's context, while each of `loops` runs again and
+    again in its own thread until every job is done; fail with any thread's exception."""
+    errors, done = [], threading.Event()
+
+    def run(fn, again):
+        try:
+            with app.app_context():
+                fn()
+                while again and not done.is_set():
+                    fn()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run, args=(fn, False)) for fn in jobs]
+    loopers = [threading.Thread(target=run, args=(fn, True)) for fn in loops]
+    for t in loopers + workers:
+        t.start()
+    for t in workers:
+        t.join()
+    done.set()
+    for t in loopers:
+        t.join()
+    assert not errors, errors
+

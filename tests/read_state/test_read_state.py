@@ -1,6 +1,5 @@
 """Read watermarks and unread counts (kraken-head-features §2, docs/decisions/0046-read-state.md)."""
 import random
-import threading
 
 from bson import ObjectId
 
@@ -10,6 +9,7 @@ from kraken.read_state import service
 from kraken.read_state.models import ReadState
 from kraken.read_state.schemas import MarkReadIn
 from kraken.realtime import background
+from tests.factories import race
 
 
 def _mark(api, message, **where):
@@ -78,23 +78,13 @@ def test_concurrent_marks_keep_the_furthest(factory, community, app):
     sent = [factory.send(c.admin, c.general, f"m{i}") for i in range(40)]
     order = list(sent)
     random.shuffle(order)
-    errors = []
 
     def work(chunk):
-        try:
-            with app.app_context():
-                for message in chunk:
-                    service.mark_read(c.member, MarkReadIn(lastReadMessageId=str(message.id),
-                                                           channelId=str(c.general.id)), announce=False)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for message in chunk:
+            service.mark_read(c.member, MarkReadIn(lastReadMessageId=str(message.id),
+                                                   channelId=str(c.general.id)), announce=False)
 
-    threads = [threading.Thread(target=work, args=(order[i::8],)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    race(app, [lambda chunk=order[i::8]: work(chunk) for i in range(8)])
     mark = ReadState.objects(id=c.member.id).get().marks[str(c.general.id)]
     assert mark["messageId"] == str(sent[-1].id) and mark["seq"] == sent[-1].seq
 
@@ -191,37 +181,15 @@ def test_sends_racing_write_rounds_end_at_the_last_message(factory, community, a
 
     c = community
     authors = [c.owner, c.admin, c.mod, c.member]
-    errors, done = [], threading.Event()
     last = {}
 
     def send(author):
-        try:
-            with app.app_context():
-                for i in range(25):
-                    last[author.id] = factory.send(author, c.general, f"{author.username} {i}")
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(25):
+            last[author.id] = factory.send(author, c.general, f"{author.username} {i}")
 
-    def write():
-        try:
-            with app.app_context():
-                while not done.is_set():
-                    service.write_own_marks()
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    writers = [threading.Thread(target=write) for _ in range(2)]
-    senders = [threading.Thread(target=send, args=(a,)) for a in authors]
-    for t in writers + senders:
-        t.start()
-    for t in senders:
-        t.join()
-    done.set()
-    for t in writers:
-        t.join()
+    race(app, [lambda a=a: send(a) for a in authors], loops=[service.write_own_marks] * 2)
     with app.app_context():
         service.write_own_marks()
-    assert not errors
     for author in authors:
         mark = ReadState.objects(id=author.id).get().marks[str(c.general.id)]
         assert mark["seq"] == last[author.id].seq and mark["messageId"] == str(last[author.id].id)
@@ -298,43 +266,22 @@ def test_cold_readers_racing_first_sends_number_every_message_once(factory, comm
     fresh = [factory.channel(c.doc, c.admin, f"fresh{i}") for i in range(4)]
     group = factory.dm(c.admin, c.mod)
     ids = [str(ch.id) for ch in fresh]
-    errors, done, seen = [], threading.Event(), []
+    seen = []
 
     def read():
-        try:
-            with app.app_context():
-                while not done.is_set():
-                    seen.append(timeline.community_last_seqs(c.doc.id, ids))
-                    seen.append(timeline.reader_last_seqs(c.mod.id, [str(group.id)]))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        seen.append(timeline.community_last_seqs(c.doc.id, ids))
+        seen.append(timeline.reader_last_seqs(c.mod.id, [str(group.id)]))
 
     def send(channel):
-        try:
-            with app.app_context():
-                for i in range(10):
-                    factory.send(c.admin, channel, f"{i}")
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(10):
+            factory.send(c.admin, channel, f"{i}")
 
     def send_dm():
-        try:
-            with app.app_context():
-                for i in range(10):
-                    _dm(c.admin, group, f"{i}")
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(10):
+            _dm(c.admin, group, f"{i}")
 
-    readers = [threading.Thread(target=read) for _ in range(3)]
-    senders = [threading.Thread(target=send, args=(ch,)) for ch in fresh] + [threading.Thread(target=send_dm)]
-    for t in readers + senders:
-        t.start()
-    for t in senders:
-        t.join()
-    done.set()
-    for t in readers:
-        t.join()
-    assert not errors and seen
+    race(app, [lambda ch=ch: send(ch) for ch in fresh] + [send_dm], loops=[read] * 3)
+    assert seen
     for channel in fresh:
         assert sorted(Message.objects(channel_id=channel.id).scalar("seq")) == list(range(1, 11))
         counter = MessageCounter.objects(id=channel.id).get()

@@ -9,6 +9,7 @@ from kraken.search import index, service
 from kraken.search.words import terms
 from kraken.threads import service as threads
 from kraken.threads.schemas import ThreadReplyIn
+from tests.factories import race
 
 
 def _search(api, kind, resource_id, q, **params):
@@ -121,35 +122,13 @@ def test_concurrent_senders_and_indexers_find_every_message_exactly_once(app, fa
     message is indexed twice on purpose: every message comes back once."""
     c = community
     sent: list[str] = []
-    errors: list[BaseException] = []
-    stop = threading.Event()
 
     def sender(n: int) -> None:
-        try:
-            with app.app_context():
-                for i in range(20):
-                    sent.append(str(factory.send(c.member, c.general, f"racing word{n}x{i}").id))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for i in range(20):
+            sent.append(str(factory.send(c.member, c.general, f"racing word{n}x{i}").id))
 
-    def indexer() -> None:
-        try:
-            with app.app_context():
-                while not stop.is_set():
-                    service.catch_up_containers([c.general.id], wait=1.0)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    senders = [threading.Thread(target=sender, args=(n,)) for n in range(4)]
-    indexers = [threading.Thread(target=indexer) for _ in range(4)]
-    for thread in senders + indexers:
-        thread.start()
-    for thread in senders:
-        thread.join()
-    stop.set()
-    for thread in indexers:
-        thread.join()
-    assert not errors, errors
+    race(app, [lambda n=n: sender(n) for n in range(4)],
+         loops=[lambda: service.catch_up_containers([c.general.id], wait=1.0)] * 4)
     doc = Message._get_collection().find_one({"_id": Message.objects(id=sent[0]).get().id})
     index.add(Message._get_collection().database, index.postings([doc], service.community_of))  # a duplicate
     api = login_as(c.member)
