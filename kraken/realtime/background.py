@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from kraken.extensions import socketio
 
@@ -19,6 +20,7 @@ _started: set[str] = set()
 _soon = 0  # `soon` tasks started and not finished in this process
 _soon_lock = threading.Lock()
 _declared: dict[str, tuple[Callable[[], float], Callable[[], None]]] = {}
+_holds: dict[str, threading.Lock] = {}  # a task's step runs holding its lock (`paused`)
 
 
 def declare(name: str, interval: Callable[[], float], step: Callable[[], None]) -> None:
@@ -39,17 +41,33 @@ def every(name: str, interval: Callable[[], float], step: Callable[[], None]) ->
     if name in _started:
         return
     _started.add(name)
+    hold = _holds.setdefault(name, threading.Lock())
 
     def loop() -> None:
         while True:
             socketio.sleep(interval())
             try:
-                step()
+                with hold:
+                    step()
             except Exception:
                 log.warning("periodic task failed", extra={"task": name}, exc_info=True)
                 socketio.sleep(1)
 
     socketio.start_background_task(loop)
+
+
+@contextmanager
+def paused(*names: str) -> Iterator[None]:
+    """No step of these periodic tasks runs in this process inside the block (a step under way is
+    finished first): for a caller that runs the step itself and must see what it alone did (tests)."""
+    held = [_holds.setdefault(name, threading.Lock()) for name in sorted(names)]
+    for lock in held:
+        lock.acquire()
+    try:
+        yield
+    finally:
+        for lock in reversed(held):
+            lock.release()
 
 
 def soon(work: Callable, *args) -> None:

@@ -67,18 +67,26 @@ def test_copies_fetch_the_missing_keys_together_and_trust_them_until_a_write(app
     without an answer is not kept, a kept copy is not fetched again until its scope is invalidated."""
     import threading
 
+    import time
+
     copies = permcache.Copies(100)
     keys = [str(ObjectId()) for _ in range(20)]
-    calls, threads = [], set()
+    calls, running, most = [], [0], [0]
+    counting = threading.Lock()
 
     def fetch(key):
-        calls.append(key)
-        threads.add(threading.get_ident())
+        with counting:
+            calls.append(key)
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)  # a database read's wait
+        with counting:
+            running[0] -= 1
         return None if key == keys[7] else {"key": key}
 
     first = copies.resolve_many(keys, fetch)
     assert first == {k: (None if k == keys[7] else {"key": k}) for k in keys}
-    assert sorted(calls) == sorted(keys) and len(threads) > 1
+    assert sorted(calls) == sorted(keys) and most[0] > 1  # several fetches were under way at once
     calls.clear()
     assert copies.resolve_many(keys, fetch) == first
     assert calls == [keys[7]]  # only the key without an answer is asked again
