@@ -326,12 +326,9 @@ class Club:
 def settle(timeout: float = 10.0) -> None:
     """Finish here the background work the sends so far left (search indexing, the authors' own read
     marks), waiting for a background round of this process that holds a conversation: afterwards the
-    process's background tasks find nothing to write, so a dump taken now stays true. The search sweep
-    runs here too (it marks what seeded messages left unindexed, then holds its lock for SWEEP_SECONDS):
-    a periodic sweep between two dumps marked conversations once and failed a no-side-effect test."""
+    process's background tasks find nothing to write, so a dump taken now stays true."""
     deadline = time.monotonic() + timeout
     assert background.wait_soon(timeout), "reactions after an ack still running"
-    search.sweep()
     while True:
         marked = [key.rpartition(":")[2] for key in redis.scan_iter("kraken:search:dirty:*")]
         indexed = search.catch_up_containers(marked) if marked else True
