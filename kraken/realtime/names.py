@@ -47,6 +47,24 @@ THREAD_REPLY_COUNT_UPDATED = "threadReplyCountUpdated"
 MEMBER_ADDED_TO_COMMUNITY = "memberAddedToCommunity"
 CHANNEL_CREATED = "channelCreated"
 CHANNEL_UPDATED = "channelUpdated"
+CHANNELS_REORDERED = "channelsReordered"
+COMMUNITY_UPDATED = "communityUpdated"
+ROLE_CREATED = "roleCreated"
+ROLE_UPDATED = "roleUpdated"
+ROLE_DELETED = "roleDeleted"
+ROLE_ASSIGNED = "roleAssigned"
+ROLE_UNASSIGNED = "roleUnassigned"
+USER_PROFILE_UPDATED = "userProfileUpdated"
+# pins and moderation (kraken-later-endpoints §12, §13)
+MESSAGE_PINNED = "messagePinned"
+MESSAGE_UNPINNED = "messageUnpinned"
+USER_BANNED = "userBanned"
+USER_KICKED = "userKicked"
+USER_TIMED_OUT = "userTimedOut"
+TIMEOUT_REMOVED = "timeoutRemoved"
+# notifications (kraken-head-features §3.4)
+NEW_NOTIFICATION = "newNotification"
+NOTIFICATION_READ = "notificationRead"
 
 # `connect_error` messages of a refused connection (kraken-later-endpoints §11): the client refreshes
 # its token and reconnects on AUTH_FAILED

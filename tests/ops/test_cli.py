@@ -140,7 +140,7 @@ def test_grant_instance_role_and_disable_user(env, db):
     again = kraken_cli(env, "grant-instance-role", "carol")
     assert again.returncode == 1 and "already has this instance role" in again.stderr
     unknown = kraken_cli(env, "grant-instance-role", "carol", "--role", "Janitor")
-    assert unknown.returncode == 1 and "no instance role 'Janitor'; there are: Instance Admin" in unknown.stderr
+    assert unknown.returncode == 1 and ("no instance role 'Janitor'; there are: Community Creator, Instance Admin, Invite Manager, User Manager") in unknown.stderr
 
     assert db.refresh_families.count_documents({"userId": carol["_id"], "revokedAt": None}) == 1
     disabled = kraken_cli(env, "disable-user", "carol")
