@@ -1,6 +1,7 @@
 """Every MongoEngine document of the app, for migrations, tests and clean-up checks."""
 from __future__ import annotations
 
+from kraken.alias_groups.models import AliasGroup, AliasGroupMember
 from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel
@@ -19,4 +20,4 @@ from kraken.users.models import InstanceMarker, User
 def all_documents() -> list[type]:
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
-            DirectPair, ThreadSubscriber]
+            DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember]

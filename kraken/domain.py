@@ -92,9 +92,14 @@ message_edited = _signals.signal("message-edited")            # (message, previo
 # forgot the socket, so a receiver can ask kraken.presence whether another keeps the user: sender is the user.
 socket_closed = _signals.signal("socket-closed")              # (user, sid=)
 
+# A notification was stored for its recipient (after `newNotification` was published): sender is the
+# Notification. Web push (issue 22) sends it on to a recipient without an active socket.
+notification_created = _signals.signal("notification-created")  # (notification)
+
 ALL = (channels_removing, community_removing, channel_created, channel_updated, channel_deleted,
        community_deleted, member_joined, member_left, channel_access_granted, channel_access_revoked,
-       socket_closed, dm_members_added, dm_member_left, message_deleted, message_stored, message_edited)
+       socket_closed, dm_members_added, dm_member_left, message_deleted, message_stored, message_edited,
+       notification_created)
 
 
 def connect(signal, receiver) -> None:

@@ -1,0 +1,1 @@
+"""Alias (mention) groups of a community (kraken-head-features §6)."""
