@@ -12,6 +12,7 @@ from kraken.invites.models import Invite
 from kraken.memberships.models import Membership
 from kraken.messages.models import Message
 from kraken.migrations import Migration
+from kraken.moderation.models import ModerationLog
 from kraken.roles.models import Role, UserRole
 from kraken.threads.models import ThreadSubscriber
 from kraken.users.models import InstanceMarker, User
@@ -20,4 +21,5 @@ from kraken.users.models import InstanceMarker, User
 def all_documents() -> list[type]:
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
-            DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember]
+            DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember,
+            ModerationLog]
