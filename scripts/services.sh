@@ -115,8 +115,12 @@ start_ferretdb() {
   build_ferretdb
   if port_open "$FERRETDB_PORT"; then say "ferretdb: already answering on $FERRETDB_PORT"; return 0; fi
   mkdir -p "$DATA/ferretdb"
+  # pool_max_conns: FerretDB 1.24 creates a database or collection holding its metadata lock while it
+  # waits for a pooled PostgreSQL connection, and every pooled connection may belong to a request waiting
+  # for that lock: with the default pool (~100 here) several concurrent test runs deadlocked it for good.
+  # PostgreSQL allows 300 (above); the pool stays below that.
   nohup "$(ferretdb_bin)" -listen "127.0.0.1:$FERRETDB_PORT" -handler "$FERRETDB_HANDLER" \
-    -postgresql-url "postgres://postgres@127.0.0.1:$POSTGRES_PORT/ferretdb" -data "$DATA/ferretdb" \
+    -postgresql-url "postgres://postgres@127.0.0.1:$POSTGRES_PORT/ferretdb?pool_max_conns=250" -data "$DATA/ferretdb" \
     >"$DATA/ferretdb.log" 2>&1 &
   echo $! >"$DATA/ferretdb.pid"
   wait_port ferretdb "$FERRETDB_PORT" "$DATA/ferretdb.pid"
