@@ -131,6 +131,34 @@ def assign(actor, grant: Grant, community_id: object, user_id: str, role_id: str
     return role
 
 
+def reset_defaults(actor, grant: Grant, community_id: object) -> list[Role]:
+    """Re-create the community's missing default roles and give every default role its template's
+    actions again (kraken.common.permissions); assignments and custom roles stay. A change of a role's
+    actions follows the rules of `update_role` (no escalation; Community Admin's are the owner's),
+    checked for every role before any is written (docs/decisions/0062-role-reset-and-invite-by-code.md). Returns the
+    community's roles. Raises ForbiddenError (ROLE_ESCALATION, DEFAULT_ROLE)."""
+    existing = {r.name: r for r in Role.objects(community_id=community_id) if r.name in DEFAULT_COMMUNITY_ROLES}
+    missing, changed = [], []
+    for name, template in DEFAULT_COMMUNITY_ROLES.items():
+        actions = sorted(a.value for a in template)
+        role = existing.get(name)
+        if role is None:
+            missing.append((name, actions))
+        elif sorted(role.actions) != actions or not role.is_default:
+            require_may_change_actions(actor, grant, role, actions)
+            changed.append((role, actions))
+    for name, actions in missing:
+        try:
+            Role(name=name, community_id=community_id, actions=actions, is_default=True).save(force_insert=True)
+        except NotUniqueError:  # re-created by a concurrent reset: the same template
+            pass
+    for role, actions in changed:
+        Role.objects(id=role.id).update_one(set__actions=actions, set__is_default=True)
+    if changed:
+        dependents.wrote(Role, community_id=community_id)
+    return list(Role.objects(community_id=community_id).order_by("created_at"))
+
+
 def admins_left(community_id: object, excluding: ObjectId | str) -> int:
     """How many members other than `excluding` hold Community Admin."""
     role = Role.objects(community_id=community_id, name=COMMUNITY_ADMIN).first()
