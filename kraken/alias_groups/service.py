@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 from mongoengine import NotUniqueError
+from mongoengine.errors import OperationError
 
 from kraken import domain
 from kraken.alias_groups.models import AliasGroup, AliasGroupMember
@@ -38,6 +39,10 @@ def _community_members(community_id: ObjectId, user_ids) -> list[ObjectId]:
 
 def _taken(name: str) -> ConflictError:
     return ConflictError(f'Alias group "{name}" already exists in this community', code="ALIAS_GROUP_NAME_TAKEN")
+
+
+def _name_used(community_id: ObjectId, name: str) -> bool:
+    return AliasGroup.objects(community_id=community_id, name=name).count() > 0
 
 
 def _member_ids(group_id: ObjectId) -> list[ObjectId]:
@@ -94,10 +99,16 @@ def create(community_id: ObjectId, name: str, member_ids) -> dict:
 def rename(group: AliasGroup, name: str) -> dict:
     """Raises ConflictError when another group of the community has the name (the same name: nothing changes)."""
     if name != group.name:
+        if _name_used(group.community_id, name):
+            raise _taken(name)
         try:
             updated = AliasGroup.objects(id=group.id).update_one(set__name=name)
-        except NotUniqueError:
-            raise _taken(name) from None
+        except (NotUniqueError, OperationError):
+            # a concurrent rename or creation took the name in between (FerretDB reports the unique
+            # index's refusal of an update as an OperationError, MongoDB as a duplicate key)
+            if _name_used(group.community_id, name):
+                raise _taken(name) from None
+            raise
         if not updated:
             raise NotFoundError("Alias group not found")
         group.name = name
