@@ -230,3 +230,17 @@ def test_two_groups_renamed_to_one_name_at_once_give_one_200_and_one_409(communi
             statuses = sorted(pool.map(rename, ids))
         assert statuses == [200, 409]
         assert AliasGroup.objects(name=f"taken{round_}").count() == 1
+
+
+def test_migration_0012_creates_the_unique_indexes_and_runs_twice(app):
+    from kraken import migrations
+    script = migrations.load("0012_alias_group_indexes")
+    for document in (AliasGroup, AliasGroupMember):
+        document._get_collection().drop()
+    for _ in range(2):
+        script.up(None, lambda line: None)
+    groups = AliasGroup._get_collection().index_information().values()
+    members = AliasGroupMember._get_collection().index_information().values()
+    assert any(i.get("unique") and [k for k, _ in i["key"]] == ["communityId", "name"] for i in groups)
+    assert any(i.get("unique") and [k for k, _ in i["key"]] == ["aliasGroupId", "userId"] for i in members)
+    assert any([k for k, _ in i["key"]] == ["userId"] for i in members)
