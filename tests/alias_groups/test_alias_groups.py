@@ -216,6 +216,9 @@ def test_lookups_answer_by_community(community):
     assert groups_in_community(community.id, [gid, other, ObjectId()]) == {gid}
     assert groups_in_community(community.id, []) == set()
     assert member_ids([gid, other]) == {community.member.id}
+    # spans carry ids as hex strings: the look-ups take those as well, and ignore what is not an id
+    assert groups_in_community(str(community.id), [str(gid), str(other), "nope"]) == {str(gid)}
+    assert member_ids([str(gid), "nope"]) == {community.member.id}
 
 
 def test_two_groups_renamed_to_one_name_at_once_give_one_200_and_one_409(community):
