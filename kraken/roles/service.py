@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 from mongoengine import NotUniqueError
+from mongoengine.errors import OperationError
 
 from kraken import dependents, permcache
 from kraken.errors import ConflictError, NotFoundError, ValidationError
@@ -103,7 +104,10 @@ def update_role(actor, grant: Grant, community_id: object, role_id: str, name: s
     if update:
         try:
             Role.objects(id=role.id).update_one(**update)
-        except NotUniqueError:
+        except (NotUniqueError, OperationError) as exc:
+            # FerretDB reports the unique index's refusal of an update as an OperationError
+            if isinstance(exc, OperationError) and "duplicate key" not in str(exc):
+                raise
             raise ConflictError(f'Role with name "{name}" already exists in this community') from None
         dependents.wrote(role)
         role.reload()

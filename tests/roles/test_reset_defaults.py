@@ -110,3 +110,12 @@ def test_reset_needs_update_role_and_a_real_community(community):
     assert _reset(community.api("outsider"), community.id).status_code == 403
     assert _reset(community.api("admin"), ObjectId()).status_code == 404
     assert _reset(community.api("admin"), "nope").status_code == 400
+
+
+def test_renaming_a_role_to_a_taken_name_is_a_409_not_a_500(community):
+    owner = community.api("owner")
+    helper = community.roles["Helper"]
+    refused = owner.put(f"/api/roles/community/{community.id}/{helper.id}", json={"name": MODERATOR})
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["message"] == f'Role with name "{MODERATOR}" already exists in this community'
+    assert Role.objects(id=helper.id).get().name == "Helper"
