@@ -10,6 +10,8 @@ from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kraken import dependents
+from kraken.alias_groups import service as alias_groups
+from kraken.alias_groups.routes import bp as alias_groups_bp
 from kraken.auth.jwt_callbacks import configure_jwt
 from kraken.auth.routes import bp as auth_bp
 from kraken.channel_memberships.routes import bp as channel_memberships_bp
@@ -52,7 +54,7 @@ from kraken.voice.routes import bp as voice_bp
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
-              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp)
+              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp)
 
 
 class _TrailingSlashes:
@@ -135,3 +137,4 @@ def _connect_reactions() -> None:
     read_state.init_app()
     threads.init_app()
     search.init_app()
+    alias_groups.init_app()

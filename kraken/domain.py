@@ -96,10 +96,16 @@ socket_closed = _signals.signal("socket-closed")              # (user, sid=)
 # Notification. Web push (issue 22) sends it on to a recipient without an active socket.
 notification_created = _signals.signal("notification-created")  # (notification)
 
+# Alias (mention) groups, sender is the group id: members added (a new group's included), members removed
+# (taken out of the group, or out of the community), the group deleted (alone, or with its community).
+alias_members_added = _signals.signal("alias-members-added")      # (group_id, user_ids=)
+alias_members_removed = _signals.signal("alias-members-removed")  # (group_id, user_ids=)
+alias_group_deleted = _signals.signal("alias-group-deleted")      # (group_id)
+
 ALL = (channels_removing, community_removing, channel_created, channel_updated, channel_deleted,
        community_deleted, member_joined, member_left, channel_access_granted, channel_access_revoked,
        socket_closed, dm_members_added, dm_member_left, message_deleted, message_stored, message_edited,
-       notification_created)
+       notification_created, alias_members_added, alias_members_removed, alias_group_deleted)
 
 
 def connect(signal, receiver) -> None:

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from kraken.alias_groups.schemas import (AliasGroupIn, AliasGroupOut, AliasGroupRenameIn, AliasGroupSummaryOut,
+                                        AliasMemberIn, AliasMembersIn)
 from kraken.auth.schemas import LoginIn, MessageOut as InfoOut, TokenOut
 from kraken.channel_memberships.schemas import ChannelMembershipIn, ChannelMembershipOut
 from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
@@ -127,6 +129,10 @@ EMPTY = None  # no body (204, 304)
 HTML = Raw("text/html", {"type": "string"})
 BYTES = Raw("*/*", {"type": "string", "format": "binary"})
 WEBHOOK_EVENT = Raw("application/webhook+json", {"type": "object", "description": "A LiveKit WebhookEvent"})
+# `GET /api/invite/:code`: the invite as JSON, or (unknown code) an empty text/plain body, as the reference's
+# NestJS answers a null (kraken-later-endpoints §4)
+INVITE_OR_NOTHING = Raw("*/*", {"oneOf": [{"$ref": "#/components/schemas/InviteOut"},
+                                          {"type": "string", "maxLength": 0}]})
 Body = type[BaseModel] | Many | Raw | None
 
 
@@ -329,4 +335,20 @@ OPERATIONS: dict[str, Op] = {
     "livekit.receive_webhook": Op(ok(WebhookOut), body=WEBHOOK_EVENT, auth="webhook",
                                   summary="LiveKit's webhook, signed over the raw body"),
     "livekit.mute_participant": Op(created(MuteOut), body=MuteIn, summary="Mute a participant (MANAGE_VOICE)"),
+    # alias (mention) groups (kraken-head-features §6)
+    "alias_groups.list_groups": Op(ok(Many(AliasGroupSummaryOut)), summary="A community's alias groups by name"),
+    "alias_groups.create_group": Op(created(AliasGroupOut), body=AliasGroupIn,
+                                    summary="An alias group with its first members (community members only)"),
+    "alias_groups.get_group": Op(ok(AliasGroupOut)),
+    "alias_groups.rename_group": Op(ok(AliasGroupOut), body=AliasGroupRenameIn),
+    "alias_groups.delete_group": Op(NO_CONTENT),
+    "alias_groups.add_member": Op(NO_CONTENT, body=AliasMemberIn),
+    "alias_groups.remove_member": Op(NO_CONTENT),
+    "alias_groups.replace_members": Op(NO_CONTENT, body=AliasMembersIn,
+                                       summary="Replace the whole member list (`[]` empties it)"),
+    # roles and invites of the later versions (kraken-later-endpoints §3.1, §4)
+    "roles.reset_default_roles": Op(ok(CommunityRolesOut),
+                                    summary="Re-create missing default roles and reset their actions to the templates"),
+    "invites.get_invite": Op(ok(INVITE_OR_NOTHING), summary="An invite by its code, in any state; an empty 200 "
+                             "when unknown (READ_INSTANCE_INVITE)"),
 }

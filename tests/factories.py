@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import mongoengine
 from bson import ObjectId
 
+from kraken.alias_groups import service as alias_groups
+from kraken.alias_groups.models import AliasGroup
 from kraken.auth.service import start_session
 from kraken.channel_memberships import service as channel_memberships
 from kraken.channels import service as channels
@@ -180,6 +182,11 @@ class Factory:
         """A role assignment (community or instance role), without checks, as creation paths do."""
         roles.give(_id(user), role)
 
+    def alias_group(self, community, name: str | None = None, members=()) -> AliasGroup:
+        """An alias (mention) group of community members, through the app's service (rooms move)."""
+        out = alias_groups.create(_id(community), name or f"group{next(_seq)}", [_id(u) for u in members])
+        return AliasGroup.objects(id=out["id"]).get()
+
     # --- messages and files ------------------------------------------------------------------------
 
     def message(self, channel, author, text: str = "seed", **fields) -> Message:
@@ -271,6 +278,7 @@ class Club:
     messages: dict[str, Message] = field(default_factory=dict)  # after seed_messages(): "general", "private", "dm"
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: dict[str, list] = field(default_factory=dict)
+    alias_group: AliasGroup | None = None  # after seed_alias_group(): "crew" (member, mod)
 
     def __getattr__(self, name: str) -> User:
         people = self.__dict__.get("people", {})
@@ -289,6 +297,11 @@ class Club:
                          "dm": self.factory.direct_message(self.dm_group, self.member)}
         return self
 
+    def seed_alias_group(self) -> "Club":
+        """An alias group "crew" of member and mod: {AG}."""
+        self.alias_group = self.factory.alias_group(self.doc, "crew", [self.member, self.mod])
+        return self
+
     @property
     def ids(self) -> dict[str, str]:
         """Path template values: C (Club), D (Elsewhere), G/P/V/VOICE (channels), R (Helper),
@@ -301,6 +314,8 @@ class Club:
                "II": self.instance_invite.code, **{name: str(u.id) for name, u in self.people.items()}}
         if self.dm is not None:
             ids.update(DM=str(self.dm.id), DMG=str(self.dm_group.id))
+        if self.alias_group is not None:
+            ids.update(AG=str(self.alias_group.id))
         if self.messages:
             ids.update(MG=str(self.messages["general"].id), MP=str(self.messages["private"].id))
             if "dm" in self.messages:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bson import ObjectId
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from kraken import ratelimits
 from kraken.common.lookups import by_ids
@@ -47,6 +47,16 @@ def get_public_invite(code: str):
     communities = [{"id": str(c.id), "name": c.name} for c in by_ids(Community, invite.community_ids)]
     return PublicInviteOut(code=invite.code, valid=valid, validUntil=invite.valid_until,
                            communities=communities).model_dump(mode="json")
+
+
+@bp.get(f"/{CODE}")
+@require_actions(Action.READ_INSTANCE_INVITE, resource=Resource.INSTANCE)
+def get_invite(code: str):
+    """Any invite by its code, in any state; an unknown code is an empty 200 (kraken-later-endpoints §4)."""
+    invite = service.find_invite(code)
+    if invite is None:  # NestJS's answer to a null: 200 and no body
+        return Response(b"", status=200, mimetype="text/plain")
+    return InviteOut.of(invite)
 
 
 @bp.delete(f"/{CODE}")

@@ -89,6 +89,10 @@ def list_community_invites(community_id: ObjectId) -> list[Invite]:
     return list(Invite.objects(scope="COMMUNITY", community_ids=community_id).order_by("-created_at"))
 
 
+def find_invite(code: str) -> Invite | None:
+    return Invite.objects(code=code).first()
+
+
 def get_invite(code: str) -> Invite:
     invite = Invite.objects(code=code).first()
     if invite is None:

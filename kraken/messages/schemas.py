@@ -25,17 +25,21 @@ def visible(text: str) -> bool:
 class SpanIn(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    type: Literal["PLAINTEXT", "USER_MENTION", "SPECIAL_MENTION", "CHANNEL_MENTION", "COMMUNITY_MENTION"]
+    type: Literal["PLAINTEXT", "USER_MENTION", "SPECIAL_MENTION", "CHANNEL_MENTION", "COMMUNITY_MENTION",
+                  "ALIAS_MENTION"]
     text: StrictStr | None = Field(None, max_length=MAX_TEXT)
     userId: ObjectIdStr | None = None
     specialKind: Literal["here", "everyone", "channel"] | None = None
     channelId: ObjectIdStr | None = None
+    # an opaque id: the current client sends a channel's id for `#channel` (kraken-head-features §4)
     communityId: ObjectIdStr | None = None
+    aliasId: ObjectIdStr | None = None
 
     @model_validator(mode="after")
     def _needs_its_field(self) -> "SpanIn":
         need = {"PLAINTEXT": "text", "USER_MENTION": "userId", "SPECIAL_MENTION": "specialKind",
-                "CHANNEL_MENTION": "channelId", "COMMUNITY_MENTION": "communityId"}[self.type]
+                "CHANNEL_MENTION": "channelId", "COMMUNITY_MENTION": "communityId",
+                "ALIAS_MENTION": "aliasId"}[self.type]
         if getattr(self, need) in (None, ""):
             raise ValueError(f"a {self.type} span needs {need}")
         return self

@@ -12,6 +12,7 @@ from bson import ObjectId
 from redis.exceptions import RedisError
 
 from kraken import dependents, domain
+from kraken.alias_groups.lookups import groups_in_community
 from kraken.channels.models import Channel
 from kraken.common.groupcommit import GroupCommit
 from kraken.common.time import utcnow
@@ -36,23 +37,29 @@ _inserts = GroupCommit(Message._get_collection, prepare=timeline.number)
 
 
 def check_mentions(channel, spans) -> None:
-    """Mentions must name users, channels and the community of this message's community."""
+    """Mentions must name users, channels and alias groups of this message's community.
+    `COMMUNITY_MENTION` is display only: its id is not looked up (the current client sends a channel's
+    id there for `#channel`; docs/decisions/0061-alias-groups.md)."""
     community_id = channel.community_id
     users = {s.userId for s in spans if s.type == "USER_MENTION"}
     channels = {s.channelId for s in spans if s.type == "CHANNEL_MENTION"}
+    aliases = {ObjectId(s.aliasId) for s in spans if s.type == "ALIAS_MENTION"}
     # one equality look-up each: the default store reads an `$in` by scanning (README "Storage")
     if not all(Membership.objects(community_id=community_id, user_id=u).count() for u in users):
         raise ValidationError(["spans: a mentioned user is not a member of this community"])
     if not all(Channel.objects(community_id=community_id, id=c).count() for c in channels):
         raise ValidationError(["spans: a mentioned channel is not in this community"])
-    if any(s.type == "COMMUNITY_MENTION" and s.communityId != str(community_id) for s in spans):
-        raise ValidationError(["spans: only this community can be mentioned"])
+    if aliases and groups_in_community(community_id, aliases) != aliases:
+        raise ValidationError(["spans: a mentioned alias group is not in this community"])
 
 
 def check_dm_mentions(group_id, spans) -> None:
-    """In a direct message, mentioned users must be members of its group; no channel or community."""
-    if any(s.type in ("CHANNEL_MENTION", "COMMUNITY_MENTION") for s in spans):
-        raise ValidationError(["spans: a direct message cannot mention a channel or a community"])
+    """In a direct message, mentioned users must be members of its group; no channel or alias group
+    (a conversation belongs to no community). `COMMUNITY_MENTION` is display only, as in a channel."""
+    if any(s.type == "CHANNEL_MENTION" for s in spans):
+        raise ValidationError(["spans: a direct message cannot mention a channel"])
+    if any(s.type == "ALIAS_MENTION" for s in spans):
+        raise ValidationError(["spans: a direct message cannot mention an alias group"])
     if not all(is_dm_member(s.userId, group_id) for s in spans if s.type == "USER_MENTION"):
         raise ValidationError(["spans: a mentioned user is not a member of this conversation"])
 

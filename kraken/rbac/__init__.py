@@ -23,7 +23,7 @@ from kraken.rbac.access import (access_channel, access_community, access_dm_grou
                                 require_may_join_private_channel, require_private_channel, require_socket_in_channel,
                                 require_socket_in_dm, visible_channel, visible_channels)
 from kraken.rbac.grants import Grant, community_grant, enterable_channels, instance_grant, is_owner
-from kraken.rbac.rules import (access_file, access_invite_to_delete, access_message_to_delete,
+from kraken.rbac.rules import (access_alias_group, access_file, access_invite_to_delete, access_message_to_delete,
                                access_message_to_edit, access_own_file, access_thread_parent, access_upload_target,
                                require_grantable,
                                require_may_change_actions, require_may_create_community, require_may_invite,
@@ -45,5 +45,5 @@ __all__ = [
     "require_may_invite", "require_may_join_private_channel", "require_owner", "require_private_channel",
     "require_socket_in_channel", "require_socket_in_dm", "access_dm_group", "is_dm_member",
     "visible_channel", "visible_channel_memberships", "visible_channels",
-    "visible_memberships",
+    "visible_memberships", "access_alias_group",
 ]

@@ -3,12 +3,14 @@ grant role actions, edit and delete messages, upload and read files, and whose m
 caller may list. Services and routes ask here; none re-implements a rule."""
 from __future__ import annotations
 
+from kraken.alias_groups.models import AliasGroup
 from kraken.common.permissions import COMMUNITY_ADMIN, Action
 from kraken.errors import FeatureDisabledError, ForbiddenError, NotFoundError, ValidationError
 from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.invites.models import Invite
 from kraken.direct_messages.models import DirectMessageGroup
-from kraken.rbac.access import access_channel, access_community, access_dm_group, message_access
+from kraken.rbac.access import (access_channel, access_community, access_dm_group, message_access,
+                               require_community_actions)
 from kraken.rbac.grants import Grant, community_grant, instance_grant, is_owner
 
 # --- communities ----------------------------------------------------------------------------
@@ -87,6 +89,20 @@ def require_may_change_actions(actor, grant: Grant, role, actions) -> None:
     require_grantable(actor, grant, actions)
     if role.is_default and role.name == COMMUNITY_ADMIN and not is_owner(actor):
         raise ForbiddenError("Only the instance owner can change the Community Admin role", code="DEFAULT_ROLE")
+
+
+# --- alias groups ---------------------------------------------------------------------------
+
+
+def access_alias_group(actor, group_id: object, *actions: Action):
+    """Load an alias group once the actor holds `actions` in its community (kraken-head-features §6:
+    the ALIAS_GROUP resource resolves to the group's community). An unknown group is a 404, not the
+    reference's 403 (docs/decisions/0061-alias-groups.md). Raises NotFoundError, ForbiddenError."""
+    group = AliasGroup.objects(id=group_id).first()
+    if group is None:
+        raise NotFoundError("Alias group not found")
+    require_community_actions(actor, group.community_id, *actions)
+    return group
 
 
 # --- messages -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from kraken.common.validation import request_json
 from kraken.errors import ForbiddenError, ValidationError
 from kraken.rbac.access import access_channel, access_community, access_message, require_instance_actions
 from kraken.rbac.grants import is_owner
+from kraken.rbac.rules import access_alias_group
 
 F = TypeVar("F", bound=Callable)
 
@@ -59,6 +60,7 @@ class Resource(str, Enum):
     CHANNEL = "CHANNEL"
     MESSAGE = "MESSAGE"
     INSTANCE = "INSTANCE"
+    ALIAS_GROUP = "ALIAS_GROUP"
 
 
 def _resource_id(id_from: str, kwargs: dict[str, Any]) -> str:
@@ -97,6 +99,8 @@ def require_actions(*actions: Action, resource: Resource, id_from: str | None = 
                     g.resource = access_community(user, rid, *actions)
                 elif resource is Resource.CHANNEL:
                     g.resource = access_channel(user, rid, *actions, enter=enter)
+                elif resource is Resource.ALIAS_GROUP:
+                    g.resource = access_alias_group(user, rid, *actions)
                 else:
                     g.resource = access_message(user, rid, *actions)
             return fn(*args, **kwargs)

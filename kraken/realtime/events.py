@@ -1,4 +1,5 @@
-"""Room events: subscribeAll (the current client, kraken-later-endpoints §11), joinAll, joinRoom,
+"""Room events: subscribeAll (the current client, kraken-later-endpoints §11: communities, channels,
+direct-message groups, alias groups), joinAll, joinRoom,
 leaveRoom (the a169fe1 client, docs/decisions/0014-socket-authentication-and-rooms.md); and
 presenceOnline. Later membership changes move sockets on the server (kraken.realtime.subscriptions)."""
 from __future__ import annotations
@@ -11,7 +12,7 @@ from kraken.rbac import Action, access_channel, access_community, current_grant
 from kraken.realtime import limits, names
 from kraken.realtime.handlers import SocketEvents, id_from
 from kraken.realtime.rooms import channel_room
-from kraken.realtime.subscriptions import all_community_rooms, all_dm_rooms, community_rooms
+from kraken.realtime.subscriptions import all_alias_rooms, all_community_rooms, all_dm_rooms, community_rooms
 
 socket_events = SocketEvents()
 
@@ -29,7 +30,7 @@ def on_join_all(actor, payload=None):
 
 @socket_events.on(names.SUBSCRIBE_ALL, tier=limits.JOINS)
 def on_subscribe_all(actor, payload=None):
-    _join(all_community_rooms(actor) + all_dm_rooms(actor))
+    _join(all_community_rooms(actor) + all_dm_rooms(actor) + all_alias_rooms(actor))
 
 
 @socket_events.on(names.JOIN_ROOM, tier=limits.JOINS)

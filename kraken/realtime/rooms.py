@@ -1,5 +1,5 @@
-"""Room names: `<userId>`, `<channelId>`, `community:<communityId>`, `dm:<groupId>`
-(docs/decisions/0014-socket-authentication-and-rooms.md)."""
+"""Room names: `<userId>`, `<channelId>`, `community:<communityId>`, `dm:<groupId>`, `<aliasGroupId>`
+(docs/decisions/0014-socket-authentication-and-rooms.md, kraken-head-features §6)."""
 from __future__ import annotations
 
 
@@ -17,3 +17,8 @@ def community_room(community_id: object) -> str:
 
 def dm_room(group_id: object) -> str:
     return f"dm:{group_id}"
+
+
+def alias_room(group_id: object) -> str:
+    """An alias group's members (kraken-head-features §6: nothing is ever sent to it)."""
+    return str(group_id)

@@ -22,7 +22,8 @@ from kraken.rbac import (Grant, admits, community_grant, enterable_channels, may
                          visible_channels)
 from kraken.realtime import names
 from kraken.realtime.publish import move_sockets, publish
-from kraken.realtime.rooms import channel_room, community_room, dm_room, user_room
+from kraken.realtime.rooms import alias_room, channel_room, community_room, dm_room, user_room
+from kraken.alias_groups.lookups import group_ids_of
 from kraken.direct_messages.models import DirectMessageMembership
 from kraken.users.models import User
 
@@ -66,6 +67,29 @@ def dm_members_added(group_id: object, *, user_ids: Iterable[object]) -> None:
 def dm_member_left(group_id: object, *, user_id: object) -> None:
     """A member who left a direct-message group: their sockets leave `dm:<id>`."""
     move_sockets(user_room(user_id), leave=[dm_room(group_id)])
+
+
+def all_alias_rooms(user) -> list[str]:
+    """The rooms of every alias group the user is a member of (one indexed equality)."""
+    return [alias_room(g) for g in group_ids_of(user.id)]
+
+
+def alias_members_added(group_id: object, *, user_ids: Iterable[object]) -> None:
+    """New members of an alias group: their sockets join its room (kraken-head-features §6)."""
+    for user_id in user_ids:
+        move_sockets(user_room(user_id), join=[alias_room(group_id)])
+
+
+def alias_members_removed(group_id: object, *, user_ids: Iterable[object]) -> None:
+    """Members taken out of an alias group (or out of its community): their sockets leave its room."""
+    for user_id in user_ids:
+        move_sockets(user_room(user_id), leave=[alias_room(group_id)])
+
+
+def alias_group_deleted(group_id: object) -> None:
+    """A deleted alias group: its room empties."""
+    room = alias_room(group_id)
+    move_sockets(room, leave=[room])
 
 
 def member_joined(community_id: object, *, user_id: object, announce: bool = True) -> None:
@@ -146,5 +170,8 @@ def init_app() -> None:
                              (domain.channel_access_granted, channel_access_granted),
                              (domain.channel_access_revoked, channel_access_revoked),
                              (domain.community_deleted, community_deleted),
-                             (domain.dm_members_added, dm_members_added), (domain.dm_member_left, dm_member_left)):
+                             (domain.dm_members_added, dm_members_added), (domain.dm_member_left, dm_member_left),
+                             (domain.alias_members_added, alias_members_added),
+                             (domain.alias_members_removed, alias_members_removed),
+                             (domain.alias_group_deleted, alias_group_deleted)):
         domain.connect(signal, receiver)

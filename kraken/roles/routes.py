@@ -91,6 +91,13 @@ def delete_role(community_id: str, role_id: str):
     return "", 204
 
 
+@bp.post("/community/<oid:community_id>/reset-defaults")
+@require_actions(Action.UPDATE_ROLE, **COMMUNITY)
+def reset_default_roles(community_id: str):
+    roles = service.reset_defaults(current_user(), current_grant(), authorized_resource().id)
+    return {"communityId": community_id, "roles": [RoleOut.of(r) for r in roles]}
+
+
 @bp.post("/community/<oid:community_id>/assign")
 @require_actions(Action.UPDATE_MEMBER, **COMMUNITY)
 def assign_role(community_id: str):

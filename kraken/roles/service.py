@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 from mongoengine import NotUniqueError
+from mongoengine.errors import OperationError
 
 from kraken import dependents, permcache
 from kraken.errors import ConflictError, NotFoundError, ValidationError
@@ -103,7 +104,10 @@ def update_role(actor, grant: Grant, community_id: object, role_id: str, name: s
     if update:
         try:
             Role.objects(id=role.id).update_one(**update)
-        except NotUniqueError:
+        except (NotUniqueError, OperationError) as exc:
+            # FerretDB reports the unique index's refusal of an update as an OperationError
+            if isinstance(exc, OperationError) and "duplicate key" not in str(exc):
+                raise
             raise ConflictError(f'Role with name "{name}" already exists in this community') from None
         dependents.wrote(role)
         role.reload()
@@ -129,6 +133,34 @@ def assign(actor, grant: Grant, community_id: object, user_id: str, role_id: str
     if not give(ObjectId(user_id), role):
         raise ConflictError("User already has this role")
     return role
+
+
+def reset_defaults(actor, grant: Grant, community_id: object) -> list[Role]:
+    """Re-create the community's missing default roles and give every default role its template's
+    actions again (kraken.common.permissions); assignments and custom roles stay. A change of a role's
+    actions follows the rules of `update_role` (no escalation; Community Admin's are the owner's),
+    checked for every role before any is written (docs/decisions/0062-role-reset-and-invite-by-code.md). Returns the
+    community's roles. Raises ForbiddenError (ROLE_ESCALATION, DEFAULT_ROLE)."""
+    existing = {r.name: r for r in Role.objects(community_id=community_id) if r.name in DEFAULT_COMMUNITY_ROLES}
+    missing, changed = [], []
+    for name, template in DEFAULT_COMMUNITY_ROLES.items():
+        actions = sorted(a.value for a in template)
+        role = existing.get(name)
+        if role is None:
+            missing.append((name, actions))
+        elif sorted(role.actions) != actions or not role.is_default:
+            require_may_change_actions(actor, grant, role, actions)
+            changed.append((role, actions))
+    for name, actions in missing:
+        try:
+            Role(name=name, community_id=community_id, actions=actions, is_default=True).save(force_insert=True)
+        except NotUniqueError:  # re-created by a concurrent reset: the same template
+            pass
+    for role, actions in changed:
+        Role.objects(id=role.id).update_one(set__actions=actions, set__is_default=True)
+    if changed:
+        dependents.wrote(Role, community_id=community_id)
+    return list(Role.objects(community_id=community_id).order_by("created_at"))
 
 
 def admins_left(community_id: object, excluding: ObjectId | str) -> int:

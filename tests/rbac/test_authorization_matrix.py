@@ -166,6 +166,22 @@ MATRIX = [
     ("POST", "/api/threads/{MD}/subscribe", None, DM_GROUP_204),
     ("DELETE", "/api/threads/{MG}/subscribe", None, MEMBERS_204),
     ("DELETE", "/api/threads/{MP}/subscribe", None, PRIVATE_ENTER_204),
+    # alias (mention) groups (issue 21 item 6): the ALIAS_GROUP resource is the group's community; an
+    # unknown group is a 404 (decision 0061); the Moderator and Member templates only read
+    ("GET", "/api/alias-groups/community/{C}", None, MEMBERS),
+    ("POST", "/api/alias-groups/community/{C}", {"name": "newcrew", "memberIds": ["{target}"]},
+     "201 201 403 403 403 403 403 403 401"),
+    ("GET", "/api/alias-groups/{AG}", None, MEMBERS),
+    ("GET", "/api/alias-groups/{C}", None, "404 404 404 404 404 404 404 404 401"),
+    ("PUT", "/api/alias-groups/{AG}", {"name": "renamed"}, "200 200 403 403 403 403 403 403 401"),
+    ("DELETE", "/api/alias-groups/{AG}", None, "204 204 403 403 403 403 403 403 401"),
+    ("POST", "/api/alias-groups/{AG}/members", {"userId": "{target}"}, "204 204 403 403 403 403 403 403 401"),
+    ("DELETE", "/api/alias-groups/{AG}/members/{member}", None, "204 204 403 403 403 403 403 403 401"),
+    ("PUT", "/api/alias-groups/{AG}/members", {"memberIds": ["{target}", "{target}"]},
+     "204 204 403 403 403 403 403 403 401"),
+    # issue 21 item 8: an invite by code (instance invite readers), resetting the default roles (UPDATE_ROLE)
+    ("GET", "/api/invite/{CI}", None, OWNER_ONLY),
+    ("POST", "/api/roles/community/{C}/reset-defaults", None, "200 200 403 403 403 403 403 403 401"),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -178,7 +194,7 @@ def community(app):
     """One Club for the module, with a message in each channel, restored before each case."""
     from tests.conftest import _wipe
     _wipe()
-    club = Factory(app).club().seed_messages().freeze()
+    club = Factory(app).club().seed_messages().seed_alias_group().freeze()
     print(f"\nauthorization matrix: {len(MATRIX)} routes x {len(PRINCIPALS)} principals = {len(CASES)} cases")
     yield club
     _wipe()
@@ -215,7 +231,7 @@ def test_matrix_covers_every_route_of_the_issue(app):
     covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
                 "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts",
-                "/api/messages/search")
+                "/api/messages/search", "/api/alias-groups")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
