@@ -28,3 +28,20 @@ def session_out(family, current: str | None) -> dict:
             "ipAddress": family.ip_address or None, "createdAt": iso(family.created_at),
             "lastUsedAt": iso(family.last_used_at or family.created_at), "expiresAt": iso(family.expires_at),
             "isCurrent": str(family.id) == current}
+
+
+class SessionOut(BaseModel):
+    """One session (a refresh family) on the sessions page (HF §11)."""
+
+    id: str
+    deviceName: str
+    ipAddress: str | None
+    createdAt: str
+    lastUsedAt: str
+    expiresAt: str
+    isCurrent: bool
+
+
+class RevokedOut(BaseModel):
+    message: str
+    revokedCount: int

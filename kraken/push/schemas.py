@@ -38,3 +38,46 @@ def outcome_out(outcome) -> dict:
     return {"success": outcome.sent > 0, "sent": outcome.sent, "failed": outcome.failed,
             "message": (f"Push notification sent to {outcome.sent} device(s)" if outcome.sent
                         else "No active push subscriptions found")}
+
+
+class VapidKeyOut(BaseModel):
+    publicKey: str | None
+    enabled: bool
+
+
+class DoneOut(BaseModel):
+    success: bool
+    message: str
+
+
+class PushStatusOut(BaseModel):
+    enabled: bool
+    subscriptionCount: int
+
+
+class PushOutcomeOut(BaseModel):
+    success: bool
+    sent: int
+    failed: int
+    message: str
+
+
+class SubscriptionKeysOut(BaseModel):
+    p256dh: str
+    auth: str
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    userId: str
+    endpoint: str
+    keys: SubscriptionKeysOut
+    userAgent: str | None
+    createdAt: str
+    updatedAt: str
+
+
+class DebugSubscriptionsOut(BaseModel):
+    subscriptions: list[SubscriptionOut]
+    count: int
+    pushEnabled: bool
