@@ -66,7 +66,7 @@ def check_endpoint(endpoint: str, insecure_ok: bool = False) -> None:
         port = -1
     if insecure_ok and url.scheme in ("http", "https") and url.hostname and port != -1:
         return
-    host = url.hostname or ""
+    host = (url.hostname or "").rstrip(".")  # `localhost.` is localhost
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

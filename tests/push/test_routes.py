@@ -122,7 +122,8 @@ def test_two_users_subscribing_one_endpoint_at_once_leave_one_subscription(app, 
 @pytest.mark.parametrize("endpoint", [
     "http://push.example.com/x", "https://localhost/x", "https://127.0.0.1/x", "https://10.1.2.3/x",
     "https://[::1]/x", "https://169.254.169.254/latest", "https://push.example.com:8443/x", "https://intranet/x",
-    "https://printer.local/x", "ftp://push.example.com/x", "https://user:pw@push.example.com/x", "not a url",
+    "https://printer.local/x", "https://localhost./x", "https://metadata.google.internal/x",
+    "ftp://push.example.com/x", "https://user:pw@push.example.com/x", "not a url",
 ])
 def test_an_endpoint_the_server_must_not_post_to_is_400(app, alice, login_as, browser, endpoint):
     good = browser().subscription()
