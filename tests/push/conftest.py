@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.realtime.conftest import live, sockets  # noqa: F401 - fixtures
+from tests.realtime.conftest import live, live_b, sockets  # noqa: F401 - fixtures
 
 
 def b64(raw: bytes) -> str:

@@ -1,7 +1,9 @@
 """Web push routes (HF §3.5): the VAPID key, subscriptions per user, status, and errors."""
 from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
+import requests
 
 from kraken.push import keys
 from kraken.push.models import PushKeys, PushSubscription
@@ -34,7 +36,6 @@ def test_processes_starting_together_agree_on_one_key_pair(app):
         generated.append(pair)
         return pair
 
-    from threading import Barrier
     barrier = Barrier(8)
 
     def racer(_):
@@ -180,3 +181,19 @@ def test_the_debug_routes_are_the_owners_alone(app, owner, alice, login_as, push
     for method, path in (("GET", "/api/notifications/debug/subscriptions"), ("POST", "/api/push/debug/send-test")):
         response = alices.open(method, path)
         assert response.status_code == 403 and response.get_json()["message"] == "Debug endpoints are admin-only"
+
+
+def test_two_processes_asked_at_once_answer_the_same_key(live, live_b, community):
+    """Two app processes on an empty push_keys collection, asked together: one pair wins for both."""
+    token = community.tokens["member"]
+    barrier = Barrier(8)
+
+    def ask(i):
+        server = (live, live_b)[i % 2]
+        barrier.wait()
+        return requests.get(server.url + "/api/push/vapid-public-key", timeout=10,
+                            headers={"Authorization": f"Bearer {token}"}).json()["publicKey"]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = set(pool.map(ask, range(8)))
+    assert answers == {PushKeys.objects.get(id="vapid").public_key} and PushKeys.objects.count() == 1
