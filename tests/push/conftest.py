@@ -14,7 +14,16 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.realtime.conftest import live, live_b, sockets  # noqa: F401 - fixtures
+from tests.live import LiveServer
+from tests.realtime.conftest import live_b, live_env, sockets  # noqa: F401 - fixtures
+
+
+@pytest.fixture(scope="module")
+def live(settings, tmp_path_factory, app):
+    """tests/realtime's live server, but per module: no idle process outlives the tests that use it."""
+    server = LiveServer(live_env(settings, tmp_path_factory), tmp_path_factory.mktemp("logs") / "live.log").start()
+    yield server
+    server.stop()
 
 
 def b64(raw: bytes) -> str:
