@@ -38,6 +38,8 @@ from kraken.messages.routes import bp as messages_bp
 from kraken.onboarding.routes import bp as onboarding_bp
 from kraken.openapi import bp as openapi_bp
 from kraken.presence.routes import bp as presence_bp
+from kraken.push import hooks as push_hooks
+from kraken.push.routes import bp as push_bp
 from kraken.ratelimits import init_rate_limits
 from kraken.read_state import service as read_state
 from kraken.read_state.routes import bp as read_state_bp
@@ -54,7 +56,7 @@ from kraken.voice.routes import bp as voice_bp
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
-              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp)
+              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp, push_bp)
 
 
 class _TrailingSlashes:
@@ -138,3 +140,4 @@ def _connect_reactions() -> None:
     threads.init_app()
     search.init_app()
     alias_groups.init_app()
+    push_hooks.init_app()

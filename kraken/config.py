@@ -75,6 +75,15 @@ class Settings(BaseModel):
     # Argon2id cost; the default meets OWASP's minimum (m=19 MiB, t=2, p=1).
     argon2_memory_kib: int = Field(19456, ge=1024)
     argon2_time_cost: int = Field(2, ge=1)
+    # web push (docs/decisions/0068-web-push.md): VAPID keys from the environment (base64url, as
+    # `web-push generate-vapid-keys` prints them), else generated once and kept in the database
+    push: Literal["on", "off"] = "on"
+    vapid_public_key: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{86,88}=*$")
+    vapid_private_key: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{42,44}=*$")
+    vapid_subject: str = Field("mailto:admin@localhost", pattern=r"^(mailto:\S+@\S+|https://\S+)$")
+    # push endpoints may be http:// and private or loopback addresses (a test's own push service);
+    # never in production: the server POSTs to whatever URL a subscriber gives
+    push_insecure_endpoints: bool = False
 
     @field_validator("mongodb_url")
     @classmethod
@@ -140,6 +149,11 @@ _ENV_NAMES = {
     "KRAKEN_VOICE_PRESENCE_TTL": "voice_presence_ttl",
     "KRAKEN_ARGON2_MEMORY_KIB": "argon2_memory_kib",
     "KRAKEN_ARGON2_TIME_COST": "argon2_time_cost",
+    "KRAKEN_PUSH": "push",
+    "VAPID_PUBLIC_KEY": "vapid_public_key",
+    "VAPID_PRIVATE_KEY": "vapid_private_key",
+    "VAPID_SUBJECT": "vapid_subject",
+    "KRAKEN_PUSH_INSECURE_ENDPOINTS": "push_insecure_endpoints",
 }
 _SECRETS = ("jwt_secret", "jwt_refresh_secret")
 _LIVEKIT = ("livekit_url", "livekit_internal_url", "livekit_api_key", "livekit_api_secret")
@@ -231,6 +245,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Sett
         env_names = {field: name for name, field in _ENV_NAMES.items()} | {"redis_url": "REDIS_URL"}
         problems = [f"{env_names.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()]
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+    if (settings.vapid_public_key is None) != (settings.vapid_private_key is None):
+        raise ConfigError("invalid configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together")
+    if settings.production and settings.push_insecure_endpoints:
+        raise ConfigError("production refuses KRAKEN_PUSH_INSECURE_ENDPOINTS")
     if settings.production and (problems := known_secret_problems(settings)):
         raise ConfigError("production refuses known or weak secrets: " + "; ".join(problems))
     return settings

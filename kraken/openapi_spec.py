@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from kraken.alias_groups.schemas import (AliasGroupIn, AliasGroupOut, AliasGroupRenameIn, AliasGroupSummaryOut,
                                         AliasMemberIn, AliasMembersIn)
-from kraken.auth.schemas import LoginIn, MessageOut as InfoOut, TokenOut
+from kraken.auth.schemas import LoginIn, MessageOut as InfoOut, RevokedOut, SessionOut, TokenOut
 from kraken.channel_memberships.schemas import ChannelMembershipIn, ChannelMembershipOut
 from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
 from kraken.communities.schemas import CommunityIn, CommunityOut, CommunityPatch
@@ -27,6 +27,8 @@ from kraken.memberships.schemas import MembershipIn, MembershipOut
 from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, MessageEditIn, MessageIn,
                                      MessagePageOut, MessageOut, ReactionIn)
 from kraken.onboarding.schemas import OnboardingStatusOut
+from kraken.push.schemas import (DebugSubscriptionsOut, DoneOut, PushOutcomeOut, PushStatusOut, SubscribeIn,
+                                 UnsubscribeIn, VapidKeyOut)
 from kraken.read_state.schemas import MarkReadIn, PeerReadOut, ReadReceiptOut, UnreadCountOut
 from kraken.search.schemas import CommunityHitOut, SearchQuery
 from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
@@ -351,4 +353,19 @@ OPERATIONS: dict[str, Op] = {
                                     summary="Re-create missing default roles and reset their actions to the templates"),
     "invites.get_invite": Op(ok(INVITE_OR_NOTHING), summary="An invite by its code, in any state; an empty 200 "
                              "when unknown (READ_INSTANCE_INVITE)"),
+    # sessions (docs/decisions/0067-sessions.md): a session is a refresh-token family
+    "auth.list_sessions": Op(ok(Many(SessionOut)), summary="The caller's live sessions, most recently used first"),
+    "auth.revoke_session": Op(ok(InfoOut), summary="End one of the caller's sessions (refresh, tokens, sockets)"),
+    "auth.revoke_other_sessions": Op(ok(RevokedOut),
+                                     summary="End every session of the caller but the current one"),
+    # web push (docs/decisions/0068-web-push.md)
+    "push.get_vapid_public_key": Op(ok(VapidKeyOut), summary="The VAPID public key browsers subscribe with"),
+    "push.subscribe": Op(created(DoneOut), body=SubscribeIn,
+                         summary="Store this browser's push subscription (upsert by endpoint, moved to the caller)"),
+    "push.unsubscribe": Op(ok(DoneOut), body=UnsubscribeIn, summary="Forget a push subscription (idempotent)"),
+    "push.get_status": Op(ok(PushStatusOut)),
+    "push.send_test": Op(ok(PushOutcomeOut), summary="Push a test notification to the caller's browsers"),
+    "push.send_debug_test": Op(ok(PushOutcomeOut), summary="The owner's debug test push (OWNER only)"),
+    "push.list_debug_subscriptions": Op(ok(DebugSubscriptionsOut),
+                                        summary="The owner's own push subscriptions (OWNER only)"),
 }

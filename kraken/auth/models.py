@@ -18,6 +18,10 @@ class RefreshFamily(Document):
     revoked_at = DateTimeField(db_field="revokedAt")
     revoked_reason = StringField(db_field="revokedReason")
     user_agent = StringField(max_length=256, db_field="userAgent")
+    # the sessions page (HF §11): where it was last used from, and when (login, then each refresh);
+    # unset on families opened before issue 22 (lastUsedAt is then the creation time)
+    ip_address = StringField(max_length=64, db_field="ipAddress")
+    last_used_at = DateTimeField(db_field="lastUsedAt")
 
 
 class RefreshToken(Document):

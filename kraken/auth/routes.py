@@ -7,9 +7,10 @@ from flask_jwt_extended import decode_token
 from kraken import extensions, ratelimits
 from kraken.auth import service
 from kraken.auth.csrf import refuse_cross_site
-from kraken.auth.schemas import LoginIn
+from kraken.auth.schemas import LoginIn, session_out
 from kraken.auth.tokens import COOKIE_NAME
 from kraken.common.validation import AUTH_BODY, body_class, parse_body
+from kraken.rbac.web import current_session_id, current_user, require_auth
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -47,7 +48,8 @@ def _auth_guards() -> None:
 @body_class(AUTH_BODY)
 def login():
     body = parse_body(LoginIn)
-    session = service.login(body.username.strip().lower(), body.password, request.user_agent.string)
+    session = service.login(body.username.strip().lower(), body.password, request.user_agent.string,
+                            request.remote_addr)
     return _with_cookie({"accessToken": session.access_token}, session.refresh_token)
 
 
@@ -56,7 +58,7 @@ def login():
 @ratelimits.limit(ratelimits.REFRESH_PER_IP, key_func=ratelimits.ip_key)
 @body_class(AUTH_BODY)
 def refresh():
-    session = service.refresh(request.cookies.get(COOKIE_NAME))
+    session = service.refresh(request.cookies.get(COOKIE_NAME), request.remote_addr)
     return _with_cookie({"accessToken": session.access_token}, session.refresh_token)
 
 
@@ -73,3 +75,30 @@ def logout():
             claims = None
     service.logout(request.cookies.get(COOKIE_NAME), claims)
     return _with_cookie({"message": "Logged out successfully"}, None, status=201)
+
+
+# --- sessions (HF §11, docs/decisions/0067-sessions.md) ---
+
+def _current_session() -> str | None:
+    return service.current_session(current_user(), request.cookies.get(COOKIE_NAME), current_session_id())
+
+
+@bp.get("/sessions")
+@require_auth
+def list_sessions():
+    current = _current_session()
+    return jsonify([session_out(family, current) for family in service.live_sessions(current_user())])
+
+
+@bp.delete("/sessions/<oid:session_id>")
+@require_auth
+def revoke_session(session_id: str):
+    service.revoke_session(current_user(), session_id)
+    return {"message": "Session revoked successfully"}
+
+
+@bp.delete("/sessions")
+@require_auth
+def revoke_other_sessions():
+    count = service.revoke_other_sessions(current_user(), _current_session())
+    return {"message": f"Revoked {count} session{'' if count == 1 else 's'}", "revokedCount": count}

@@ -21,7 +21,7 @@ from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.auth.passwords import hash_password, hasher, verify_password
 from kraken.auth.tokens import family_id_from_cookie, new_secret, token_hash, token_id_from_cookie
 from kraken.common.time import utcnow
-from kraken.errors import UnauthorizedError, ValidationError
+from kraken.errors import NotFoundError, UnauthorizedError, ValidationError
 from kraken.extensions import redis
 from kraken.realtime.publish import disconnect_sockets
 from kraken.users.models import User
@@ -65,16 +65,17 @@ def _presented(cookie: str | None) -> RefreshToken | None:
     return token if hmac.compare_digest(token.token_hash, expected) else None
 
 
-def start_session(user: User, user_agent: str | None = None) -> Session:
+def start_session(user: User, user_agent: str | None = None, ip_address: str | None = None) -> Session:
     """Open a new refresh family for `user` and issue its first tokens."""
     now = utcnow()
     family = RefreshFamily(user_id=user.id, created_at=now, user_agent=(user_agent or "")[:256],
+                           ip_address=(ip_address or None) and ip_address[:64], last_used_at=now,
                            expires_at=now + timedelta(days=_settings().refresh_token_ttl_days))
     family.save(force_insert=True)
     return Session(user, access_token_for(user, family.id), _issue_refresh(family))
 
 
-def login(username: str, password: str, user_agent: str | None = None) -> Session:
+def login(username: str, password: str, user_agent: str | None = None, ip_address: str | None = None) -> Session:
     """Check credentials; raises UnauthorizedError with one body for every failure."""
     user = User.objects(username=username).first()
     ok = verify_password(user.hashed_password if user else None, password)
@@ -89,10 +90,10 @@ def login(username: str, password: str, user_agent: str | None = None) -> Sessio
     if hasher().check_needs_rehash(user.hashed_password):
         User.objects(id=user.id).update_one(set__hashed_password=hash_password(password))
         dependents.wrote(user)
-    return start_session(user, user_agent)
+    return start_session(user, user_agent, ip_address)
 
 
-def refresh(cookie: str | None) -> Session:
+def refresh(cookie: str | None, ip_address: str | None = None) -> Session:
     """Rotate a refresh token.
 
     A spent token presented within the grace window (parallel tabs) still
@@ -127,8 +128,9 @@ def refresh(cookie: str | None) -> Session:
     user = User.objects(id=token.user_id).first()
     if user is None or user.disabled:
         raise UnauthorizedError("Invalid refresh token")
+    used = {"set__ip_address": ip_address[:64]} if ip_address else {}
     RefreshFamily.objects(id=family.id).update_one(
-        set__expires_at=now + timedelta(days=_settings().refresh_token_ttl_days))
+        set__expires_at=now + timedelta(days=_settings().refresh_token_ttl_days), set__last_used_at=now, **used)
     return Session(user, access_token_for(user, family.id), _issue_refresh(family))
 
 
@@ -139,14 +141,16 @@ def _mirror(key: str, ttl: int) -> None:
         log.warning("could not mirror a revocation into Redis", extra={"key": key})
 
 
-def revoke_family(family_id: ObjectId | str, reason: str) -> None:
-    """Revoke one session: its refresh tokens, every access token naming it, and its live sockets."""
-    RefreshFamily.objects(id=family_id, revoked_at=None).update_one(
-        set__revoked_at=utcnow(), set__revoked_reason=reason)
+def revoke_family(family_id: ObjectId | str, reason: str) -> bool:
+    """Revoke one session: its refresh tokens, every access token naming it, and its live sockets (on
+    every process). True when this call revoked it (False: it was revoked already)."""
+    revoked = RefreshFamily.objects(id=family_id, revoked_at=None).update_one(
+        set__revoked_at=utcnow(), set__revoked_reason=reason) == 1
     _mirror(_REVOKED_SID + str(family_id), _settings().access_token_ttl)
     user_id = RefreshFamily.objects(id=family_id).scalar("user_id").first()
     if user_id is not None:
         disconnect_sockets(str(user_id), session_id=str(family_id))
+    return revoked
 
 
 def remirror_revocations(access_ttl_s: int) -> int:
@@ -234,3 +238,38 @@ def change_password(user: User, current: str, new: str, keep_session: str | None
     User.objects(id=user.id).update_one(set__hashed_password=hash_password(new))
     dependents.wrote(user)
     revoke_user_sessions(user.id, "password-change", keep=keep_session)
+
+
+# --- the sessions page (HF §11, docs/decisions/0067-sessions.md): a session is a live refresh family ---
+
+def current_session(user: User, cookie: str | None, claimed_sid: str | None) -> str | None:
+    """The caller's session: the family of a valid refresh cookie of `user` (what the reference
+    uses), else the one the access token names (a client keeping its refresh token out of cookies)."""
+    token = _presented(cookie)
+    if token is not None and token.user_id == user.id:
+        return str(token.family_id)
+    return claimed_sid or None
+
+
+def live_sessions(user: User) -> list[RefreshFamily]:
+    """The user's sessions that can still refresh, most recently used first."""
+    now = utcnow()
+    families = [f for f in RefreshFamily.objects(user_id=user.id, revoked_at=None) if f.expires_at > now]
+    return sorted(families, key=lambda f: f.last_used_at or f.created_at, reverse=True)
+
+
+def revoke_session(user: User, session_id: str) -> None:
+    """Revoke one of `user`'s sessions (the current one too); raises NotFoundError when it is not a
+    live session of theirs (another user's, revoked, expired, or revoked by a concurrent call)."""
+    family = RefreshFamily.objects(id=session_id).first()
+    if (family is None or family.user_id != user.id or family.revoked_at is not None
+            or family.expires_at <= utcnow() or not revoke_family(family.id, "revoked")):
+        raise NotFoundError("Session not found")
+
+
+def revoke_other_sessions(user: User, current: str | None) -> int:
+    """Revoke every live session of `user` but `current`; returns how many this call revoked.
+    Raises UnauthorizedError when the current session is unknown (nothing would be kept)."""
+    if not current:
+        raise UnauthorizedError("Could not determine current session")
+    return sum(revoke_family(f.id, "revoked") for f in live_sessions(user) if str(f.id) != current)

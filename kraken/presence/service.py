@@ -178,6 +178,17 @@ def is_online(user_id: str) -> bool:
         return False
 
 
+def has_live_socket(user_id: str) -> bool:
+    """At least one socket of the user is alive now (its heartbeat key is there): the user is at a
+    client (web push holds back). Unlike `is_online`, a user within the grace after their last socket
+    closed has none. False when Redis cannot say (a push too many beats a missed one)."""
+    try:
+        sids = sockets.of_user(user_id)
+        return bool(sids) and any(value is not None for value in redis.mget([SOCKET_KEY + sid for sid in sids]))
+    except RedisError:
+        return False
+
+
 def online_users() -> list[str]:
     """Every online user of the instance (`GET /api/presence/users/bulk`): the ONLINE set, which holds a
     user from their first socket until `userOffline` is announced (after the grace, or by the sweep for a

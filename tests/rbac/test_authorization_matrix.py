@@ -15,9 +15,12 @@ Every case starts from the same Club (tests/factories.py); on every denial the d
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
+from kraken.auth.models import RefreshFamily
+from kraken.common.time import utcnow
 from tests.factories import Factory, dump
 
 PRINCIPALS = ("owner", "admin", "mod", "member", "pcmember", "nopc", "removed", "outsider", "anon")
@@ -33,6 +36,11 @@ MEMBERS_204 = MEMBERS.replace("200", "204")
 PRIVATE_ENTER_204 = PRIVATE_ENTER.replace("200", "204")
 DM_GROUP_204 = DM_GROUP_READ.replace("200", "204")
 DM_GROUP_201 = DM_GROUP_READ.replace("200", "201")
+
+MEMBER_SESSION = "65b000000000000000000022"  # a second session of member's, made with the Club below
+PUSH_SUBSCRIPTION = {"endpoint": "https://push.example.com/wpush/matrix",
+                     "keys": {"p256dh": "BOFj98aNfvAHX8SXgQP1gqwsi9KCE_mFQTTXi0kf_cEiYqeGICLBSJEjFjVYYs2SRFHRcF3W2wRVeOGkN"
+                                        "jYMbQE", "auth": "b0YaDvXucxB-K3Grgq7arA"}}
 
 # (method, path, json body or None, expected statuses in PRINCIPALS order)
 MATRIX = [
@@ -182,6 +190,18 @@ MATRIX = [
     # issue 21 item 8: an invite by code (instance invite readers), resetting the default roles (UPDATE_ROLE)
     ("GET", "/api/invite/{CI}", None, OWNER_ONLY),
     ("POST", "/api/roles/community/{C}/reset-defaults", None, "200 200 403 403 403 403 403 403 401"),
+    # sessions (issue 22, decision 0067): one's own only; S is a second session of member's
+    ("GET", "/api/auth/sessions", None, A),
+    ("DELETE", f"/api/auth/sessions/{MEMBER_SESSION}", None, "404 404 404 200 404 404 404 404 401"),
+    ("DELETE", "/api/auth/sessions", None, A),
+    # web push (issue 22, decision 0068): one's own subscriptions; the debug routes are the OWNER's
+    ("GET", "/api/push/vapid-public-key", None, A),
+    ("POST", "/api/push/subscribe", PUSH_SUBSCRIPTION, A.replace("200", "201")),
+    ("DELETE", "/api/push/unsubscribe", {"endpoint": PUSH_SUBSCRIPTION["endpoint"]}, A),
+    ("GET", "/api/push/status", None, A),
+    ("POST", "/api/push/test", None, A),
+    ("POST", "/api/push/debug/send-test", None, OWNER_ONLY),
+    ("GET", "/api/notifications/debug/subscriptions", None, OWNER_ONLY),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -194,7 +214,9 @@ def community(app):
     """One Club for the module, with a message in each channel, restored before each case."""
     from tests.conftest import _wipe
     _wipe()
-    club = Factory(app).club().seed_messages().seed_alias_group().freeze()
+    club = Factory(app).club().seed_messages().seed_alias_group()
+    RefreshFamily(id=MEMBER_SESSION, user_id=club.member.id, expires_at=utcnow() + timedelta(days=1)).save()
+    club.freeze()
     print(f"\nauthorization matrix: {len(MATRIX)} routes x {len(PRINCIPALS)} principals = {len(CASES)} cases")
     yield club
     _wipe()
@@ -232,6 +254,7 @@ def test_matrix_covers_every_route_of_the_issue(app):
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
                 "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts",
                 "/api/messages/search", "/api/alias-groups")
+                "/api/messages/search", "/api/auth/sessions", "/api/push", "/api/notifications/debug/subscriptions")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
@@ -243,6 +266,6 @@ def test_matrix_covers_every_route_of_the_issue(app):
 
 
 def _shape(path: str) -> str:
-    """/api/x/{C}/y and /api/x/<oid:id>/y both become /api/x/*/y."""
+    """/api/x/{C}/y, /api/x/<oid:id>/y and /api/x/<an id>/y all become /api/x/*/y."""
     import re
-    return re.sub(r"\{[^}]+\}|<[^>]+>", "*", path)
+    return re.sub(r"\{[^}]+\}|<[^>]+>|\b[0-9a-f]{24}\b", "*", path)
