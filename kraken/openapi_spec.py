@@ -22,6 +22,8 @@ from kraken.invites.schemas import CommunityInviteIn, InviteIn, InviteOut, Publi
 from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn,
                                     TokenOut as VoiceTokenOut, WebhookOut)
 from kraken.memberships.schemas import MembershipIn, MembershipOut
+from kraken.moderation.schemas import (BanIn, CommunityBanOut, CommunityTimeoutOut, LogsQuery, ModerationLogsOut,
+                                       ReasonIn, SuccessOut, TimeoutIn, TimeoutStatusOut)
 from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, MessageEditIn, MessageIn,
                                      MessagePageOut, MessageOut, ReactionIn)
 from kraken.onboarding.schemas import OnboardingStatusOut
@@ -329,4 +331,19 @@ OPERATIONS: dict[str, Op] = {
     "livekit.receive_webhook": Op(ok(WebhookOut), body=WEBHOOK_EVENT, auth="webhook",
                                   summary="LiveKit's webhook, signed over the raw body"),
     "livekit.mute_participant": Op(created(MuteOut), body=MuteIn, summary="Mute a participant (MANAGE_VOICE)"),
+    # moderation (docs/decisions/0053-moderation.md)
+    "moderation.ban_user": Op(ok(SuccessOut), body=BanIn,
+                              summary="Ban a member (membership, channel memberships and roles go; no rejoin)"),
+    "moderation.unban_user": Op(ok(SuccessOut), body=ReasonIn, summary="Lift a ban (404 when none holds)"),
+    "moderation.list_bans": Op(ok(Many(CommunityBanOut)), summary="The bans that hold, newest first"),
+    "moderation.kick_user": Op(ok(SuccessOut), body=ReasonIn, summary="Remove a member (they may rejoin)"),
+    "moderation.timeout_user": Op(ok(SuccessOut), body=TimeoutIn,
+                                  summary="No sending, editing or reacting in the community for durationSeconds"),
+    "moderation.remove_timeout": Op(ok(SuccessOut), body=ReasonIn, summary="End a running timeout"),
+    "moderation.list_timeouts": Op(ok(Many(CommunityTimeoutOut)), summary="The timeouts running now"),
+    "moderation.timeout_status": Op(ok(TimeoutStatusOut)),
+    "moderation.delete_message": Op(ok(SuccessOut), body=ReasonIn,
+                                    summary="Delete a channel message as a moderator (DELETE_ANY_MESSAGE), logged"),
+    "moderation.moderation_logs": Op(ok(ModerationLogsOut), query=LogsQuery,
+                                     summary="The community's moderation log, newest first"),
 }

@@ -1,0 +1,45 @@
+"""Moderation under concurrency: two moderators banning one user, a ban racing the user's join."""
+from __future__ import annotations
+
+from kraken.channel_memberships.models import ChannelMembership
+from kraken.memberships.models import Membership
+from kraken.moderation.models import CommunityBan, ModerationLog, ban_in_force, member_key
+from kraken.roles.models import UserRole
+from tests.factories import race
+
+
+def test_two_moderators_banning_one_user_at_once_make_one_ban_one_entry_and_one_409(app, community):
+    club = community
+    statuses = []
+    for _ in range(3):
+        statuses.clear()
+        race(app, [lambda who=who: statuses.append(club.api(who).post(
+            f"/api/moderation/ban/{club.id}/{club.member.id}", json={"reason": who}).status_code)
+            for who in ("admin", "owner")])
+        assert sorted(statuses) == [200, 409]
+        assert CommunityBan.objects(community_id=club.id).count() == 1
+        assert ModerationLog.objects(community_id=club.id, action="BAN_USER").count() == 1
+        # lift it and put the member back for the next round
+        assert club.api("owner").delete(f"/api/moderation/ban/{club.id}/{club.member.id}").status_code == 200
+        ModerationLog.objects(community_id=club.id).delete()
+        assert club.api("member").post(f"/api/invite/{club.community_invite.code}/redeem").status_code == 200
+
+
+def test_a_ban_racing_the_users_join_by_invite_leaves_them_banned_and_not_a_member(app, community, factory):
+    club = community
+    user = club.stranger
+    api = club.factory.api(user)
+    for round_ in range(8):
+        code = factory.invite(community_ids=[club.id], scope="COMMUNITY").code
+        outcome = {}
+        race(app, [lambda: outcome.__setitem__("ban", club.api("admin").post(
+                       f"/api/moderation/ban/{club.id}/{user.id}").status_code),
+                   lambda: outcome.__setitem__("join", api.post(f"/api/invite/{code}/redeem").status_code)])
+        assert outcome["ban"] == 200, (round_, outcome)
+        assert outcome["join"] in (200, 403), (round_, outcome)
+        assert ban_in_force(club.id, user.id) is not None
+        assert Membership.objects(community_id=club.id, user_id=user.id).count() == 0, (round_, outcome)
+        assert UserRole.objects(community_id=club.id, user_id=user.id).count() == 0
+        assert ChannelMembership.objects(community_id=club.id, user_id=user.id).count() == 0
+        CommunityBan.objects(id=member_key(club.id, user.id)).update_one(set__active=False)
+    assert ModerationLog.objects(community_id=club.id, action="BAN_USER").count() == 8
