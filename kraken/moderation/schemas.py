@@ -4,7 +4,7 @@ query, and the JSON of bans, timeouts and log entries (the reference's DTOs: eac
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictStr, field_validator
 
@@ -14,6 +14,10 @@ from kraken.moderation.models import ModerationAction
 from kraken.users.models import User
 from kraken.users.schemas import UserOut
 
+# ModerationAction's values, spelled out for the OpenAPI document (which inlines Literals, not enums)
+ActionName = Literal["BAN_USER", "UNBAN_USER", "KICK_USER", "TIMEOUT_USER", "REMOVE_TIMEOUT", "DELETE_MESSAGE",
+                     "PIN_MESSAGE", "UNPIN_MESSAGE"]
+assert set(ActionName.__args__) == {a.value for a in ModerationAction}
 MIN_TIMEOUT_SECONDS = 60           # one minute
 MAX_TIMEOUT_SECONDS = 28 * 86400   # 28 days (2,419,200 s)
 
@@ -44,7 +48,7 @@ class TimeoutIn(ReasonIn):
 class LogsQuery(RequestModel):
     limit: int = Field(50, ge=1, le=100)
     offset: int = Field(0, ge=0, le=1_000_000)
-    action: ModerationAction | None = None
+    action: ActionName | None = None
 
 
 class SuccessOut(BaseModel):
@@ -88,7 +92,7 @@ class ModerationLogOut(BaseModel):
     moderatorId: str | None
     targetUserId: str | None
     targetMessageId: str | None
-    action: ModerationAction
+    action: ActionName
     reason: str | None
     metadata: dict | None
     createdAt: IsoDateTime

@@ -197,11 +197,11 @@ def _community_of(message):
 
 # --- the log --------------------------------------------------------------------------------------
 
-def logs(community_id, limit: int, offset: int, action: ModerationAction | None) -> dict:
+def logs(community_id, limit: int, offset: int, action: str | None) -> dict:
     """`{logs, total}`: a page of the community's log, newest first (optionally one action)."""
     query = ModerationLog.objects(community_id=community_id)
     if action is not None:
-        query = query.filter(action=action.value)
+        query = query.filter(action=action)
     total = query.count()
     page = list(query.order_by("-created_at", "-id").skip(offset).limit(limit))
     users = users_by_id([e.moderator_id for e in page] + [e.target_user_id for e in page])
