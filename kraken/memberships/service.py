@@ -39,10 +39,16 @@ def join(user_id: ObjectId, community_id: ObjectId) -> Membership:
         _forget(community_id, user_id)
         raise _banned()
     domain.member_joined.send(community_id, user_id=user_id)
-    if ban_in_force(community_id, user_id):
-        remove(community_id, user_id, missing_ok=True)
+    if ban_in_force(community_id, user_id):  # the rooms this join moved its sockets into: out again
+        _forget(community_id, user_id)
+        _left(community_id, user_id)
         raise _banned()
     return membership
+
+
+def _left(community_id: object, user_id: object) -> None:
+    domain.member_left.send(community_id, user_id=user_id,
+                            channel_ids=list(Channel.objects(community_id=community_id).scalar("id")))
 
 
 def _forget(community_id: object, user_id: object) -> bool:
@@ -90,13 +96,14 @@ def remove(community_id: object, user_id: object, *, missing_ok: bool = False) -
 
     Their sockets leave the community's rooms on every process. The last Community Admin cannot
     be removed (409). Raises NotFoundError (not a member, or removed by a concurrent call first),
-    unless `missing_ok` (a ban: whatever hangs on the user is removed and their sockets leave all
-    the same)."""
+    unless `missing_ok` (a ban of a user who is not a member: whatever hangs on them goes all the
+    same; no event, as no socket of theirs is in the rooms)."""
     user_id = ObjectId(str(user_id))
     if not missing_ok:
         get(community_id, str(user_id))
     roles.protect_last_admin(user_id, community_id)
-    if not _forget(community_id, user_id) and not missing_ok:
+    if not _forget(community_id, user_id):
+        if missing_ok:
+            return
         raise NotFoundError("Membership not found")
-    domain.member_left.send(community_id, user_id=user_id,
-                            channel_ids=list(Channel.objects(community_id=community_id).scalar("id")))
+    _left(community_id, user_id)
