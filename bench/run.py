@@ -25,7 +25,8 @@ import harness
 import report
 import seed
 
-WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search")
+WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search",
+             "moderation")
 
 
 @dataclass
@@ -74,6 +75,8 @@ class Config:
     # search (issue 20 item 6, w_search.py): community search on the shared store, a database per size
     search_messages: list[int] = field(default_factory=lambda: [10000, 100000, 1000000])
     search_samples: int = 100
+    # moderation (issue 21, w_moderation.py): bans measured, each of a member connected to the other process
+    ban_samples: int = 50
 
 
 QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_main=25, messages_curve=15,
@@ -81,7 +84,7 @@ QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_ma
              recovery_clients=300, recovery_timeout=60, history_sizes=[10000], wrk_seconds=3, login_samples=8,
              refresh_seconds=3, startup_runs=1, profile=False, scale_messages=[5000, 20000],
              scale_users=[500, 2000], scale_samples=20, scale_old_seconds=8, scale_probes=20, scale_max_minutes=20,
-             scale_diag_samples=3, search_messages=[2000, 10000], search_samples=20)
+             scale_diag_samples=3, search_messages=[2000, 10000], search_samples=20, ban_samples=10)
 
 
 def _ints(text: str) -> list[int]:
@@ -118,6 +121,7 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
                    "database commands (10; 0: none)")
     p.add_argument("--search-messages", type=_ints, help="search: stored messages per size (10000,100000,1000000)")
     p.add_argument("--search-samples", type=int, help="search: requests per series, cold and warm each (100)")
+    p.add_argument("--ban-samples", type=int, help="moderation: bans measured (50)")
     p.add_argument("--profile", dest="profile", action="store_true", default=None, help="py-spy the hot paths")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--max-minutes", type=float, default=25, help="skip the workloads left after this long")
@@ -175,6 +179,7 @@ def main(argv: list[str]) -> int:
     import w_realtime
     import w_rest
     import w_scale
+    import w_moderation
     import w_search
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
@@ -188,6 +193,7 @@ def main(argv: list[str]) -> int:
             "requests_per_s")),
         "scale": lambda: w_scale.run(cfg, out_dir, details),
         "search": lambda: w_search.run(cfg, details),
+        "moderation": lambda: w_moderation.run(cfg, details),
     }
     try:
         for name in args.only:

@@ -35,6 +35,8 @@ from kraken.logs import configure_logging, register_request_logging
 from kraken.memberships.routes import bp as memberships_bp
 from kraken.messages import service as messages
 from kraken.messages.routes import bp as messages_bp
+from kraken.moderation import service as moderation
+from kraken.moderation.routes import bp as moderation_bp
 from kraken.onboarding.routes import bp as onboarding_bp
 from kraken.openapi import bp as openapi_bp
 from kraken.presence.routes import bp as presence_bp
@@ -56,7 +58,8 @@ from kraken.voice.routes import bp as voice_bp
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
-              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp, push_bp)
+              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp, push_bp,
+              moderation_bp)
 
 
 class _TrailingSlashes:
@@ -141,3 +144,4 @@ def _connect_reactions() -> None:
     search.init_app()
     alias_groups.init_app()
     push_hooks.init_app()
+    moderation.init_app()

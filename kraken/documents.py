@@ -12,7 +12,7 @@ from kraken.invites.models import Invite
 from kraken.memberships.models import Membership
 from kraken.messages.models import Message
 from kraken.migrations import Migration
-from kraken.moderation.models import ModerationLog
+from kraken.moderation.models import CommunityBan, CommunityTimeout, ModerationLog
 from kraken.push.models import PushKeys, PushSubscription
 from kraken.roles.models import Role, UserRole
 from kraken.threads.models import ThreadSubscriber
@@ -23,5 +23,5 @@ def all_documents() -> list[type]:
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
             DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember,
-            ModerationLog,
+            ModerationLog, CommunityBan, CommunityTimeout,
             PushSubscription, PushKeys]

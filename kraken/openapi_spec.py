@@ -24,6 +24,8 @@ from kraken.invites.schemas import CommunityInviteIn, InviteIn, InviteOut, Publi
 from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn,
                                     TokenOut as VoiceTokenOut, WebhookOut)
 from kraken.memberships.schemas import MembershipIn, MembershipOut
+from kraken.moderation.schemas import (BanIn, CommunityBanOut, CommunityTimeoutOut, LogsQuery, ModerationLogsOut,
+                                       ReasonIn, SuccessOut, TimeoutIn, TimeoutStatusOut)
 from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, MessageEditIn, MessageIn,
                                      MessagePageOut, MessageOut, ReactionIn)
 from kraken.onboarding.schemas import OnboardingStatusOut
@@ -368,4 +370,19 @@ OPERATIONS: dict[str, Op] = {
     "push.send_debug_test": Op(ok(PushOutcomeOut), summary="The owner's debug test push (OWNER only)"),
     "push.list_debug_subscriptions": Op(ok(DebugSubscriptionsOut),
                                         summary="The owner's own push subscriptions (OWNER only)"),
+    # moderation (docs/decisions/0053-moderation.md)
+    "moderation.ban_user": Op(ok(SuccessOut), body=BanIn,
+                              summary="Ban a member (membership, channel memberships and roles go; no rejoin)"),
+    "moderation.unban_user": Op(ok(SuccessOut), body=ReasonIn, summary="Lift a ban (404 when none holds)"),
+    "moderation.list_bans": Op(ok(Many(CommunityBanOut)), summary="The bans that hold, newest first"),
+    "moderation.kick_user": Op(ok(SuccessOut), body=ReasonIn, summary="Remove a member (they may rejoin)"),
+    "moderation.timeout_user": Op(ok(SuccessOut), body=TimeoutIn,
+                                  summary="No sending, editing or reacting in the community for durationSeconds"),
+    "moderation.remove_timeout": Op(ok(SuccessOut), body=ReasonIn, summary="End a running timeout"),
+    "moderation.list_timeouts": Op(ok(Many(CommunityTimeoutOut)), summary="The timeouts running now"),
+    "moderation.timeout_status": Op(ok(TimeoutStatusOut)),
+    "moderation.delete_message": Op(ok(SuccessOut), body=ReasonIn,
+                                    summary="Delete a channel message as a moderator (DELETE_ANY_MESSAGE), logged"),
+    "moderation.moderation_logs": Op(ok(ModerationLogsOut), query=LogsQuery,
+                                     summary="The community's moderation log, newest first"),
 }

@@ -33,6 +33,7 @@ from kraken.communities.models import Community
 from kraken.extensions import redis
 from kraken.localcache import StampedCache
 from kraken.memberships.models import Membership
+from kraken.moderation.models import CommunityTimeout
 from kraken.roles.models import Role, UserRole
 from kraken.users.models import User
 
@@ -201,7 +202,7 @@ def _community_scope(document) -> list[str]:
 
 
 # What a scope's answers (kraken.rbac: memberships, role assignments, roles' actions, private-channel
-# memberships) and its process-local copies (communities, channels, channel and role lists, users)
+# memberships, timeouts) and its process-local copies (communities, channels, channel and role lists, users)
 # are computed from: a write of any of these documents bumps the scope.
 dependents.depends(Community, lambda community: [str(community.id)], _bump)
 dependents.depends(Channel, _community_scope, _bump)
@@ -210,3 +211,5 @@ dependents.depends(ChannelMembership, _community_scope, _bump)
 dependents.depends(Role, _community_scope, _bump)
 dependents.depends(UserRole, _community_scope, _bump)
 dependents.depends(User, lambda user: [user_scope(user.id)], _bump)
+# a member's timeout is part of their answer in the community (docs/decisions/0053-moderation.md)
+dependents.depends(CommunityTimeout, _community_scope, _bump)

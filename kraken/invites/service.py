@@ -10,9 +10,10 @@ from mongoengine import NotUniqueError, Q
 
 from kraken.common.time import utcnow
 from kraken.communities.models import Community
-from kraken.errors import GoneError, NotFoundError
+from kraken.errors import ForbiddenError, GoneError, NotFoundError
 from kraken.invites.models import Invite
 from kraken.memberships import service as memberships
+from kraken.moderation.models import ban_in_force
 
 _ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 12  # ~71 bits from the CSPRNG
@@ -108,11 +109,15 @@ def disable(invite: Invite) -> Invite:
 
 
 def join_communities(invite: Invite, user_id: ObjectId) -> list[str]:
-    """Make `user_id` a member of the invite's communities (Member role); returns those joined."""
+    """Make `user_id` a member of the invite's communities (Member role); returns those joined. A
+    community that bans the user is left out (docs/decisions/0053-moderation.md)."""
     joined = []
     for community_id in invite.community_ids:
-        if Community.objects(id=community_id).count() and memberships.join_if_needed(user_id, community_id):
-            joined.append(str(community_id))
+        try:
+            if Community.objects(id=community_id).count() and memberships.join_if_needed(user_id, community_id):
+                joined.append(str(community_id))
+        except ForbiddenError:  # banned there (the join refused it)
+            continue
     return joined
 
 
@@ -121,6 +126,8 @@ def redeem_existing_user(code: str, user) -> list[str]:
     invite = Invite.objects(code=code).first()
     if invite is None:
         raise NotFoundError("No invite found for the provided code.", code="INVITE_NOT_FOUND")
+    if invite.community_ids and all(ban_in_force(c, user.id) for c in invite.community_ids):
+        raise ForbiddenError("You are banned from this community", code="BANNED")  # and the invite stays unused
     if user.id not in invite.used_by_ids:
         invite = get_valid_invite(code)
         redeem(invite, user.id)

@@ -7,23 +7,57 @@ from mongoengine import NotUniqueError
 from kraken import dependents, domain
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel
-from kraken.errors import ConflictError, NotFoundError
+from kraken.errors import ConflictError, ForbiddenError, NotFoundError
 from kraken.memberships.models import Membership
+from kraken.moderation.models import ban_in_force
 from kraken.roles import service as roles
 from kraken.roles.models import UserRole
 from kraken.users.lookups import active_user
 
 
+def _banned() -> ForbiddenError:
+    return ForbiddenError("You are banned from this community", code="BANNED")
+
+
 def join(user_id: ObjectId, community_id: ObjectId) -> Membership:
     """Make a user a member with the Member role; their sockets join the community's rooms and
-    hear `memberAddedToCommunity`. Raises ConflictError if already one."""
+    hear `memberAddedToCommunity`. Raises ConflictError if already one, ForbiddenError (BANNED)
+    while a ban from the community holds.
+
+    A ban racing this join: the ban is written before its removal reads the membership, and this
+    join reads the ban after writing the membership (and its role), so one of the two sees the
+    other; read again after the rooms moved, for a ban that came in between
+    (docs/decisions/0053-moderation.md)."""
+    if ban_in_force(community_id, user_id):
+        raise _banned()
     try:
         membership = Membership(user_id=user_id, community_id=community_id).save(force_insert=True)
     except NotUniqueError:
         raise ConflictError("User is already a member of this community", code="ALREADY_MEMBER") from None
     roles.give_member_role(user_id, community_id)
+    if ban_in_force(community_id, user_id):
+        _forget(community_id, user_id)
+        raise _banned()
     domain.member_joined.send(community_id, user_id=user_id)
+    if ban_in_force(community_id, user_id):  # the rooms this join moved its sockets into: out again
+        _forget(community_id, user_id)
+        _left(community_id, user_id)
+        raise _banned()
     return membership
+
+
+def _left(community_id: object, user_id: object) -> None:
+    domain.member_left.send(community_id, user_id=user_id,
+                            channel_ids=list(Channel.objects(community_id=community_id).scalar("id")))
+
+
+def _forget(community_id: object, user_id: object) -> bool:
+    """Delete a membership and what hangs on it; True when this call deleted the membership."""
+    deleted = Membership.objects(community_id=community_id, user_id=user_id).delete()
+    ChannelMembership.objects(community_id=community_id, user_id=user_id).delete()
+    UserRole.objects(community_id=community_id, user_id=user_id).delete()
+    dependents.wrote(Membership, ChannelMembership, UserRole, community_id=community_id)
+    return bool(deleted)
 
 
 def join_if_needed(user_id: ObjectId, community_id: ObjectId) -> bool:
@@ -57,17 +91,19 @@ def of_user(user_id: object) -> list[Membership]:
     return list(Membership.objects(user_id=user_id).order_by("joined_at"))
 
 
-def remove(community_id: object, user_id: object) -> None:
+def remove(community_id: object, user_id: object, *, missing_ok: bool = False) -> None:
     """Remove a member and what hangs on the membership (channel memberships, roles).
 
     Their sockets leave the community's rooms on every process. The last Community Admin cannot
-    be removed (409). Raises NotFoundError.
-    """
-    membership = get(community_id, str(user_id))
+    be removed (409). Raises NotFoundError (not a member, or removed by a concurrent call first),
+    unless `missing_ok` (a ban of a user who is not a member: whatever hangs on them goes all the
+    same; no event, as no socket of theirs is in the rooms)."""
+    user_id = ObjectId(str(user_id))
+    if not missing_ok:
+        get(community_id, str(user_id))
     roles.protect_last_admin(user_id, community_id)
-    membership.delete()
-    ChannelMembership.objects(community_id=community_id, user_id=membership.user_id).delete()
-    UserRole.objects(community_id=community_id, user_id=membership.user_id).delete()
-    dependents.wrote(membership, ChannelMembership, UserRole, community_id=community_id)
-    domain.member_left.send(community_id, user_id=membership.user_id,
-                            channel_ids=list(Channel.objects(community_id=community_id).scalar("id")))
+    if not _forget(community_id, user_id):
+        if missing_ok:
+            return
+        raise NotFoundError("Membership not found")
+    _left(community_id, user_id)

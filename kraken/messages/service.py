@@ -16,15 +16,15 @@ from kraken.alias_groups.lookups import groups_in_community
 from kraken.channels.models import Channel
 from kraken.common.groupcommit import GroupCommit
 from kraken.common.time import utcnow
-from kraken.errors import ServiceUnavailableError, ValidationError
+from kraken.errors import NotFoundError, ServiceUnavailableError, ValidationError
 from kraken.extensions import redis
 from kraken.files import service as files
 from kraken.memberships.models import Membership
 from kraken.messages import recent, timeline
 from kraken.messages.models import Message
 from kraken.messages.schemas import DirectMessageIn, MessageEditIn, MessageIn, message_out
-from kraken.rbac import (Action, access_channel, access_dm_group, access_message, access_message_to_delete,
-                         access_message_to_edit, is_dm_member, require_community_actions)
+from kraken.rbac import (Action, access_channel, access_dm_group, access_message_to_delete, access_message_to_edit,
+                         is_dm_member, message_access, require_community_actions, require_not_timed_out)
 from kraken.realtime import names
 from kraken.realtime.publish import publish
 from kraken.realtime.rooms import channel_room, dm_room
@@ -118,6 +118,7 @@ def send(actor, body: MessageIn) -> Message:
     ServiceUnavailableError when a duplicate send's original could not be confirmed.
     """
     channel = access_channel(actor, body.channelId, Action.CREATE_MESSAGE, enter=True)
+    require_not_timed_out(actor, channel.community_id)
     check_mentions(channel, body.spans)
     if body.attachments:
         require_community_actions(actor, channel.community_id, Action.CREATE_ATTACHMENT)
@@ -182,6 +183,7 @@ def edit(actor, message_id: str, body: MessageEditIn) -> Message:
     if channel is None:
         check_dm_mentions(message.direct_message_group_id, body.spans)
     else:
+        require_not_timed_out(actor, channel.community_id)
         check_mentions(channel, body.spans)
     previous_spans = list(message.spans)
     Message.objects(id=message.id).update_one(set__spans=_span_docs(body.spans), set__edited_at=utcnow())
@@ -195,9 +197,16 @@ def edit(actor, message_id: str, body: MessageEditIn) -> Message:
 
 def delete(actor, message_id: str) -> None:
     """Hard delete by the author, or by DELETE_MESSAGE holders of the message's own community."""
-    message = access_message_to_delete(actor, message_id)
+    remove(access_message_to_delete(actor, message_id))
+
+
+def remove(message) -> None:
+    """Hard delete of a message its caller was allowed to delete (its author, a DELETE_MESSAGE holder,
+    a moderator: kraken.moderation): the message, its thread, its files; `deleteMessage` to its room.
+    Raises NotFoundError when a concurrent delete removed it first (only one of them announces it)."""
     timeline.bury(message)  # first: a continuation token naming it keeps its place
-    message.delete()
+    if not Message.objects(id=message.id).delete():
+        raise NotFoundError("Message not found")
     recent.removed(message.conversation_id, str(message.id))
     file_ids = [a["id"] for a in message.attachments if a.get("id")]
     if file_ids:
@@ -209,7 +218,9 @@ def delete(actor, message_id: str) -> None:
 def react(actor, message_id: str, emoji: str, add: bool) -> Message:
     """Add or remove the caller's reaction (idempotent, atomic); broadcasts reactionAdded/Removed."""
     action = Action.CREATE_REACTION if add else Action.DELETE_REACTION
-    message = access_message(actor, message_id, action)
+    message, channel, _ = message_access(actor, message_id, action)
+    if channel is not None:
+        require_not_timed_out(actor, channel.community_id)
     pair = {"emoji": emoji, "userId": str(actor.id)}
     if add:
         Message.objects(id=message.id).update_one(add_to_set__reactions=pair)

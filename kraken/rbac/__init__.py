@@ -25,7 +25,7 @@ from kraken.rbac.access import (access_channel, access_community, access_dm_grou
 from kraken.rbac.grants import Grant, community_grant, enterable_channels, instance_grant, is_owner
 from kraken.rbac.rules import (access_alias_group, access_file, access_invite_to_delete, access_message_to_delete,
                                access_message_to_edit, access_own_file, access_thread_parent, access_upload_target,
-                               require_grantable,
+                               require_grantable, require_may_moderate, require_not_timed_out, role_priority,
                                require_may_change_actions, require_may_create_community, require_may_invite,
                                visible_channel_memberships, visible_memberships)
 from kraken.rbac.web import (Resource, authorized_resource, current_session_id, current_user, require_actions,
@@ -45,5 +45,5 @@ __all__ = [
     "require_may_invite", "require_may_join_private_channel", "require_owner", "require_private_channel",
     "require_socket_in_channel", "require_socket_in_dm", "access_dm_group", "is_dm_member",
     "visible_channel", "visible_channel_memberships", "visible_channels",
-    "visible_memberships", "access_alias_group",
+    "visible_memberships", "access_alias_group", "require_may_moderate", "require_not_timed_out", "role_priority",
 ]

@@ -9,6 +9,7 @@ from kraken.channel_memberships.models import ChannelMembership
 from kraken.common.lookups import by_ids
 from kraken.common.permissions import ALL_ACTIONS, Action, InstanceRole
 from kraken.memberships.models import Membership
+from kraken.moderation.models import timeout_until
 from kraken.roles.models import Role, UserRole
 
 
@@ -32,6 +33,9 @@ class Grant:
     generation: str | None = field(default=None, compare=False)
     # ids of the user's roles in the community (None: an answer cached before they were recorded)
     role_ids: frozenset[str] | None = field(default=None, compare=False)
+    # when the user's timeout in the community ends (epoch seconds), if they have one: checked against
+    # the clock at each use, so it ends exactly then (docs/decisions/0053-moderation.md)
+    timed_out_until: float | None = field(default=None, compare=False)
 
     def has(self, *actions: Action | str) -> bool:
         return self.owner or all(_value(a) in self.actions for a in actions)
@@ -49,7 +53,9 @@ def _compute_community(user_id: str, community_id: str) -> dict:
         actions.update(role_actions)
     channels = [str(c) for c in ChannelMembership.objects(user_id=user_id, community_id=community_id)
                 .scalar("channel_id")]
-    return {"member": True, "actions": sorted(actions), "channels": channels, "roles": [str(r) for r in role_ids]}
+    until = timeout_until(community_id, user_id)
+    return {"member": True, "actions": sorted(actions), "channels": channels, "roles": [str(r) for r in role_ids],
+            "timeout": until.timestamp() if until is not None else None}
 
 
 def _compute_instance(user_id: str) -> dict:
@@ -67,7 +73,8 @@ def community_grant(user, community_id: object) -> Grant:
     owner = is_owner(user)
     return Grant(owner=owner, member=data["member"], actions=ALL_ACTIONS if owner else frozenset(data["actions"]),
                  private_channels=frozenset(data["channels"]), generation=generation,
-                 role_ids=frozenset(data["roles"]) if "roles" in data else None)
+                 role_ids=frozenset(data["roles"]) if "roles" in data else None,
+                 timed_out_until=data.get("timeout"))
 
 
 def instance_grant(user) -> Grant:

@@ -3,8 +3,12 @@ grant role actions, edit and delete messages, upload and read files, and whose m
 caller may list. Services and routes ask here; none re-implements a rule."""
 from __future__ import annotations
 
+import math
+import time
+
 from kraken.alias_groups.models import AliasGroup
-from kraken.common.permissions import COMMUNITY_ADMIN, Action
+from kraken.common.lookups import by_ids
+from kraken.common.permissions import COMMUNITY_ADMIN, MEMBER, MODERATOR, Action
 from kraken.errors import FeatureDisabledError, ForbiddenError, NotFoundError, ValidationError
 from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.invites.models import Invite
@@ -12,6 +16,7 @@ from kraken.direct_messages.models import DirectMessageGroup
 from kraken.rbac.access import (access_channel, access_community, access_dm_group, message_access,
                                require_community_actions)
 from kraken.rbac.grants import Grant, community_grant, instance_grant, is_owner
+from kraken.roles.models import Role, UserRole
 
 # --- communities ----------------------------------------------------------------------------
 
@@ -232,3 +237,50 @@ def visible_channel_memberships(actor, user_id: object, channels) -> set[str]:
                 and (str(channel_id) in grant.private_channels or grant.has(Action.UPDATE_CHANNEL)):
             seen.add(str(channel_id))
     return seen
+
+
+# --- moderation (docs/decisions/0053-moderation.md) ------------------------------------------
+
+# The reference's name-based priorities (kraken-later-endpoints §3.3): any other role counts as a
+# Member's, no role at all as 0. The instance owner stands above every priority.
+ROLE_PRIORITY = {"Owner": 100, COMMUNITY_ADMIN: 80, "Admin": 80, MODERATOR: 50, MEMBER: 10}
+OTHER_ROLE_PRIORITY = 10
+
+
+def role_priority(user, community_id: object) -> int:
+    """The highest priority among the user's roles in the community (0 without a role)."""
+    grant = community_grant(user, community_id)
+    if not grant.member:
+        return 0
+    role_ids = grant.role_ids
+    if role_ids is None:  # an answer cached before role ids were recorded
+        role_ids = [str(r) for r in UserRole.objects(user_id=user.id, community_id=community_id).scalar("role_id")]
+    names = by_ids(Role, sorted(role_ids), "name")
+    return max((ROLE_PRIORITY.get(name, OTHER_ROLE_PRIORITY) for name in names), default=0)
+
+
+def require_may_moderate(actor, target, community_id: object, verb: str) -> None:
+    """Who may ban, kick or time out whom: nobody acts on themselves or on an instance owner (another
+    owner included); an owner acts on anyone else; anyone else only on a user of strictly lower role
+    priority in the community. Raises ForbiddenError (SELF_MODERATION, ROLE_HIERARCHY)."""
+    if str(actor.id) == str(target.id):
+        raise ForbiddenError(f"You cannot {verb} yourself", code="SELF_MODERATION")
+    if is_owner(target):
+        raise ForbiddenError(f"Cannot {verb} an instance owner", code="ROLE_HIERARCHY")
+    if is_owner(actor):
+        return
+    if role_priority(actor, community_id) <= role_priority(target, community_id):
+        raise ForbiddenError(f"Cannot {verb} a user with equal or higher role", code="ROLE_HIERARCHY")
+
+
+def require_not_timed_out(actor, community_id: object) -> None:
+    """Sending, editing and reacting in a community end for a timed-out member until the timeout's end
+    (read from the permission answer every send already holds: no extra look-up). Raises
+    ForbiddenError (TIMED_OUT) with the reference's message."""
+    until = community_grant(actor, community_id).timed_out_until
+    if until is None:
+        return
+    remaining = until - time.time()
+    if remaining > 0:
+        raise ForbiddenError("You are timed out in this community. Time remaining: "
+                             f"{math.ceil(remaining)} seconds", code="TIMED_OUT")

@@ -18,7 +18,8 @@ from kraken.files import service as files
 from kraken.messages import recent, service as messages, timeline
 from kraken.messages.models import Message
 from kraken.messages.schemas import message_out
-from kraken.rbac import Action, access_dm_group, access_thread_parent, require_community_actions
+from kraken.rbac import (Action, access_dm_group, access_thread_parent, require_community_actions,
+                         require_not_timed_out)
 from kraken.realtime import names
 from kraken.realtime.publish import publish
 from kraken.threads.models import ThreadSubscriber, subscriber_key
@@ -45,6 +46,7 @@ def reply(actor, body: ThreadReplyIn) -> Message:
     thread, spans, attachments), ServiceUnavailableError as messages.send."""
     parent, channel = access_thread_parent(actor, body.parentMessageId, Action.CREATE_MESSAGE)
     if channel is not None:
+        require_not_timed_out(actor, channel.community_id)
         messages.check_mentions(channel, body.spans)
         if body.attachments:
             require_community_actions(actor, channel.community_id, Action.CREATE_ATTACHMENT)

@@ -202,6 +202,25 @@ MATRIX = [
     ("POST", "/api/push/test", None, A),
     ("POST", "/api/push/debug/send-test", None, OWNER_ONLY),
     ("GET", "/api/notifications/debug/subscriptions", None, OWNER_ONLY),
+    # moderation (issue 21, decision 0053): the action in the community, then the role hierarchy (owner above
+    # all; strictly higher priority: Community Admin 80 > Moderator 50 > Member 10); nobody acts on themself
+    ("POST", "/api/moderation/ban/{C}/{target}", {"reason": "r"}, "200 200 403 403 403 403 403 403 401"),
+    ("POST", "/api/moderation/ban/{C}/{mod}", None, "200 200 403 403 403 403 403 403 401"),
+    ("POST", "/api/moderation/ban/{C}/{admin}", None, "409 403 403 403 403 403 403 403 401"),  # the last admin
+    ("DELETE", "/api/moderation/ban/{C}/{target}", None, "404 404 403 403 403 403 403 403 401"),
+    ("GET", "/api/moderation/bans/{C}", None, "200 200 200 403 403 403 403 403 401"),
+    ("POST", "/api/moderation/kick/{C}/{target}", None, "200 200 200 403 403 403 403 403 401"),
+    ("POST", "/api/moderation/kick/{C}/{mod}", None, "200 200 403 403 403 403 403 403 401"),
+    ("POST", "/api/moderation/kick/{C}/{admin}", None, "409 403 403 403 403 403 403 403 401"),
+    ("POST", "/api/moderation/timeout/{C}/{target}", {"durationSeconds": 60}, "200 200 200 403 403 403 403 403 401"),
+    ("POST", "/api/moderation/timeout/{C}/{admin}", {"durationSeconds": 60}, "200 403 403 403 403 403 403 403 401"),
+    ("DELETE", "/api/moderation/timeout/{C}/{target}", None, "404 404 404 403 403 403 403 403 401"),
+    ("GET", "/api/moderation/timeouts/{C}", None, "200 200 200 403 403 403 403 403 401"),
+    ("GET", "/api/moderation/timeout-status/{C}/{target}", None, MEMBERS),
+    ("DELETE", "/api/moderation/message/{MG}", {"reason": "r"}, "200 200 200 403 403 403 403 403 401"),
+    ("DELETE", "/api/moderation/message/{MP}", None, "200 200 404 404 403 404 404 404 401"),
+    ("DELETE", "/api/moderation/message/{MD}", None, "404 403 404 403 403 404 404 404 401"),
+    ("GET", "/api/moderation/logs/{C}", None, "200 200 403 403 403 403 403 403 401"),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -253,8 +272,9 @@ def test_matrix_covers_every_route_of_the_issue(app):
     covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
                 "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts",
-                "/api/messages/search", "/api/alias-groups")
-                "/api/messages/search", "/api/auth/sessions", "/api/push", "/api/notifications/debug/subscriptions")
+                "/api/messages/search", "/api/alias-groups", "/api/auth/sessions", "/api/push",
+                "/api/notifications/debug/subscriptions", "/api/moderation/ban", "/api/moderation/kick",
+                "/api/moderation/timeout", "/api/moderation/message", "/api/moderation/logs")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
