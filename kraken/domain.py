@@ -96,10 +96,21 @@ socket_closed = _signals.signal("socket-closed")              # (user, sid=)
 # Notification. Web push (issue 22) sends it on to a recipient without an active socket.
 notification_created = _signals.signal("notification-created")  # (notification)
 
+# Issue 21's lifecycle announcements, after the write (never for what community creation writes):
+# sender is the document written, or the community id for a deleted role.
+community_updated = _signals.signal("community-updated")      # (community)
+role_created = _signals.signal("role-created")                # (role)
+role_updated = _signals.signal("role-updated")                # (role)
+role_deleted = _signals.signal("role-deleted")                # (community_id, role_id=)
+role_assigned = _signals.signal("role-assigned")              # (role, user_id=)
+role_unassigned = _signals.signal("role-unassigned")          # (role, user_id=)
+profile_updated = _signals.signal("profile-updated")          # (user)
+
 ALL = (channels_removing, community_removing, channel_created, channel_updated, channel_deleted,
        community_deleted, member_joined, member_left, channel_access_granted, channel_access_revoked,
        socket_closed, dm_members_added, dm_member_left, message_deleted, message_stored, message_edited,
-       notification_created)
+       notification_created, community_updated, role_created, role_updated, role_deleted, role_assigned,
+       role_unassigned, profile_updated)
 
 
 def connect(signal, receiver) -> None:

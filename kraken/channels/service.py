@@ -20,9 +20,11 @@ def _name_taken() -> ConflictError:
     return ConflictError("Channel with this name already exists in the community", code="CHANNEL_NAME_TAKEN")
 
 
-def create(actor, community_id, *, name: str, type: str, is_private: bool, description: str | None) -> Channel:
+def create(actor, community_id, *, name: str, type: str, is_private: bool, description: str | None,
+           announce: bool = True) -> Channel:
     """Create a channel; the creator of a private channel becomes its member. Sockets that may enter
-    it join its room and hear `channelCreated`. Raises ConflictError."""
+    it join its room and those who may see it hear `channelCreated` (not with `announce=False`: community
+    creation, whose rooms the creator joins afterwards). Raises ConflictError."""
     try:
         channel = Channel(name=name, community_id=community_id, type=type,
                           is_private=is_private, description=description).save(force_insert=True)
@@ -30,7 +32,8 @@ def create(actor, community_id, *, name: str, type: str, is_private: bool, descr
         raise _name_taken() from None
     if is_private:
         channel_memberships.give(channel, actor.id, added_by=actor.id)
-    domain.channel_created.send(channel, actor_id=actor.id)
+    if announce:
+        domain.channel_created.send(channel, actor_id=actor.id)
     return channel
 
 

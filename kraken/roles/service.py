@@ -4,7 +4,7 @@ from __future__ import annotations
 from bson import ObjectId
 from mongoengine import NotUniqueError
 
-from kraken import dependents, permcache
+from kraken import dependents, domain, permcache
 from kraken.errors import ConflictError, NotFoundError, ValidationError
 from kraken.memberships.models import Membership
 from kraken.rbac import (COMMUNITY_ADMIN, DEFAULT_COMMUNITY_ROLES, DEFAULT_INSTANCE_ROLES, MEMBER, Grant,
@@ -85,6 +85,7 @@ def create_role(actor, grant: Grant, community_id: object, name: str, actions: l
         role = Role(name=name, community_id=community_id, actions=sorted(set(actions))).save(force_insert=True)
     except NotUniqueError:
         raise ConflictError(f'Role with name "{name}" already exists in this community') from None
+    domain.role_created.send(role)
     return role
 
 
@@ -107,6 +108,7 @@ def update_role(actor, grant: Grant, community_id: object, role_id: str, name: s
             raise ConflictError(f'Role with name "{name}" already exists in this community') from None
         dependents.wrote(role)
         role.reload()
+        domain.role_updated.send(role)
     return role
 
 
@@ -118,6 +120,7 @@ def delete_role(community_id: object, role_id: str) -> None:
     UserRole.objects(role_id=role.id).delete()
     role.delete()
     dependents.wrote(role, UserRole, community_id=role.community_id)
+    domain.role_deleted.send(role.community_id, role_id=role.id)
 
 
 def assign(actor, grant: Grant, community_id: object, user_id: str, role_id: str) -> Role:
@@ -128,6 +131,7 @@ def assign(actor, grant: Grant, community_id: object, user_id: str, role_id: str
     require_grantable(actor, grant, role.actions)
     if not give(ObjectId(user_id), role):
         raise ConflictError("User already has this role")
+    domain.role_assigned.send(role, user_id=user_id)
     return role
 
 
@@ -162,6 +166,7 @@ def unassign(actor, grant: Grant, community_id: object, user_id: str, role_id: s
         protect_last_admin(user_id, community_id)
     assignment.delete()
     dependents.wrote(assignment)
+    domain.role_unassigned.send(role, user_id=user_id)
 
 
 def role_holders(community_id: object, role_id: str) -> list[dict]:
