@@ -5,6 +5,7 @@ from mongoengine import NotUniqueError
 
 from kraken import dependents, domain, permcache
 from kraken.channel_memberships import service as channel_memberships
+from kraken.common import unique
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel, ChannelEntry, community_channel_entries
 from kraken.errors import ConflictError
@@ -71,7 +72,7 @@ def update(channel: Channel, changes: dict) -> Channel:
         update["unset__description"] = 1
     if update:
         try:
-            Channel.objects(id=channel.id).update_one(**update)
+            unique.update_one(Channel.objects(id=channel.id), **update)
         except NotUniqueError:
             raise _name_taken() from None
         dependents.wrote(channel)

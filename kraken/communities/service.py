@@ -13,6 +13,7 @@ from kraken.invites.models import Invite
 from kraken.memberships.models import Membership
 from kraken.roles import service as roles
 from kraken.roles.models import Role, UserRole
+from kraken.common import unique
 from kraken.common.lookups import by_ids
 from kraken.communities.models import Community
 from kraken.errors import ConflictError, NotFoundError
@@ -79,7 +80,7 @@ def update(community: Community, changes: dict) -> Community:
         update["set__name_key"] = changes["name"].lower()
     if update:
         try:
-            Community.objects(id=community.id).update_one(**update)
+            unique.update_one(Community.objects(id=community.id), **update)
         except NotUniqueError:
             raise _name_taken() from None
         dependents.wrote(community)

@@ -5,6 +5,7 @@ from bson import ObjectId
 from mongoengine import NotUniqueError
 
 from kraken import dependents, domain, permcache
+from kraken.common import unique
 from kraken.errors import ConflictError, NotFoundError, ValidationError
 from kraken.memberships.models import Membership
 from kraken.rbac import (COMMUNITY_ADMIN, DEFAULT_COMMUNITY_ROLES, DEFAULT_INSTANCE_ROLES, MEMBER, Grant,
@@ -103,7 +104,7 @@ def update_role(actor, grant: Grant, community_id: object, role_id: str, name: s
         update["set__actions"] = sorted(set(actions))
     if update:
         try:
-            Role.objects(id=role.id).update_one(**update)
+            unique.update_one(Role.objects(id=role.id), **update)
         except NotUniqueError:
             raise ConflictError(f'Role with name "{name}" already exists in this community') from None
         dependents.wrote(role)
