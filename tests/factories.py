@@ -271,6 +271,7 @@ class Club:
     messages: dict[str, Message] = field(default_factory=dict)  # after seed_messages(): "general", "private", "dm"
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: dict[str, list] = field(default_factory=dict)
+    extra_ids: dict[str, str] = field(default_factory=dict)  # more path template values a test module seeds
 
     def __getattr__(self, name: str) -> User:
         people = self.__dict__.get("people", {})
@@ -305,7 +306,7 @@ class Club:
             ids.update(MG=str(self.messages["general"].id), MP=str(self.messages["private"].id))
             if "dm" in self.messages:
                 ids.update(MD=str(self.messages["dm"].id))
-        return ids
+        return {**ids, **self.extra_ids}
 
     def fill(self, template: str) -> str:
         return template.format(**self.ids)

@@ -1,7 +1,9 @@
 """Friends and blocks JSON (kraken-head-features §5): PublicUser, the Friendship row and its users."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from kraken.common.time import iso
 from kraken.users.schemas import UserOut
@@ -24,3 +26,45 @@ def friendship_with_users(row, users: dict) -> dict[str, Any]:
 
 def friend_out(row, user) -> dict[str, Any]:
     return {**public_user(user), "friendshipId": str(row.id)}
+
+
+# Response models (the OpenAPI document, kraken/openapi_spec.py) ------------------------------------
+
+class PublicUserOut(UserOut):
+    bannerUrl: str | None
+
+
+class FriendOut(PublicUserOut):
+    friendshipId: str
+
+
+class FriendshipOut(BaseModel):
+    id: str
+    userAId: str
+    userBId: str
+    status: Literal["PENDING", "ACCEPTED"]
+    createdAt: str
+
+
+class FriendshipWithUsersOut(FriendshipOut):
+    userA: PublicUserOut
+    userB: PublicUserOut
+
+
+class FriendRequestsOut(BaseModel):
+    sent: list[FriendshipWithUsersOut]
+    received: list[FriendshipWithUsersOut]
+
+
+class FriendStatusOut(BaseModel):
+    status: Literal["PENDING", "ACCEPTED"] | None
+    friendshipId: str | None
+    direction: Literal["sent", "received"] | None
+
+
+class SuccessOut(BaseModel):
+    success: bool
+
+
+class BlockedOut(BaseModel):
+    blocked: bool

@@ -18,6 +18,7 @@ import json
 
 import pytest
 
+from kraken.friends import service as friends
 from tests.factories import Factory, dump
 
 PRINCIPALS = ("owner", "admin", "mod", "member", "pcmember", "nopc", "removed", "outsider", "anon")
@@ -166,6 +167,20 @@ MATRIX = [
     ("POST", "/api/threads/{MD}/subscribe", None, DM_GROUP_204),
     ("DELETE", "/api/threads/{MG}/subscribe", None, MEMBERS_204),
     ("DELETE", "/api/threads/{MP}/subscribe", None, PRIVATE_ENTER_204),
+    # friends and user blocks (issue 21): JWT only, each caller acts on their own rows;
+    # {FR}: member's pending request to pcmember, {FA}: admin and mod's friendship
+    ("GET", "/api/friends", None, A),
+    ("GET", "/api/friends/requests", None, A),
+    ("GET", "/api/friends/status/{target}", None, A),
+    ("POST", "/api/friends/request/{stranger}", None, "201 201 201 201 201 201 201 201 401"),
+    ("POST", "/api/friends/accept/{FR}", None, "403 403 403 403 201 403 403 403 401"),
+    ("DELETE", "/api/friends/decline/{FR}", None, "403 403 403 403 200 403 403 403 401"),
+    ("DELETE", "/api/friends/cancel/{FR}", None, "403 403 403 200 403 403 403 403 401"),
+    ("DELETE", "/api/friends/{FA}", None, "403 200 200 403 403 403 403 403 401"),
+    ("POST", "/api/users/block/{stranger}", None, "201 201 201 201 201 201 201 201 401"),
+    ("DELETE", "/api/users/block/{target}", None, A),
+    ("GET", "/api/users/blocked", None, A),
+    ("GET", "/api/users/blocked/{target}", None, A),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -178,10 +193,20 @@ def community(app):
     """One Club for the module, with a message in each channel, restored before each case."""
     from tests.conftest import _wipe
     _wipe()
-    club = Factory(app).club().seed_messages().freeze()
+    club = _with_friendships(Factory(app).club().seed_messages()).freeze()
     print(f"\nauthorization matrix: {len(MATRIX)} routes x {len(PRINCIPALS)} principals = {len(CASES)} cases")
     yield club
     _wipe()
+
+
+def _with_friendships(club):
+    """{FR}: member asked pcmember (pending); {FA}: admin and mod are friends; member blocked target."""
+    pending = friends.request(club.member, str(club.pcmember.id))
+    accepted = friends.request(club.admin, str(club.mod.id))
+    friends.accept(club.mod, str(accepted.id))
+    friends.block(club.member, str(club.target.id))
+    club.extra_ids.update(FR=str(pending.id), FA=str(accepted.id))
+    return club
 
 
 @pytest.fixture(autouse=True)
@@ -215,7 +240,7 @@ def test_matrix_covers_every_route_of_the_issue(app):
     covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
                 "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts",
-                "/api/messages/search")
+                "/api/messages/search", "/api/friends", "/api/users/block")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
