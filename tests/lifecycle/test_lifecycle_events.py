@@ -153,3 +153,18 @@ def test_an_event_caused_on_one_process_reaches_a_client_of_the_other(live, live
                               json={"description": "from A"})
     assert response.status_code == 200
     assert bob.wait_for(names.COMMUNITY_UPDATED)["description"] == "from A"
+
+
+def test_renames_to_a_taken_name_are_409_and_announce_nothing(live, sockets, cast, factory):
+    """On the default store a unique clash of an update is not MongoDB's code 11000 (kraken.common.unique):
+    these were 500s before."""
+    club = str(cast.club.id)
+    factory.channel(cast.club, cast.users["alice"], "taken")
+    random = factory.channel(cast.club, cast.users["alice"], "random")
+    helper = factory.role(cast.club, "Helper")
+    factory.role(cast.club, "Taken")
+    s = cast.online(sockets, live.url, "alice")
+    assert cast.rest["alice"].patch(f"/api/channels/{random.id}", json={"name": "taken"}).status_code == 409
+    assert cast.rest["alice"].put(f"/api/roles/community/{club}/{helper.id}", json={"name": "Taken"}).status_code == 409
+    assert cast.rest["alice"].patch(f"/api/community/{club}", json={"name": "elsewhere"}).status_code == 409
+    assert cast.drained("alice") and heard_nothing(s["alice"])
