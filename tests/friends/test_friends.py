@@ -203,3 +203,15 @@ def test_a_repeated_request_racing_itself_is_stored_once(app, factory):
         assert sorted(r.status_code for r in statuses) == [201, 409]
         assert [r.get_json()["message"] for r in statuses if r.status_code == 409] == ["Friend request already sent"]
         assert Friendship.objects(pair_key=pair_key(one.id, other.id)).count() == 1
+
+
+def test_a_blocker_disappears_from_the_blocked_users_community_scoped_search_too(people, factory):
+    ann, ben, cid, api = people["ann"], people["ben"], people["cid"], people["api"]
+    club = factory.community(cid, "Club")
+    factory.member(ann, club)
+    factory.member(ben, club)
+    assert api["ann"].post(f"/api/users/block/{ben.id}").status_code == 201
+    seen = {u["username"] for u in api["ben"].get(f"/api/users/search?q=&communityId={club.id}").get_json()}
+    assert seen == {"ben", "cid"}
+    seen = {u["username"] for u in api["cid"].get(f"/api/users/search?q=&communityId={club.id}").get_json()}
+    assert seen == {"ann", "ben", "cid"}
