@@ -55,7 +55,7 @@ def status(actor, user_id: str) -> dict:
     return {"status": row.status, "friendshipId": str(row.id), "direction": direction}
 
 
-def _accept_pending(row: Friendship, actor) -> Friendship:
+def _accept_pending(row: Friendship) -> Friendship:
     """PENDING -> ACCEPTED, once: raises ConflictError when it is no longer pending."""
     if not Friendship.objects(id=row.id, status=PENDING).update_one(set__status=ACCEPTED):
         raise ConflictError("Friend request is not pending", code="NOT_PENDING")
@@ -88,7 +88,7 @@ def request(actor, user_id: str) -> Friendship:
     if row.user_a_id == actor.id:
         raise ConflictError("Friend request already sent", code="REQUEST_ALREADY_SENT")
     try:
-        return _accept_pending(row, actor)
+        return _accept_pending(row)
     except ConflictError:  # accepted by its addressee meanwhile
         raise ConflictError("Already friends with this user", code="ALREADY_FRIENDS") from None
 
@@ -110,7 +110,7 @@ def accept(actor, friendship_id: str) -> Friendship:
     if blocked_between(row.user_a_id, row.user_b_id):
         raise ForbiddenError("Cannot accept this friend request: one of you blocked the other",
                              code="USER_BLOCKED")
-    return _accept_pending(row, actor)
+    return _accept_pending(row)
 
 
 def _delete_pending(actor, friendship_id: str, party: str, verb: str) -> None:
