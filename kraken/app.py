@@ -22,6 +22,7 @@ from kraken.common.validation import parse_request_body
 from kraken.communities.routes import bp as communities_bp
 from kraken.config import Settings, load_settings
 from kraken.direct_messages.routes import bp as direct_messages_bp
+from kraken.friends.routes import blocks_bp as user_blocks_bp, bp as friends_bp
 from kraken.errors import register_error_handlers
 from kraken.extensions import init_extensions, redis
 from kraken.files import service as files
@@ -59,7 +60,7 @@ from kraken.voice.routes import bp as voice_bp
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
               livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp, push_bp,
-              moderation_bp)
+              moderation_bp, friends_bp, user_blocks_bp)
 
 
 class _TrailingSlashes:

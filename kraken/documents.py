@@ -8,6 +8,7 @@ from kraken.channels.models import Channel
 from kraken.communities.models import Community
 from kraken.direct_messages.models import DirectMessageGroup, DirectMessageMembership, DirectPair
 from kraken.files.models import File
+from kraken.friends.models import Friendship, UserBlock
 from kraken.invites.models import Invite
 from kraken.memberships.models import Membership
 from kraken.messages.models import Message
@@ -24,4 +25,4 @@ def all_documents() -> list[type]:
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
             DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember,
             ModerationLog, CommunityBan, CommunityTimeout,
-            PushSubscription, PushKeys]
+            PushSubscription, PushKeys, Friendship, UserBlock]

@@ -101,11 +101,21 @@ notification_created = _signals.signal("notification-created")  # (notification)
 alias_members_added = _signals.signal("alias-members-added")      # (group_id, user_ids=)
 alias_members_removed = _signals.signal("alias-members-removed")  # (group_id, user_ids=)
 alias_group_deleted = _signals.signal("alias-group-deleted")      # (group_id)
+# Issue 21's lifecycle announcements, after the write (never for what community creation writes):
+# sender is the document written, or the community id for a deleted role.
+community_updated = _signals.signal("community-updated")      # (community)
+role_created = _signals.signal("role-created")                # (role)
+role_updated = _signals.signal("role-updated")                # (role)
+role_deleted = _signals.signal("role-deleted")                # (community_id, role_id=)
+role_assigned = _signals.signal("role-assigned")              # (role, user_id=)
+role_unassigned = _signals.signal("role-unassigned")          # (role, user_id=)
+profile_updated = _signals.signal("profile-updated")          # (user)
 
 ALL = (channels_removing, community_removing, channel_created, channel_updated, channel_deleted,
        community_deleted, member_joined, member_left, channel_access_granted, channel_access_revoked,
        socket_closed, dm_members_added, dm_member_left, message_deleted, message_stored, message_edited,
-       notification_created, alias_members_added, alias_members_removed, alias_group_deleted)
+       notification_created, alias_members_added, alias_members_removed, alias_group_deleted, community_updated,
+       role_created, role_updated, role_deleted, role_assigned, role_unassigned, profile_updated)
 
 
 def connect(signal, receiver) -> None:

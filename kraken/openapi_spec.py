@@ -20,6 +20,8 @@ from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
 from kraken.communities.schemas import CommunityIn, CommunityOut, CommunityPatch
 from kraken.direct_messages.schemas import GroupCreateIn, GroupOut, MembersAddIn
 from kraken.files.schemas import FileMetadataOut, FileOut, UploadFields
+from kraken.friends.schemas import (BlockedOut, FriendOut, FriendRequestsOut, FriendshipOut, FriendStatusOut,
+                                    PublicUserOut, SuccessOut)
 from kraken.invites.schemas import CommunityInviteIn, InviteIn, InviteOut, PublicInviteOut, RedeemOut
 from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn,
                                     TokenOut as VoiceTokenOut, WebhookOut)
@@ -385,4 +387,18 @@ OPERATIONS: dict[str, Op] = {
                                     summary="Delete a channel message as a moderator (DELETE_ANY_MESSAGE), logged"),
     "moderation.moderation_logs": Op(ok(ModerationLogsOut), query=LogsQuery,
                                      summary="The community's moderation log, newest first"),
+    # friends and user blocks (docs/decisions/0058-friends-and-blocks.md): the caller's own rows only
+    "friends.list_friends": Op(ok(Many(FriendOut)), summary="The caller's accepted friendships, the other party flattened"),
+    "friends.list_requests": Op(ok(FriendRequestsOut), summary="Pending requests the caller sent and received"),
+    "friends.friendship_status": Op(ok(FriendStatusOut)),
+    "friends.send_request": Op(created(FriendshipOut),
+                               summary="Ask a user (accepts their pending request instead; 403 across a block)"),
+    "friends.accept_request": Op(created(FriendshipOut), summary="Accept a request addressed to the caller"),
+    "friends.decline_request": Op(ok(SuccessOut), summary="Decline a pending request addressed to the caller"),
+    "friends.cancel_request": Op(ok(SuccessOut), summary="Withdraw the caller's pending request"),
+    "friends.remove_friend": Op(ok(SuccessOut), summary="End an accepted friendship (either party)"),
+    "user_blocks.block_user": Op(created(SuccessOut), summary="Block a user (idempotent)"),
+    "user_blocks.unblock_user": Op(ok(SuccessOut), summary="Unblock a user (idempotent)"),
+    "user_blocks.list_blocked": Op(ok(Many(PublicUserOut)), summary="The users the caller blocked"),
+    "user_blocks.block_status": Op(ok(BlockedOut), summary="Whether the caller blocked this user"),
 }

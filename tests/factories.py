@@ -279,6 +279,7 @@ class Club:
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: dict[str, list] = field(default_factory=dict)
     alias_group: AliasGroup | None = None  # after seed_alias_group(): "crew" (member, mod)
+    extra_ids: dict[str, str] = field(default_factory=dict)  # more path template values a test module seeds
 
     def __getattr__(self, name: str) -> User:
         people = self.__dict__.get("people", {})
@@ -320,7 +321,7 @@ class Club:
             ids.update(MG=str(self.messages["general"].id), MP=str(self.messages["private"].id))
             if "dm" in self.messages:
                 ids.update(MD=str(self.messages["dm"].id))
-        return ids
+        return {**ids, **self.extra_ids}
 
     def fill(self, template: str) -> str:
         return template.format(**self.ids)

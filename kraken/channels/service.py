@@ -5,6 +5,7 @@ from mongoengine import NotUniqueError
 
 from kraken import dependents, domain, permcache
 from kraken.channel_memberships import service as channel_memberships
+from kraken.common import unique
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel, ChannelEntry, community_channel_entries
 from kraken.errors import ConflictError
@@ -20,9 +21,11 @@ def _name_taken() -> ConflictError:
     return ConflictError("Channel with this name already exists in the community", code="CHANNEL_NAME_TAKEN")
 
 
-def create(actor, community_id, *, name: str, type: str, is_private: bool, description: str | None) -> Channel:
+def create(actor, community_id, *, name: str, type: str, is_private: bool, description: str | None,
+           announce: bool = True) -> Channel:
     """Create a channel; the creator of a private channel becomes its member. Sockets that may enter
-    it join its room and hear `channelCreated`. Raises ConflictError."""
+    it join its room and those who may see it hear `channelCreated` (not with `announce=False`: community
+    creation, whose rooms the creator joins afterwards). Raises ConflictError."""
     try:
         channel = Channel(name=name, community_id=community_id, type=type,
                           is_private=is_private, description=description).save(force_insert=True)
@@ -30,7 +33,8 @@ def create(actor, community_id, *, name: str, type: str, is_private: bool, descr
         raise _name_taken() from None
     if is_private:
         channel_memberships.give(channel, actor.id, added_by=actor.id)
-    domain.channel_created.send(channel, actor_id=actor.id)
+    if announce:
+        domain.channel_created.send(channel, actor_id=actor.id)
     return channel
 
 
@@ -68,7 +72,7 @@ def update(channel: Channel, changes: dict) -> Channel:
         update["unset__description"] = 1
     if update:
         try:
-            Channel.objects(id=channel.id).update_one(**update)
+            unique.update_one(Channel.objects(id=channel.id), **update)
         except NotUniqueError:
             raise _name_taken() from None
         dependents.wrote(channel)

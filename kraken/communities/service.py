@@ -13,6 +13,7 @@ from kraken.invites.models import Invite
 from kraken.memberships.models import Membership
 from kraken.roles import service as roles
 from kraken.roles.models import Role, UserRole
+from kraken.common import unique
 from kraken.common.lookups import by_ids
 from kraken.communities.models import Community
 from kraken.errors import ConflictError, NotFoundError
@@ -43,8 +44,12 @@ def create(actor, *, name: str, description: str | None, avatar: str | None, ban
         default_roles = roles.create_default_roles(community.id)
         roles.give(actor.id, default_roles[COMMUNITY_ADMIN])
         roles.give(actor.id, default_roles[MEMBER])
-        channels.create(actor, community.id, name="general", type="TEXT", is_private=False, description=None)
-        channels.create(actor, community.id, name="General", type="VOICE", is_private=False, description=None)
+        # announce=False: nothing of a community's creation is announced (the creator's sockets join
+        # its rooms once, below; kraken-later-endpoints §3.1)
+        channels.create(actor, community.id, name="general", type="TEXT", is_private=False, description=None,
+                        announce=False)
+        channels.create(actor, community.id, name="General", type="VOICE", is_private=False, description=None,
+                        announce=False)
     except Exception:
         log.warning("community creation failed; undoing", extra={"community_id": str(community.id)})
         purge(community.id)
@@ -63,6 +68,8 @@ def all_communities() -> list[Community]:
 
 
 def update(community: Community, changes: dict) -> Community:
+    """Apply the given fields (None clears one but the name); a change is announced
+    (`communityUpdated`). Raises ConflictError on a taken name."""
     update = {}
     for key, value in changes.items():
         if value is None and key != "name":
@@ -73,11 +80,12 @@ def update(community: Community, changes: dict) -> Community:
         update["set__name_key"] = changes["name"].lower()
     if update:
         try:
-            Community.objects(id=community.id).update_one(**update)
+            unique.update_one(Community.objects(id=community.id), **update)
         except NotUniqueError:
             raise _name_taken() from None
         dependents.wrote(community)
         community.reload()
+        domain.community_updated.send(community)
     return community
 
 

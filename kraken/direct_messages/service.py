@@ -16,6 +16,7 @@ from kraken.direct_messages.models import (DirectMessageGroup, DirectMessageMemb
                                           pair_key)
 from kraken.direct_messages.schemas import MAX_MEMBERS, GroupCreateIn, group_out, member_out
 from kraken.errors import ForbiddenError, ValidationError
+from kraken.friends.lookups import blocked_between
 from kraken.messages import timeline
 from kraken.messages.schemas import message_out
 from kraken.rbac import access_dm_group
@@ -72,10 +73,14 @@ def _forget(group: DirectMessageGroup) -> None:
 def _one_to_one(actor, other: ObjectId, name) -> DirectMessageGroup:
     """The one 1:1 conversation of the two users: the existing one, or a new one. Of two concurrent
     creations the first to insert the pair's key wins; the other drops its group and takes the winner's
-    (created, with its members, before its key was inserted)."""
+    (created, with its members, before its key was inserted). A new one is refused (403) between two
+    users of whom one blocked the other; an existing one stays (docs/decisions/0058-friends-and-blocks.md)."""
     key = pair_key(actor.id, other)
     pair = DirectPair.objects(id=key).first()
     if pair is None:
+        if blocked_between(actor.id, other):
+            raise ForbiddenError("Cannot start a direct conversation with this user: one of you blocked the other",
+                                 code="USER_BLOCKED")
         group = _new_group([actor.id, other], name, is_group=False)
         try:
             DirectPair(id=key, group_id=group.id).save(force_insert=True)
@@ -94,7 +99,7 @@ def _one_to_one(actor, other: ObjectId, name) -> DirectMessageGroup:
 def create(actor, body: GroupCreateIn) -> dict:
     """A new conversation with the caller and `userIds`; an existing 1:1 conversation is returned
     instead of a second one. Raises ValidationError (unknown users, no one else, isGroup false with
-    several others)."""
+    several others), ForbiddenError (a new 1:1 conversation across a block)."""
     others = [u for u in _existing_users(body.userIds) if u != actor.id]
     if not others:
         raise ValidationError(["userIds: name at least one user other than yourself"])

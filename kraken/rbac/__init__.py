@@ -19,7 +19,7 @@ from kraken.common.permissions import (ALL_ACTIONS, COMMUNITY_ADMIN, COMMUNITY_A
                                        MEMBER_ACTIONS, MODERATOR, MODERATOR_ACTIONS, Action, InstanceRole)
 from kraken.rbac.access import (access_channel, access_community, access_dm_group, access_message, admits,
                                 can_see_channel, current_grant, deny, is_dm_member, may_enter, message_access,
-                                private_channel_entrants, require_community_actions, require_instance_actions,
+                                private_channel_entrants, private_channel_viewers, require_community_actions, require_instance_actions,
                                 require_may_join_private_channel, require_private_channel, require_socket_in_channel,
                                 require_socket_in_dm, visible_channel, visible_channels)
 from kraken.rbac.grants import Grant, community_grant, enterable_channels, instance_grant, is_owner
@@ -40,7 +40,7 @@ __all__ = [
     "access_upload_target", "admits",
     "authorized_resource", "can_see_channel", "community_grant", "current_grant", "current_session_id",
     "current_user", "deny", "enterable_channels", "instance_grant", "is_owner", "may_enter", "message_access",
-    "private_channel_entrants", "require_actions", "require_auth", "require_community_actions", "require_grantable",
+    "private_channel_entrants", "private_channel_viewers", "require_actions", "require_auth", "require_community_actions", "require_grantable",
     "require_instance_actions", "require_may_change_actions", "require_may_create_community",
     "require_may_invite", "require_may_join_private_channel", "require_owner", "require_private_channel",
     "require_socket_in_channel", "require_socket_in_dm", "access_dm_group", "is_dm_member",

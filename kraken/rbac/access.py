@@ -19,6 +19,7 @@ from kraken.memberships.models import Membership
 from kraken.messages.models import Message
 from kraken.rbac.grants import Grant, community_grant, instance_grant
 from kraken.realtime.rooms import channel_room, dm_room
+from kraken.roles.models import Role, UserRole
 from kraken.users.models import User
 
 
@@ -102,6 +103,16 @@ def private_channel_entrants(channel) -> set[str]:
     owners = User.objects(role=InstanceRole.OWNER.value).scalar("id")  # indexed: a handful of users
     return members | {str(u) for u in owners if Membership.objects(community_id=channel.community_id,
                                                                    user_id=u).count()}
+
+
+def private_channel_viewers(channel) -> set[str]:
+    """Ids of the users who see a private channel (`can_see_channel`, not entering): its entrants and
+    the community's members holding UPDATE_CHANNEL through a role (a community has a handful of roles:
+    its roles are one equality, each holder list another)."""
+    managing = [r.id for r in Role.objects(community_id=channel.community_id).only("id", "actions")
+                if Action.UPDATE_CHANNEL.value in (r.actions or ())]
+    holders = {str(u) for role_id in managing for u in UserRole.objects(role_id=role_id).scalar("user_id")}
+    return private_channel_entrants(channel) | holders
 
 
 def require_private_channel(channel) -> None:

@@ -18,8 +18,9 @@ from typing import Iterable
 from kraken import domain
 from kraken.channels.schemas import ChannelOut
 from kraken.channels.service import communities_channel_entries, community_channels
+from kraken.memberships.models import Membership
 from kraken.rbac import (Grant, admits, community_grant, enterable_channels, may_enter, private_channel_entrants,
-                         visible_channels)
+                         private_channel_viewers, visible_channels)
 from kraken.realtime import names
 from kraken.realtime.publish import move_sockets, publish
 from kraken.realtime.rooms import alias_room, channel_room, community_room, dm_room, user_room
@@ -110,15 +111,24 @@ def member_left(community_id: object, *, user_id: object, channel_ids: Iterable[
     move_sockets(user_room(user_id), leave=[community_room(community_id), *map(channel_room, channel_ids)])
 
 
+def _private_channel_audience(channel) -> list[str]:
+    """Who hears of a private channel (docs/decisions/0057-lifecycle-events.md): its room (members and
+    owners, who may enter it) and the user rooms of the holders of UPDATE_CHANNEL, who see it in lists
+    without entering it (decision 0010); one emit to all of them, each socket gets it once."""
+    entrants = private_channel_entrants(channel)
+    return [channel_room(channel.id)] + sorted(user_room(u) for u in private_channel_viewers(channel) - entrants)
+
+
 def channel_created(channel, *, actor_id: object) -> None:
     """A public channel: every socket in the community room joins it, then the community hears
     `channelCreated`. A private one: its creator (its only member) and the instance owners among
-    the members join it, and only its room hears of it (non-members must not learn it exists)."""
+    the members join it, and only those who may see it hear of it (non-members must not learn it
+    exists)."""
     payload = {"communityId": str(channel.community_id), "channel": ChannelOut.of(channel)}
     if channel.is_private:
         for user_id in {str(actor_id), *private_channel_entrants(channel)}:
             move_sockets(user_room(user_id), join=[channel_room(channel.id)])
-        publish(names.CHANNEL_CREATED, payload, channel_room(channel.id))
+        publish(names.CHANNEL_CREATED, payload, _private_channel_audience(channel))
     else:
         move_sockets(community_room(channel.community_id), join=[channel_room(channel.id)])
         publish(names.CHANNEL_CREATED, payload, community_room(channel.community_id))
@@ -135,7 +145,8 @@ def channel_updated(channel, *, was_private: bool) -> None:
     elif was_private and not channel.is_private:
         move_sockets(community_room(channel.community_id), join=[room])
     payload = {"communityId": str(channel.community_id), "channel": ChannelOut.of(channel)}
-    publish(names.CHANNEL_UPDATED, payload, room if channel.is_private else community_room(channel.community_id))
+    publish(names.CHANNEL_UPDATED, payload,
+            _private_channel_audience(channel) if channel.is_private else community_room(channel.community_id))
 
 
 def channel_deleted(community_id: object, *, channel_id: object) -> None:
@@ -163,6 +174,48 @@ def community_deleted(community_id: object, *, channel_ids: Iterable[object]) ->
         move_sockets(room, leave=[room])
 
 
+def community_updated(community) -> None:
+    """`communityUpdated` to the community's room (kraken-head-features §7)."""
+    publish(names.COMMUNITY_UPDATED, {"communityId": str(community.id), "name": community.name,
+                                      "description": community.description, "avatar": community.avatar,
+                                      "banner": community.banner}, community_room(community.id))
+
+
+def role_created(role) -> None:
+    publish(names.ROLE_CREATED, {"communityId": str(role.community_id), "roleId": str(role.id),
+                                 "roleName": role.name}, community_room(role.community_id))
+
+
+def role_updated(role) -> None:
+    publish(names.ROLE_UPDATED, {"communityId": str(role.community_id), "roleId": str(role.id),
+                                 "roleName": role.name}, community_room(role.community_id))
+
+
+def role_deleted(community_id: object, *, role_id: object) -> None:
+    publish(names.ROLE_DELETED, {"communityId": str(community_id), "roleId": str(role_id)},
+            community_room(community_id))
+
+
+def role_assigned(role, *, user_id: object) -> None:
+    publish(names.ROLE_ASSIGNED, {"communityId": str(role.community_id), "userId": str(user_id),
+                                  "roleId": str(role.id), "roleName": role.name}, community_room(role.community_id))
+
+
+def role_unassigned(role, *, user_id: object) -> None:
+    publish(names.ROLE_UNASSIGNED, {"communityId": str(role.community_id), "userId": str(user_id),
+                                    "roleId": str(role.id)}, community_room(role.community_id))
+
+
+def profile_updated(user) -> None:
+    """`userProfileUpdated` to the user's room and each of their communities' rooms in ONE emit
+    (one queue message whatever the number of communities; a socket in several of the rooms gets it
+    once): the communities are one indexed equality on memberships."""
+    communities = Membership.objects(user_id=user.id).scalar("community_id")
+    publish(names.USER_PROFILE_UPDATED, {"userId": str(user.id), "displayName": user.display_name,
+                                         "avatarUrl": user.avatar_url, "bannerUrl": None, "bio": user.bio},
+            [user_room(user.id), *map(community_room, communities)])
+
+
 def init_app() -> None:
     for signal, receiver in ((domain.member_joined, member_joined), (domain.member_left, member_left),
                              (domain.channel_created, channel_created), (domain.channel_updated, channel_updated),
@@ -173,5 +226,9 @@ def init_app() -> None:
                              (domain.dm_members_added, dm_members_added), (domain.dm_member_left, dm_member_left),
                              (domain.alias_members_added, alias_members_added),
                              (domain.alias_members_removed, alias_members_removed),
-                             (domain.alias_group_deleted, alias_group_deleted)):
+                             (domain.alias_group_deleted, alias_group_deleted),
+                             (domain.community_updated, community_updated), (domain.role_created, role_created),
+                             (domain.role_updated, role_updated), (domain.role_deleted, role_deleted),
+                             (domain.role_assigned, role_assigned), (domain.role_unassigned, role_unassigned),
+                             (domain.profile_updated, profile_updated)):
         domain.connect(signal, receiver)

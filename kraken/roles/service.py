@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from bson import ObjectId
 from mongoengine import NotUniqueError
-from mongoengine.errors import OperationError
 
-from kraken import dependents, permcache
+from kraken import dependents, domain, permcache
+from kraken.common import unique
 from kraken.errors import ConflictError, NotFoundError, ValidationError
 from kraken.memberships.models import Membership
 from kraken.rbac import (COMMUNITY_ADMIN, DEFAULT_COMMUNITY_ROLES, DEFAULT_INSTANCE_ROLES, MEMBER, Grant,
@@ -86,6 +86,7 @@ def create_role(actor, grant: Grant, community_id: object, name: str, actions: l
         role = Role(name=name, community_id=community_id, actions=sorted(set(actions))).save(force_insert=True)
     except NotUniqueError:
         raise ConflictError(f'Role with name "{name}" already exists in this community') from None
+    domain.role_created.send(role)
     return role
 
 
@@ -103,14 +104,12 @@ def update_role(actor, grant: Grant, community_id: object, role_id: str, name: s
         update["set__actions"] = sorted(set(actions))
     if update:
         try:
-            Role.objects(id=role.id).update_one(**update)
-        except (NotUniqueError, OperationError) as exc:
-            # FerretDB reports the unique index's refusal of an update as an OperationError
-            if isinstance(exc, OperationError) and "duplicate key" not in str(exc):
-                raise
+            unique.update_one(Role.objects(id=role.id), **update)
+        except NotUniqueError:
             raise ConflictError(f'Role with name "{name}" already exists in this community') from None
         dependents.wrote(role)
         role.reload()
+        domain.role_updated.send(role)
     return role
 
 
@@ -122,6 +121,7 @@ def delete_role(community_id: object, role_id: str) -> None:
     UserRole.objects(role_id=role.id).delete()
     role.delete()
     dependents.wrote(role, UserRole, community_id=role.community_id)
+    domain.role_deleted.send(role.community_id, role_id=role.id)
 
 
 def assign(actor, grant: Grant, community_id: object, user_id: str, role_id: str) -> Role:
@@ -132,6 +132,7 @@ def assign(actor, grant: Grant, community_id: object, user_id: str, role_id: str
     require_grantable(actor, grant, role.actions)
     if not give(ObjectId(user_id), role):
         raise ConflictError("User already has this role")
+    domain.role_assigned.send(role, user_id=user_id)
     return role
 
 
@@ -194,6 +195,7 @@ def unassign(actor, grant: Grant, community_id: object, user_id: str, role_id: s
         protect_last_admin(user_id, community_id)
     assignment.delete()
     dependents.wrote(assignment)
+    domain.role_unassigned.send(role, user_id=user_id)
 
 
 def role_holders(community_id: object, role_id: str) -> list[dict]:

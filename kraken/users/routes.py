@@ -74,7 +74,8 @@ def search_users():
     query = parse_query(UserSearchQuery)
     if query.communityId is not None:
         access_community(current_user(), query.communityId, Action.READ_MEMBER)
-    return [UserOut.of(u) for u in service.search_users(query.q, query.limit, query.communityId)]
+    return [UserOut.of(u) for u in service.search_users(query.q, query.limit, query.communityId,
+                                                        viewer_id=current_user().id)]
 
 
 @bp.get("/<oid:user_id>")

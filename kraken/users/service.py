@@ -7,10 +7,11 @@ import re
 from bson import ObjectId
 from mongoengine import NotUniqueError
 
-from kraken import dependents
+from kraken import dependents, domain
 from kraken.auth.passwords import hash_password
 from kraken.auth.service import revoke_user_sessions
 from kraken.errors import ConflictError, FeatureDisabledError, NotFoundError, ValidationError
+from kraken.friends.lookups import blockers_of
 from kraken.invites import service as invites
 from kraken.memberships.models import Membership
 from kraken.rbac import InstanceRole
@@ -104,7 +105,8 @@ def get_by_username(username: str) -> User:
 
 
 def update_profile(user: User, changes: dict) -> User:
-    """Apply the given profile fields (displayName, avatarUrl, bio, status); None clears one."""
+    """Apply the given profile fields (displayName, avatarUrl, bio, status); None clears one. A change
+    is announced (`userProfileUpdated`, to the user and their communities)."""
     fields = {"displayName": "display_name", "avatarUrl": "avatar_url", "bio": "bio", "status": "status"}
     update = {}
     for key, value in changes.items():
@@ -114,6 +116,7 @@ def update_profile(user: User, changes: dict) -> User:
         User.objects(id=user.id).update_one(**update)
         dependents.wrote(user)
         user.reload()
+        domain.profile_updated.send(user)
     return user
 
 
@@ -135,23 +138,31 @@ def list_users(limit: int, after: str | None) -> tuple[list[User], str | None]:
     return users, (str(users[-1].id) if len(users) == limit else None)
 
 
-def search_users(q: str, limit: int, community_id: object | None = None) -> list[User]:
+def search_users(q: str, limit: int, community_id: object | None = None, viewer_id: object | None = None
+                 ) -> list[User]:
     """Active users whose username or display name contains `q` (case-insensitive), by username;
     with `community_id`, that community's members only (the caller's right to see them is the
     route's check). The members are read by one `communityId` equality and picked out of the name
-    search here, not sent back as an `$in` (a scan on the default store, README "Storage")."""
+    search here, not sent back as an `$in` (a scan on the default store, README "Storage"). Users
+    who blocked `viewer_id` are left out (docs/decisions/0058-friends-and-blocks.md), picked out the
+    same way (one `blockedId` equality)."""
     query = User.objects(disabled__ne=True)
     if q.strip():
         pattern = re.escape(q.strip())
         query = query.filter(__raw__={"$or": [{"username": {"$regex": pattern, "$options": "i"}},
                                                {"displayName": {"$regex": pattern, "$options": "i"}}]})
     query = query.order_by("username")
-    if community_id is None:
+    hidden = blockers_of(viewer_id) if viewer_id is not None else set()
+    if community_id is None and not hidden:
         return list(query.limit(limit))
-    members = set(Membership.objects(community_id=community_id).scalar("user_id"))
+    members = None
+    if community_id is not None:
+        members = set(Membership.objects(community_id=community_id).scalar("user_id"))
+    else:  # enough rows that `limit` remain once the hidden ones are out
+        query = query.limit(limit + len(hidden))
     found = []
     for user in query:
-        if user.id in members:
+        if (members is None or user.id in members) and user.id not in hidden:
             found.append(user)
             if len(found) == limit:
                 break

@@ -21,6 +21,7 @@ import pytest
 
 from kraken.auth.models import RefreshFamily
 from kraken.common.time import utcnow
+from kraken.friends import service as friends
 from tests.factories import Factory, dump
 
 PRINCIPALS = ("owner", "admin", "mod", "member", "pcmember", "nopc", "removed", "outsider", "anon")
@@ -221,6 +222,20 @@ MATRIX = [
     ("DELETE", "/api/moderation/message/{MP}", None, "200 200 404 404 403 404 404 404 401"),
     ("DELETE", "/api/moderation/message/{MD}", None, "404 403 404 403 403 404 404 404 401"),
     ("GET", "/api/moderation/logs/{C}", None, "200 200 403 403 403 403 403 403 401"),
+    # friends and user blocks (issue 21): JWT only, each caller acts on their own rows;
+    # {FR}: member's pending request to pcmember, {FA}: admin and mod's friendship
+    ("GET", "/api/friends", None, A),
+    ("GET", "/api/friends/requests", None, A),
+    ("GET", "/api/friends/status/{target}", None, A),
+    ("POST", "/api/friends/request/{stranger}", None, "201 201 201 201 201 201 201 201 401"),
+    ("POST", "/api/friends/accept/{FR}", None, "403 403 403 403 201 403 403 403 401"),
+    ("DELETE", "/api/friends/decline/{FR}", None, "403 403 403 403 200 403 403 403 401"),
+    ("DELETE", "/api/friends/cancel/{FR}", None, "403 403 403 200 403 403 403 403 401"),
+    ("DELETE", "/api/friends/{FA}", None, "403 200 200 403 403 403 403 403 401"),
+    ("POST", "/api/users/block/{stranger}", None, "201 201 201 201 201 201 201 201 401"),
+    ("DELETE", "/api/users/block/{target}", None, A),
+    ("GET", "/api/users/blocked", None, A),
+    ("GET", "/api/users/blocked/{target}", None, A),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -233,12 +248,22 @@ def community(app):
     """One Club for the module, with a message in each channel, restored before each case."""
     from tests.conftest import _wipe
     _wipe()
-    club = Factory(app).club().seed_messages().seed_alias_group()
+    club = _with_friendships(Factory(app).club().seed_messages().seed_alias_group())
     RefreshFamily(id=MEMBER_SESSION, user_id=club.member.id, expires_at=utcnow() + timedelta(days=1)).save()
     club.freeze()
     print(f"\nauthorization matrix: {len(MATRIX)} routes x {len(PRINCIPALS)} principals = {len(CASES)} cases")
     yield club
     _wipe()
+
+
+def _with_friendships(club):
+    """{FR}: member asked pcmember (pending); {FA}: admin and mod are friends; member blocked target."""
+    pending = friends.request(club.member, str(club.pcmember.id))
+    accepted = friends.request(club.admin, str(club.mod.id))
+    friends.accept(club.mod, str(accepted.id))
+    friends.block(club.member, str(club.target.id))
+    club.extra_ids.update(FR=str(pending.id), FA=str(accepted.id))
+    return club
 
 
 @pytest.fixture(autouse=True)
@@ -274,7 +299,8 @@ def test_matrix_covers_every_route_of_the_issue(app):
                 "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts",
                 "/api/messages/search", "/api/alias-groups", "/api/auth/sessions", "/api/push",
                 "/api/notifications/debug/subscriptions", "/api/moderation/ban", "/api/moderation/kick",
-                "/api/moderation/timeout", "/api/moderation/message", "/api/moderation/logs")
+                "/api/moderation/timeout", "/api/moderation/message", "/api/moderation/logs", "/api/friends",
+                "/api/users/block")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
