@@ -22,7 +22,8 @@ FILE_DOWNLOADS = ratelimits.LOOKUP_TIERS
 @body_class(UPLOAD_BODY)  # multipart, bounded while streaming (kraken.files.schemas.parse_upload)
 def upload_file():
     service.require_uploads_enabled()  # before the body is parsed
-    record = service.upload(current_user(), parse_upload())
+    bound = service.upload_bound(current_user())  # the largest file, or what is left of the quota
+    record = service.upload(current_user(), parse_upload(bound.limit, bound.error), bound)
     return FileOut.of(record), 201
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterable
 
 from bson import ObjectId
@@ -14,12 +15,15 @@ from kraken import dependents, domain, extensions
 from kraken.common.ids import is_object_id
 from kraken.common.lookups import by_ids
 from kraken.communities.models import Community
-from kraken.errors import ConflictError, FeatureDisabledError, KrakenError, NotFoundError, ValidationError
+from kraken.errors import (ConflictError, FeatureDisabledError, KrakenError, NotFoundError, PayloadTooLargeError,
+                           ValidationError)
 from kraken.files import mimes
 from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.files.schemas import Upload, attachment_entry
-from kraken.files.storage import get_storage
+from kraken.files.storage import get_storage, too_large
 from kraken.rbac import access_own_file, access_upload_target
+from kraken.storage_quota import service as quotas
+from kraken.storage_quota.lookups import limits
 from kraken.users.models import User
 
 log = logging.getLogger("kraken.files")
@@ -59,6 +63,25 @@ class _HeadThenRest:
         return self.rest.read(size)
 
 
+@dataclass(frozen=True)
+class UploadBound:
+    """The most bytes an upload may have now, and the error when it has more: the instance's largest
+    file, or what is left of the uploader's quota if that is less (both 413)."""
+
+    limit: int
+    error: KrakenError
+
+
+def upload_bound(actor) -> UploadBound:
+    """What the actor may upload now: the stream is refused as soon as it passes `limit`."""
+    max_file = limits().max_file_size_bytes
+    quota, used = quotas.usage(actor.id)
+    left = max(quota - used, 0)
+    if left < max_file:
+        return UploadBound(left, quotas.quota_exceeded(quota, used))
+    return UploadBound(max_file, too_large(max_file))
+
+
 def _read_head(stream: BinaryIO, size: int) -> bytes:
     head = b""
     while len(head) < size:
@@ -76,15 +99,18 @@ def _target(actor, resource_type: str, resource_id: str | None) -> tuple[ObjectI
     return access_upload_target(actor, resource_type, resource_id)
 
 
-def upload(actor, form: Upload) -> File:
+def upload(actor, form: Upload, bound: UploadBound | None = None) -> File:
     """Store an upload for a resource the actor may change; avatars and banners are pointed at it
-    (an older uploaded one is deleted).
+    (an older uploaded one is deleted). Its size is reserved on the uploader's quota (released if
+    anything after fails).
 
     Raises FeatureDisabledError, ValidationError (missing resourceId, empty file),
     NotFoundError/ForbiddenError (resource), UnsupportedFileTypeError (type not allowed for the
-    resource, or content not matching it), PayloadTooLargeError (over max_upload_bytes).
+    resource, or content not matching it), PayloadTooLargeError (over the largest file),
+    QuotaExceededError (413: over what is left of the quota).
     """
     require_uploads_enabled()
+    bound = bound or upload_bound(actor)
     resource_id, community_id = _target(actor, form.resource_type, form.resource_id)
     mime = mimes.normalise(form.declared_type, form.filename)
     allowed = mimes.ALLOWED[form.resource_type]
@@ -97,7 +123,15 @@ def upload(actor, form: Upload) -> File:
     if not mimes.content_matches(mime, head):
         raise UnsupportedFileTypeError(f"The file's content is not {mime}")
     storage = get_storage()
-    key, size, checksum = storage.save(_HeadThenRest(head, form.stream), _settings().max_upload_bytes)
+    try:
+        key, size, checksum = storage.save(_HeadThenRest(head, form.stream), bound.limit)
+    except PayloadTooLargeError:
+        raise bound.error from None
+    try:
+        quotas.reserve(actor.id, size)  # the decision: a conditional $inc (decision 0065)
+    except Exception:
+        storage.delete(key)
+        raise
     record = File(filename=form.filename, mime_type=mime, file_type=mimes.file_type(mime), size=size,
                   checksum=checksum, uploaded_by_id=actor.id, resource_type=form.resource_type,
                   resource_id=resource_id, community_id=community_id, storage_key=key)
@@ -109,6 +143,7 @@ def upload(actor, form: Upload) -> File:
         if record.id is not None:
             File.objects(id=record.id).delete()
         storage.delete(key)
+        quotas.release(actor.id, size)
         raise
     return record
 
@@ -225,15 +260,20 @@ def attach(file_ids: Iterable[str | ObjectId], message_id: str | ObjectId) -> No
 
 def _purge(query) -> int:
     """Delete the matching records, then their bytes (a failed disk delete leaves only an orphan blob)."""
-    records = list(query.only("id", "storage_key"))
+    records = list(query.only("id", "storage_key", "size", "uploaded_by_id", "thumbnail_key"))
     if not records:
         return 0
+    # only the request whose delete removed the record gives its bytes back: a concurrent delete of
+    # the same file releases nothing twice
+    records = [record for record in records if File.objects(id=record.id).delete()]
     for record in records:
-        File.objects(id=record.id).delete()
+        quotas.release(record.uploaded_by_id, record.size)
     storage = get_storage()
     for record in records:
         try:
             storage.delete(record.storage_key)
+            if record.thumbnail_key:
+                storage.delete(record.thumbnail_key)
         except OSError as exc:
             log.warning("could not delete stored file", extra={"file_id": str(record.id), "detail": str(exc)})
     return len(records)
