@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, BinaryIO, Literal
 
 from flask import request
@@ -105,3 +106,14 @@ class FileOut(FileMetadataOut):
 def attachment_entry(f) -> dict[str, Any]:
     """A message's `attachments` entry: the contract's {url, filename, filetype, size} plus the file id."""
     return {"id": str(f.id), "url": f.url, "filename": f.filename, "filetype": f.mime_type, "size": f.size}
+
+
+class SignedUrlOut(BaseModel):
+    """`GET /api/file/:id/signed-url`: a URL opening the file without a token until `expiresAt`."""
+
+    url: str
+    expiresAt: IsoDateTime
+
+    @classmethod
+    def of(cls, url: str, expires: int) -> dict[str, Any]:
+        return cls(url=url, expiresAt=datetime.fromtimestamp(expires, timezone.utc)).model_dump(mode="json")
