@@ -95,9 +95,15 @@ def user_usage(actor, user_id: str) -> dict[str, Any]:
     return _stats(_user(user_id), limits().default_quota_bytes)
 
 
+def _grouped(key: str, accumulator: dict) -> dict[Any, int]:
+    """{value of `key`: accumulated} over every file. One accumulator per `$group`: FerretDB 1.24
+    answers only the first of several (the others come back 0)."""
+    rows = File._get_collection().aggregate([{"$group": {"_id": f"${key}", "value": accumulator}}])
+    return {row["_id"]: int(row["value"]) for row in rows}
+
+
 def _file_counts() -> dict[ObjectId, int]:
-    rows = File._get_collection().aggregate([{"$group": {"_id": "$uploadedById", "count": {"$sum": 1}}}])
-    return {row["_id"]: row["count"] for row in rows}
+    return _grouped("uploadedById", {"$sum": 1})
 
 
 def list_usage(actor, skip: int, take: int, min_percent: float) -> dict[str, Any]:
@@ -175,10 +181,9 @@ def instance_usage(actor) -> dict[str, Any]:
     """`GET /api/storage/instance` (READ_INSTANCE_STATS). Raises ForbiddenError."""
     require_instance_actions(actor, Action.READ_INSTANCE_STATS)
     current = limits()
-    by_type = {row["_id"]: row for row in File._get_collection().aggregate([
-        {"$group": {"_id": "$resourceType", "bytes": {"$sum": "$size"}, "count": {"$sum": 1}}}])}
-    storage_by_type = [{"type": t, "bytes": int(by_type[t]["bytes"]), "count": by_type[t]["count"]}
-                       for t in RESOURCE_TYPES if t in by_type]
+    type_bytes, type_counts = _grouped("resourceType", {"$sum": "$size"}), _grouped("resourceType", {"$sum": 1})
+    storage_by_type = [{"type": t, "bytes": type_bytes.get(t, 0), "count": type_counts[t]}
+                       for t in RESOURCE_TYPES if t in type_counts]
     buckets = {"under25Percent": 0, "under50Percent": 0, "under75Percent": 0, "under90Percent": 0,
                "over90Percent": 0}
     total_used = users = approaching = over = 0
