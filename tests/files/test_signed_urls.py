@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from kraken import dependents
 from kraken.files import signing
 from kraken.users.models import User
 from tests.files.conftest import JPEG, PNG, upload
@@ -73,6 +74,7 @@ def test_a_signed_url_is_rechecked_against_the_readers_access(client, alice, bob
     assert login_as(alice).delete(f"/api/membership/community/{club['id']}/user/{bob.id}").status_code == 204
     assert client.get(url).status_code == 403  # Bob lost access (as with his token): so did his URL
     User.objects(id=alice.id).update_one(set__disabled=True)
+    dependents.wrote(User, id=alice.id)  # as the account administration does
     own = signing.sign(file_id, str(alice.id))[0]
     assert client.get(f"/api/file/{file_id}?{own}").status_code == 401  # a disabled reader
 
