@@ -166,6 +166,17 @@ MATRIX = [
     ("POST", "/api/threads/{MD}/subscribe", None, DM_GROUP_204),
     ("DELETE", "/api/threads/{MG}/subscribe", None, MEMBERS_204),
     ("DELETE", "/api/threads/{MP}/subscribe", None, PRIVATE_ENTER_204),
+    # storage quotas (issue 22, decision 0065): one's own usage; the rest needs an instance action
+    ("GET", "/api/storage/my-usage", None, A),
+    ("GET", "/api/storage/instance", None, OWNER_ONLY),
+    ("GET", "/api/storage/users", None, OWNER_ONLY),
+    ("GET", "/api/storage/users/{target}", None, OWNER_ONLY),
+    ("PATCH", "/api/storage/users/{target}/quota", {"quotaBytes": 1024}, OWNER_ONLY),
+    ("POST", "/api/storage/users/{target}/recalculate", None, OWNER_ONLY.replace("200", "201")),
+    # attachments after sending (issue 22): the author only (file routes: tests/files/test_authorization.py)
+    ("POST", "/api/messages/{MG}/attachments", {}, "403 403 403 201 403 403 403 403 401"),
+    ("POST", "/api/messages/{MP}/attachments", {}, "403 403 404 404 201 404 404 404 401"),
+    ("POST", "/api/messages/{MD}/attachments", {}, "404 403 404 201 403 404 404 404 401"),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -215,7 +226,7 @@ def test_matrix_covers_every_route_of_the_issue(app):
     covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
                 "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts",
-                "/api/messages/search")
+                "/api/messages/search", "/api/storage")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
