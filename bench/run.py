@@ -26,7 +26,7 @@ import report
 import seed
 
 WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search",
-             "moderation")
+             "moderation", "thumbnail")
 
 
 @dataclass
@@ -181,6 +181,7 @@ def main(argv: list[str]) -> int:
     import w_scale
     import w_moderation
     import w_search
+    import w_files
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
         "startup": lambda: startup(cfg, world("rt"), details),
@@ -194,6 +195,7 @@ def main(argv: list[str]) -> int:
         "scale": lambda: w_scale.run(cfg, out_dir, details),
         "search": lambda: w_search.run(cfg, details),
         "moderation": lambda: w_moderation.run(cfg, details),
+        "thumbnail": lambda: w_files.run(cfg, details),
     }
     try:
         for name in args.only:

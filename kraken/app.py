@@ -51,6 +51,7 @@ from kraken.realtime.setup import init_realtime
 from kraken.roles.routes import bp as roles_bp
 from kraken.search import service as search
 from kraken.search.routes import bp as search_bp
+from kraken.storage_quota.routes import bp as storage_bp
 from kraken.threads import service as threads
 from kraken.threads.routes import bp as threads_bp
 from kraken.users.routes import bp as users_bp
@@ -60,7 +61,7 @@ from kraken.voice.routes import bp as voice_bp
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
               livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp, push_bp,
-              moderation_bp, friends_bp, user_blocks_bp)
+              moderation_bp, friends_bp, user_blocks_bp, storage_bp)
 
 
 class _TrailingSlashes:

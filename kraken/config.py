@@ -64,6 +64,10 @@ class Settings(BaseModel):
     uploads: Literal["on", "off"] = "on"
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     upload_dir: Path | None = None
+    # a new user's storage quota unless the instance settings name one (kraken.storage_quota)
+    default_storage_quota_bytes: int = Field(50 * 1024 ** 3, ge=0)
+    # the key of signed file URLs; unset: derived from JWT_SECRET (kraken.files.signing)
+    file_signing_secret: str | None = Field(None, min_length=MIN_SECRET_LENGTH)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     rate_limits: bool = True
@@ -141,6 +145,8 @@ _ENV_NAMES = {
     "KRAKEN_UPLOADS": "uploads",
     "KRAKEN_MAX_UPLOAD_BYTES": "max_upload_bytes",
     "KRAKEN_UPLOAD_DIR": "upload_dir",
+    "KRAKEN_DEFAULT_STORAGE_QUOTA_BYTES": "default_storage_quota_bytes",
+    "FILE_SIGNING_SECRET": "file_signing_secret",
     "KRAKEN_LOG_LEVEL": "log_level",
     "KRAKEN_RATE_LIMITS": "rate_limits",
     "KRAKEN_ALLOW_HTTP_URLS": "allow_http_urls",

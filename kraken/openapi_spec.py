@@ -22,19 +22,22 @@ from kraken.direct_messages.schemas import GroupCreateIn, GroupOut, MembersAddIn
 from kraken.files.schemas import FileMetadataOut, FileOut, UploadFields
 from kraken.friends.schemas import (BlockedOut, FriendOut, FriendRequestsOut, FriendshipOut, FriendStatusOut,
                                     PublicUserOut, SuccessOut)
+from kraken.files.schemas import FileMetadataOut, FileOut, SignedUrlOut, UploadFields
 from kraken.invites.schemas import CommunityInviteIn, InviteIn, InviteOut, PublicInviteOut, RedeemOut
 from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn,
                                     TokenOut as VoiceTokenOut, WebhookOut)
 from kraken.memberships.schemas import MembershipIn, MembershipOut
 from kraken.moderation.schemas import (BanIn, CommunityBanOut, CommunityTimeoutOut, LogsQuery, ModerationLogsOut,
                                        ReasonIn, SuccessOut, TimeoutIn, TimeoutStatusOut)
-from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, MessageEditIn, MessageIn,
+from kraken.messages.schemas import (AroundPageOut, AroundQuery, AttachmentIn, HistoryQuery, MessageEditIn, MessageIn,
                                      MessagePageOut, MessageOut, ReactionIn)
 from kraken.onboarding.schemas import OnboardingStatusOut
 from kraken.push.schemas import (DebugSubscriptionsOut, DoneOut, PushOutcomeOut, PushStatusOut, SubscribeIn,
                                  UnsubscribeIn, VapidKeyOut)
 from kraken.read_state.schemas import MarkReadIn, PeerReadOut, ReadReceiptOut, UnreadCountOut
 from kraken.search.schemas import CommunityHitOut, SearchQuery
+from kraken.storage_quota.schemas import (InstanceStorageOut, QuotaIn, UserStorageListOut, UserStorageStatsOut,
+                                          UsersQuery)
 from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
                                   RolePatch, UserRolesOut)
 from kraken.threads.schemas import RepliesQuery, ThreadMetadataOut, ThreadRepliesOut
@@ -401,4 +404,24 @@ OPERATIONS: dict[str, Op] = {
     "user_blocks.unblock_user": Op(ok(SuccessOut), summary="Unblock a user (idempotent)"),
     "user_blocks.list_blocked": Op(ok(Many(PublicUserOut)), summary="The users the caller blocked"),
     "user_blocks.block_status": Op(ok(BlockedOut), summary="Whether the caller blocked this user"),
+    # file extras and storage quotas (issue 22; decisions 0065, 0066)
+    "files.get_file_thumbnail": Op({200: Raw("image/jpeg", {"type": "string", "format": "binary"}), 304: EMPTY},
+                                   summary="An image's JPEG thumbnail (at most 480 × 480), made once and kept; "
+                                           "404 for other files. Like the file, also opens with a signed URL's "
+                                           "`sig`, `exp` and `uid`",
+                                   headers={"If-None-Match": "ETags; 304 when one matches"}),
+    "files.get_signed_url": Op(ok(SignedUrlOut),
+                               summary="A URL opening this file without a token for an hour (`?sig=&exp=&uid=`)"),
+    "messages.add_attachment": Op(created(MessageOut), body=AttachmentIn,
+                                  summary="The author adds an uploaded file after sending (or counts one "
+                                          "pending file down); broadcasts updateMessage"),
+    "storage.get_my_usage": Op(ok(UserStorageStatsOut), summary="The caller's stored bytes, quota and files"),
+    "storage.get_instance_usage": Op(ok(InstanceStorageOut), summary="The instance's storage (READ_INSTANCE_STATS)"),
+    "storage.list_user_usage": Op(ok(UserStorageListOut), query=UsersQuery,
+                                  summary="Users by percent of quota used (MANAGE_USER_STORAGE)"),
+    "storage.get_user_usage": Op(ok(UserStorageStatsOut), summary="A user's storage (MANAGE_USER_STORAGE)"),
+    "storage.set_user_quota": Op(ok(UserStorageStatsOut), body=QuotaIn,
+                                 summary="Set a user's quota (MANAGE_USER_STORAGE)"),
+    "storage.recalculate_user_usage": Op(created(UserStorageStatsOut),
+                                         summary="Rebuild a user's usage from their stored files (MANAGE_USER_STORAGE)"),
 }

@@ -110,3 +110,21 @@ def file_response(record: File, storage: Storage, request_headers: Mapping[str, 
     if bounds is not None:
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     return Response(body, status=206 if bounds else 200, headers=headers, direct_passthrough=True)
+
+
+def thumbnail_response(record: File, key: str, storage: Storage, request_headers: Mapping[str, str]) -> Response:
+    """A file's JPEG thumbnail (200, or 304 for its ETag). Raises NotFoundError (bytes gone)."""
+    etag = f'"t-{key}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff",
+               "Last-Modified": http_date(record.uploaded_at)}
+    if etag in [t.strip() for t in (request_headers.get("If-None-Match") or "").split(",")]:
+        return Response(status=304, headers=headers)
+    try:
+        size = storage.size(key)
+        body = storage.open_range(key, 0, size)
+    except FileNotFoundError:
+        log.warning("stored thumbnail missing", extra={"file_id": str(record.id)})
+        raise NotFoundError("No thumbnail available for this file") from None
+    headers.update({"Content-Type": "image/jpeg", "Content-Length": str(size),
+                    "Content-Disposition": "inline"})
+    return Response(body, status=200, headers=headers, direct_passthrough=True)

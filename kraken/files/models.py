@@ -20,6 +20,8 @@ class File(Document):
                 {"fields": ["resource_type", "resource_id"]},
                 # community clean-up
                 {"fields": ["community_id"]},
+                # a user's stored bytes and file count (kraken.storage_quota)
+                {"fields": ["uploaded_by_id"]},
             ]}
 
     filename = StringField(required=True, max_length=255)  # the original name, cleaned for headers
@@ -35,6 +37,8 @@ class File(Document):
     community_id = ObjectIdField(db_field="communityId")  # None for user avatars
     message_id = ObjectIdField(db_field="messageId")  # set once attached to a message
     storage_key = StringField(required=True, max_length=64, db_field="storageKey")
+    # an image's thumbnail, made on its first request and kept on the storage (kraken.files.thumbnails)
+    thumbnail_key = StringField(max_length=64, db_field="thumbnailKey")
 
     @property
     def url(self) -> str:

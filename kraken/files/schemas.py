@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, BinaryIO, Literal
 
 from flask import request
@@ -13,7 +14,7 @@ from kraken import extensions
 from kraken.common.ids import ObjectIdStr
 from kraken.common.time import IsoDateTime
 from kraken.common.validation import RequestModel, validate
-from kraken.errors import ValidationError
+from kraken.errors import KrakenError, ValidationError
 from kraken.files.storage import too_large
 
 MAX_FILENAME = 255
@@ -48,12 +49,20 @@ class Upload:
     stream: BinaryIO
 
 
-def parse_upload() -> Upload:
-    """The multipart upload of this request; raises ValidationError (400), PayloadTooLargeError (413)."""
+# room for the multipart framing and the text fields around the file
+MULTIPART_SLACK = 1024 * 1024
+
+
+def parse_upload(limit: int | None = None, error: KrakenError | None = None) -> Upload:
+    """The multipart upload of this request, whose file may have `limit` bytes: the body is refused
+    as soon as it passes that plus the framing (`error`, else the instance limit's 413).
+    Raises ValidationError (400), PayloadTooLargeError (413)."""
+    if limit is not None:
+        request.max_content_length = min(limit + MULTIPART_SLACK, request.max_content_length or limit + MULTIPART_SLACK)
     try:
         form, files = request.form, request.files
-    except RequestEntityTooLarge:  # the whole body is over MAX_CONTENT_LENGTH
-        raise too_large(extensions.settings().max_upload_bytes) from None
+    except RequestEntityTooLarge:  # the whole body is over the limit: refused while it streams in
+        raise error or too_large(extensions.settings().max_upload_bytes) from None
     fields = validate(UploadFields, {key: form[key] for key in ("resourceType", "resourceId") if form.get(key)})
     file = files.get("file")
     if file is None:
@@ -97,3 +106,14 @@ class FileOut(FileMetadataOut):
 def attachment_entry(f) -> dict[str, Any]:
     """A message's `attachments` entry: the contract's {url, filename, filetype, size} plus the file id."""
     return {"id": str(f.id), "url": f.url, "filename": f.filename, "filetype": f.mime_type, "size": f.size}
+
+
+class SignedUrlOut(BaseModel):
+    """`GET /api/file/:id/signed-url`: a URL opening the file without a token until `expiresAt`."""
+
+    url: str
+    expiresAt: IsoDateTime
+
+    @classmethod
+    def of(cls, url: str, expires: int) -> dict[str, Any]:
+        return cls(url=url, expiresAt=datetime.fromtimestamp(expires, timezone.utc)).model_dump(mode="json")

@@ -4,8 +4,10 @@ Nothing here reads `flask.request`; the settings and the storage come from the c
 """
 from __future__ import annotations
 
+import io
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterable
 
 from bson import ObjectId
@@ -14,12 +16,16 @@ from kraken import dependents, domain, extensions
 from kraken.common.ids import is_object_id
 from kraken.common.lookups import by_ids
 from kraken.communities.models import Community
-from kraken.errors import ConflictError, FeatureDisabledError, KrakenError, NotFoundError, ValidationError
-from kraken.files import mimes
+from kraken.errors import (ConflictError, FeatureDisabledError, KrakenError, NotFoundError, PayloadTooLargeError,
+                           UnauthorizedError, ValidationError)
+from kraken.files import mimes, signing, thumbnails
 from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.files.schemas import Upload, attachment_entry
-from kraken.files.storage import get_storage
-from kraken.rbac import access_own_file, access_upload_target
+from kraken.files.storage import get_storage, too_large
+from kraken.rbac import access_file, access_own_file, access_upload_target
+from kraken.storage_quota import service as quotas
+from kraken.storage_quota.lookups import limits
+from kraken.users.lookups import active_user
 from kraken.users.models import User
 
 log = logging.getLogger("kraken.files")
@@ -59,6 +65,25 @@ class _HeadThenRest:
         return self.rest.read(size)
 
 
+@dataclass(frozen=True)
+class UploadBound:
+    """The most bytes an upload may have now, and the error when it has more: the instance's largest
+    file, or what is left of the uploader's quota if that is less (both 413)."""
+
+    limit: int
+    error: KrakenError
+
+
+def upload_bound(actor) -> UploadBound:
+    """What the actor may upload now: the stream is refused as soon as it passes `limit`."""
+    max_file = limits().max_file_size_bytes
+    quota, used = quotas.usage(actor.id)
+    left = max(quota - used, 0)
+    if left < max_file:
+        return UploadBound(left, quotas.quota_exceeded(quota, used))
+    return UploadBound(max_file, too_large(max_file))
+
+
 def _read_head(stream: BinaryIO, size: int) -> bytes:
     head = b""
     while len(head) < size:
@@ -76,15 +101,18 @@ def _target(actor, resource_type: str, resource_id: str | None) -> tuple[ObjectI
     return access_upload_target(actor, resource_type, resource_id)
 
 
-def upload(actor, form: Upload) -> File:
+def upload(actor, form: Upload, bound: UploadBound | None = None) -> File:
     """Store an upload for a resource the actor may change; avatars and banners are pointed at it
-    (an older uploaded one is deleted).
+    (an older uploaded one is deleted). Its size is reserved on the uploader's quota (released if
+    anything after fails).
 
     Raises FeatureDisabledError, ValidationError (missing resourceId, empty file),
     NotFoundError/ForbiddenError (resource), UnsupportedFileTypeError (type not allowed for the
-    resource, or content not matching it), PayloadTooLargeError (over max_upload_bytes).
+    resource, or content not matching it), PayloadTooLargeError (over the largest file),
+    QuotaExceededError (413: over what is left of the quota).
     """
     require_uploads_enabled()
+    bound = bound or upload_bound(actor)
     resource_id, community_id = _target(actor, form.resource_type, form.resource_id)
     mime = mimes.normalise(form.declared_type, form.filename)
     allowed = mimes.ALLOWED[form.resource_type]
@@ -97,7 +125,15 @@ def upload(actor, form: Upload) -> File:
     if not mimes.content_matches(mime, head):
         raise UnsupportedFileTypeError(f"The file's content is not {mime}")
     storage = get_storage()
-    key, size, checksum = storage.save(_HeadThenRest(head, form.stream), _settings().max_upload_bytes)
+    try:
+        key, size, checksum = storage.save(_HeadThenRest(head, form.stream), bound.limit)
+    except PayloadTooLargeError:
+        raise bound.error from None
+    try:
+        quotas.reserve(actor.id, size)  # the decision: a conditional $inc (decision 0065)
+    except Exception:
+        storage.delete(key)
+        raise
     record = File(filename=form.filename, mime_type=mime, file_type=mimes.file_type(mime), size=size,
                   checksum=checksum, uploaded_by_id=actor.id, resource_type=form.resource_type,
                   resource_id=resource_id, community_id=community_id, storage_key=key)
@@ -109,6 +145,7 @@ def upload(actor, form: Upload) -> File:
         if record.id is not None:
             File.objects(id=record.id).delete()
         storage.delete(key)
+        quotas.release(actor.id, size)
         raise
     return record
 
@@ -174,7 +211,7 @@ def _ref_id(ref: Any, where: str) -> ObjectId:
     return ObjectId(value)
 
 
-def claim_attachments(actor, channel, refs: list) -> list[dict]:
+def claim_attachments(actor, channel, refs: list) -> list[dict]:  # channel: a conversation or its id
     """Check a message's `attachments` and return their entries, in order:
     `{"id", "url", "filename", "filetype", "size"}` (filetype is the MIME type).
 
@@ -187,6 +224,7 @@ def claim_attachments(actor, channel, refs: list) -> list[dict]:
     if len(refs) > MAX_ATTACHMENTS:
         raise ValidationError([f"attachments: at most {MAX_ATTACHMENTS} files per message"])
     ids = [_ref_id(ref, f"attachments[{i}]") for i, ref in enumerate(refs)]
+    conversation_id = channel if isinstance(channel, ObjectId) else channel.id
     records = {f.id: f for f in by_ids(File, ids)}
     problems, seen = [], set()
     for i, file_id in enumerate(ids):
@@ -195,7 +233,7 @@ def claim_attachments(actor, channel, refs: list) -> list[dict]:
             problems.append(f"{where}: file {file_id} is listed twice")
         elif record is None or record.resource_type != MESSAGE_ATTACHMENT or record.uploaded_by_id != actor.id:
             problems.append(f"{where}: unknown file {file_id}; upload it first as a MESSAGE_ATTACHMENT")
-        elif record.resource_id != channel.id:
+        elif record.resource_id != conversation_id:
             problems.append(f"{where}: file {file_id} was uploaded for another channel")
         elif record.message_id is not None:
             problems.append(f"{where}: file {file_id} is already attached to a message")
@@ -223,20 +261,85 @@ def attach(file_ids: Iterable[str | ObjectId], message_id: str | ObjectId) -> No
         raise ConflictError("An attachment was attached to another message", code="ATTACHMENT_TAKEN")
 
 
+def detach(file_ids: Iterable[str | ObjectId], message_id: str | ObjectId) -> None:
+    """Release files `attach` gave to `message_id` (its message could not take them)."""
+    for i in {ObjectId(str(f)) for f in file_ids}:
+        File.objects(id=i, message_id=ObjectId(str(message_id))).update_one(unset__message_id=1)
+
+
 def _purge(query) -> int:
     """Delete the matching records, then their bytes (a failed disk delete leaves only an orphan blob)."""
-    records = list(query.only("id", "storage_key"))
-    if not records:
+    ids = list(query.scalar("id"))
+    if not ids:
         return 0
+    # find-and-delete: only the request whose delete removed the record gives its bytes back (a
+    # concurrent delete of the same file releases nothing twice), and it sees the thumbnail made
+    # until that moment (one made after cannot be recorded: kraken.files.service.thumbnail)
+    records = [r for r in (File.objects(id=i).modify(remove=True) for i in ids) if r is not None]
     for record in records:
-        File.objects(id=record.id).delete()
+        quotas.release(record.uploaded_by_id, record.size)
     storage = get_storage()
     for record in records:
         try:
             storage.delete(record.storage_key)
+            if record.thumbnail_key:
+                storage.delete(record.thumbnail_key)
         except OSError as exc:
             log.warning("could not delete stored file", extra={"file_id": str(record.id), "detail": str(exc)})
     return len(records)
+
+
+def _no_thumbnail() -> NotFoundError:
+    return NotFoundError("No thumbnail available for this file")
+
+
+def thumbnail(actor, file_id: str) -> tuple[File, str]:
+    """(file, storage key of its JPEG thumbnail) for a file the actor may read: made on the first
+    request and kept (one per file even when two first requests race). Raises NotFoundError (missing,
+    invisible, not an image: "No thumbnail available for this file"), ImageTooLargeError (400,
+    decompression bombs), UnreadableImageError (400).
+    """
+    record = access_file(actor, file_id)
+    if record.thumbnail_key:
+        return record, record.thumbnail_key
+    if record.mime_type not in thumbnails.THUMBNAIL_TYPES:
+        raise _no_thumbnail()
+    storage = get_storage()
+    try:
+        source = storage.open(record.storage_key)
+    except FileNotFoundError:
+        raise NotFoundError("File not found") from None
+    with source:
+        jpeg = thumbnails.make(source)
+    key, _, _ = storage.save(io.BytesIO(jpeg), len(jpeg))
+    if File.objects(id=record.id, thumbnail_key=None).update_one(set__thumbnail_key=key):
+        return record, key
+    storage.delete(key)  # another request made it first, or the file was deleted meanwhile
+    current = File.objects(id=record.id).only("thumbnail_key").first()
+    if current is None or not current.thumbnail_key:
+        raise NotFoundError("File not found")
+    return record, current.thumbnail_key
+
+
+def signed_url(actor, file_id: str) -> tuple[str, int]:
+    """(URL, expiry in Unix seconds) opening this file for the actor without a token, for an hour.
+    Raises NotFoundError/ForbiddenError as reading the file."""
+    record = access_file(actor, file_id)
+    query, expires = signing.sign(str(record.id), str(actor.id))
+    return f"{record.url}?{query}", expires
+
+
+def signed_reader(file_id: str, sig: str | None, exp: str | None, uid: str | None):
+    """The user a signed URL was made for, if it is this file's, unexpired and theirs (still active).
+    Raises UnauthorizedError: "Missing signed URL parameters", "Invalid or expired signed URL"."""
+    if sig is None or exp is None or uid is None:
+        raise UnauthorizedError("Missing signed URL parameters")
+    user = None
+    if is_object_id(uid) and signing.valid(str(file_id).lower(), uid.lower(), exp, sig):
+        user = active_user(ObjectId(uid))
+    if user is None:
+        raise UnauthorizedError("Invalid or expired signed URL", code="INVALID_SIGNED_URL")
+    return user
 
 
 def delete_files(file_ids: Iterable[str | ObjectId]) -> int:

@@ -38,6 +38,10 @@ class Storage(ABC):
         """Bytes [start, stop) as an iterable of chunks with `close()`; raises FileNotFoundError."""
 
     @abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """The stored bytes as a seekable binary file (close it); raises FileNotFoundError."""
+
+    @abstractmethod
     def size(self, key: str) -> int:
         """The stored size in bytes; raises FileNotFoundError."""
 
@@ -106,6 +110,9 @@ class LocalDiskStorage(Storage):
 
     def open_range(self, key: str, start: int, stop: int) -> _RangeReader:
         return _RangeReader(open(self.path(key), "rb"), start, stop)
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self.path(key), "rb")
 
     def size(self, key: str) -> int:
         return self.path(key).stat().st_size

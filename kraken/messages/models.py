@@ -94,6 +94,8 @@ class Message(Document):
     # a thread's parent: its replies' count and the newest reply's time (kraken.threads; atomic $inc/$max)
     reply_count = IntField(db_field="replyCount")
     last_reply_at = DateTimeField(db_field="lastReplyAt")
+    # files the sender still uploads (`POST /api/messages/:id/attachments` counts down; KLE §2.3)
+    pending_attachments = IntField(db_field="pendingAttachments")  # no min_value: it would refuse the $inc of -1
     # the message's place in its conversation (kraken.messages.timeline): number and bucket key
     seq = IntField()
     bucket = StringField()

@@ -5,7 +5,8 @@ from flask import Blueprint, Response
 
 from kraken.common.validation import parse_body, parse_query
 from kraken.messages import paging, service
-from kraken.messages.schemas import AroundQuery, HistoryQuery, MessageEditIn, MessageIn, ReactionIn, message_out
+from kraken.messages.schemas import (AroundQuery, AttachmentIn, HistoryQuery, MessageEditIn, MessageIn, ReactionIn,
+                                     message_out)
 from kraken.rbac import (Action, Resource, access_dm_group, authorized_resource, current_user, require_actions,
                          require_auth)
 
@@ -97,3 +98,10 @@ def edit_message(message_id: str):
 def delete_message(message_id: str):
     service.delete(current_user(), message_id)
     return "", 204
+
+
+@bp.post("/<oid:message_id>/attachments")
+@require_auth
+def add_attachment(message_id: str):
+    body = parse_body(AttachmentIn)
+    return message_out(service.add_attachment(current_user(), message_id, body.fileId)), 201

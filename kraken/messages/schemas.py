@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 
 from kraken.common.ids import ObjectIdStr
 from kraken.common.time import iso
@@ -67,10 +67,15 @@ class MessageContentIn(MessageBodyIn):
 
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     nonce: StrictStr | None = Field(None, min_length=1, max_length=64)
+    # files still to come through `POST /api/messages/:id/attachments` (KLE §2.3)
+    pendingAttachments: StrictInt | None = Field(None, ge=0, le=MAX_ATTACHMENTS)
 
     @model_validator(mode="after")
     def _has_content(self) -> "MessageContentIn":
-        if not self.attachments and not any(s.type != "PLAINTEXT" or visible(s.text or "") for s in self.spans):
+        if len(self.attachments) + (self.pendingAttachments or 0) > MAX_ATTACHMENTS:
+            raise ValueError(f"at most {MAX_ATTACHMENTS} attachments, pending ones included")
+        if not self.attachments and not self.pendingAttachments and \
+                not any(s.type != "PLAINTEXT" or visible(s.text or "") for s in self.spans):
             raise ValueError("a message needs visible text, a mention or an attachment")
         return self
 
@@ -142,6 +147,8 @@ def message_out(m) -> dict[str, Any]:
     }
     if m.nonce:
         out["nonce"] = m.nonce
+    if m.pending_attachments is not None:
+        out["pendingAttachments"] = m.pending_attachments
     return out
 
 
@@ -191,6 +198,8 @@ class MessageOut(BaseModel):
     replyCount: int = Field(description="Replies in this message's thread (0 for a reply)")
     lastReplyAt: str | None = Field(description="When its thread's newest reply was sent; null without replies")
     nonce: str | None = Field(None, description="Only present when the sender gave one")
+    pendingAttachments: int | None = Field(None, description="Files still to be added (only present when the "
+                                           "sender announced some)")
 
 
 class MessagePageOut(BaseModel):
@@ -209,3 +218,9 @@ class AroundPageOut(BaseModel):
                                                "messages: pass it with direction=older")
     newerContinuationToken: str | None = Field(None, description="The newest id, when there may be newer "
                                                "messages: pass it with direction=newer")
+
+
+class AttachmentIn(RequestModel):
+    """`POST /api/messages/:id/attachments`: a file to add, or nothing (one announced file will not come)."""
+
+    fileId: ObjectIdStr | None = None

@@ -157,7 +157,8 @@ def _store(actor, body, attachments: list, **where) -> tuple[Message, dict | Non
                 raise ServiceUnavailableError("The first send with this nonce is not stored yet; retry")
             return message, None
     message = Message(id=message_id, author_id=actor.id, spans=_span_docs(body.spans),
-                      attachments=attachments, nonce=body.nonce, **where)
+                      attachments=attachments, nonce=body.nonce,
+                      pending_attachments=getattr(body, "pendingAttachments", None) or None, **where)
     try:
         # validated above (schemas, mentions, claimed attachments): insert without Document.save()'s
         # second validation and change tracking, sharing the command with concurrent sends
@@ -189,6 +190,32 @@ def edit(actor, message_id: str, body: MessageEditIn) -> Message:
     Message.objects(id=message.id).update_one(set__spans=_span_docs(body.spans), set__edited_at=utcnow())
     message.reload()
     domain.message_edited.send(message, previous_spans=previous_spans)  # search indexes the new words
+    out = message_out(message)
+    recent.replaced(message.conversation_id, out["id"], recent.encode(out, message.seq))
+    publish(names.UPDATE_MESSAGE, {"message": out}, room_of(message))
+    return message
+
+
+def add_attachment(actor, message_id: str, file_id: str | None) -> Message:
+    """After sending (KLE §2.3): the author adds a file they uploaded for the message's conversation,
+    within the message's 10 attachments; either way one pending attachment is counted down. Broadcasts
+    `updateMessage`. Raises NotFoundError, ForbiddenError (not the author, no CREATE_ATTACHMENT),
+    ValidationError (foreign, unknown or attached file; over 10), ConflictError (attached meanwhile).
+    """
+    message, channel = access_message_to_edit(actor, message_id)
+    if file_id is not None:
+        if channel is not None:
+            require_community_actions(actor, channel.community_id, Action.CREATE_ATTACHMENT)
+        conversation = channel.id if channel is not None else message.direct_message_group_id
+        entry = files.claim_attachments(actor, conversation, [file_id])[0]
+        files.attach([file_id], message.id)
+        # a conditional push: two concurrent adds cannot take the message past its limit
+        limit = {f"attachments__{files.MAX_ATTACHMENTS - 1}__exists": False}
+        if not Message.objects(id=message.id, **limit).update_one(push__attachments=entry):
+            files.detach([file_id], message.id)
+            raise ValidationError([f"attachments: at most {files.MAX_ATTACHMENTS} files per message"])
+    Message.objects(id=message.id, pending_attachments__gt=0).update_one(dec__pending_attachments=1)
+    message.reload()
     out = message_out(message)
     recent.replaced(message.conversation_id, out["id"], recent.encode(out, message.seq))
     publish(names.UPDATE_MESSAGE, {"message": out}, room_of(message))

@@ -1,7 +1,7 @@
 """The User document."""
 from __future__ import annotations
 
-from mongoengine import BooleanField, DateTimeField, DictField, Document, StringField
+from mongoengine import BooleanField, DateTimeField, DictField, Document, IntField, StringField
 
 from kraken.common.time import utcnow
 from kraken.common.permissions import InstanceRole
@@ -32,6 +32,10 @@ class User(Document):
     last_seen = DateTimeField(db_field="lastSeen")
     disabled = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow, db_field="createdAt")
+    # storage (kraken.storage_quota): the quota, set from the instance default at creation, and the
+    # bytes of the user's stored uploads, kept exact by conditional $inc (decision 0065)
+    storage_quota_bytes = IntField(min_value=0, db_field="storageQuotaBytes")
+    storage_used_bytes = IntField(default=0, db_field="storageUsedBytes")
 
 
 class InstanceMarker(Document):

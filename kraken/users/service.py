@@ -15,6 +15,7 @@ from kraken.friends.lookups import blockers_of
 from kraken.invites import service as invites
 from kraken.memberships.models import Membership
 from kraken.rbac import InstanceRole
+from kraken.storage_quota.lookups import default_quota
 from kraken.users.lookups import active_user, get_user
 from kraken.users.models import InstanceMarker, User
 
@@ -36,7 +37,9 @@ def _claim_owner(user_id: ObjectId) -> bool:
 def _insert_user(username: str, password: str, email: str | None, role: str) -> User:
     user = User(username=username, email=email.lower() if email else None, role=role,
                 hashed_password=hash_password(password), display_name=username,
-                verified=role == InstanceRole.OWNER.value)
+                verified=role == InstanceRole.OWNER.value,
+                # the instance's default quota (HF §12.3 Bug: the reference never applied it; decision 0065)
+                storage_quota_bytes=default_quota(), storage_used_bytes=0)
     try:
         return user.save(force_insert=True)
     except NotUniqueError as exc:

@@ -236,6 +236,17 @@ MATRIX = [
     ("DELETE", "/api/users/block/{target}", None, A),
     ("GET", "/api/users/blocked", None, A),
     ("GET", "/api/users/blocked/{target}", None, A),
+    # storage quotas (issue 22, decision 0065): one's own usage; the rest needs an instance action
+    ("GET", "/api/storage/my-usage", None, A),
+    ("GET", "/api/storage/instance", None, OWNER_ONLY),
+    ("GET", "/api/storage/users", None, OWNER_ONLY),
+    ("GET", "/api/storage/users/{target}", None, OWNER_ONLY),
+    ("PATCH", "/api/storage/users/{target}/quota", {"quotaBytes": 1024}, OWNER_ONLY),
+    ("POST", "/api/storage/users/{target}/recalculate", None, OWNER_ONLY.replace("200", "201")),
+    # attachments after sending (issue 22): the author only (file routes: tests/files/test_authorization.py)
+    ("POST", "/api/messages/{MG}/attachments", {}, "403 403 403 201 403 403 403 403 401"),
+    ("POST", "/api/messages/{MP}/attachments", {}, "403 403 404 404 201 404 404 404 401"),
+    ("POST", "/api/messages/{MD}/attachments", {}, "404 403 404 201 403 404 404 404 401"),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -300,7 +311,7 @@ def test_matrix_covers_every_route_of_the_issue(app):
                 "/api/messages/search", "/api/alias-groups", "/api/auth/sessions", "/api/push",
                 "/api/notifications/debug/subscriptions", "/api/moderation/ban", "/api/moderation/kick",
                 "/api/moderation/timeout", "/api/moderation/message", "/api/moderation/logs", "/api/friends",
-                "/api/users/block")
+                "/api/users/block", "/api/storage")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
