@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Deployment tools `make test` uses, built once from their Go modules into ~/.cache/kraken/tools (outside
+# the repo, like FerretDB and LiveKit): helm (renders docker/helm/kraken) and kubeconform (validates every
+# rendered object against the Kubernetes schemas of the kubernetes-validate package, requirements-dev.txt).
+#   scripts/tools.sh build   build what is missing
+#   scripts/tools.sh path    print `name=path` of each tool
+set -euo pipefail
+
+HELM_VERSION="${KRAKEN_HELM_VERSION:-v4.3.2}"
+KUBECONFORM_VERSION="${KRAKEN_KUBECONFORM_VERSION:-v0.8.0}"
+TOOLS="${KRAKEN_CACHE:-$HOME/.cache/kraken}/tools"
+HELM="$TOOLS/helm-$HELM_VERSION/helm"
+KUBECONFORM="$TOOLS/kubeconform-$KUBECONFORM_VERSION/kubeconform"
+
+say() { echo "tools: $*" >&2; }
+
+build() {
+  if [ ! -x "$HELM" ]; then
+    say "building helm $HELM_VERSION (first run only, ~3 min) ..."
+    GOBIN="$(dirname "$HELM")" go install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+  fi
+  if [ ! -x "$KUBECONFORM" ]; then
+    say "building kubeconform $KUBECONFORM_VERSION (first run only) ..."
+    GOBIN="$(dirname "$KUBECONFORM")" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+  fi
+}
+
+case "${1:-build}" in
+  build) build;;
+  path) echo "helm=$HELM"; echo "kubeconform=$KUBECONFORM";;
+  *) echo "usage: $0 build|path" >&2; exit 2;;
+esac
