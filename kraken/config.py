@@ -38,6 +38,11 @@ class Settings(BaseModel):
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/kraken"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis Sentinel (README "Scaling out"): host:port of each sentinel and the master's name; with them,
+    # redis_url is `redis://[:REDIS_PASSWORD@]<master>/<REDIS_DB>` (kraken.adapters.redis.RedisLocation)
+    redis_sentinels: tuple[str, ...] = ()
+    redis_sentinel_master: str = "mymaster"
+    redis_sentinel_password: str | None = None
 
     jwt_secret: str = Field(min_length=MIN_SECRET_LENGTH)
     jwt_refresh_secret: str = Field(min_length=MIN_SECRET_LENGTH)
@@ -140,6 +145,8 @@ _ENV_NAMES = {
     "KRAKEN_VOICE_PRESENCE_TTL": "voice_presence_ttl",
     "KRAKEN_ARGON2_MEMORY_KIB": "argon2_memory_kib",
     "KRAKEN_ARGON2_TIME_COST": "argon2_time_cost",
+    "REDIS_SENTINEL_MASTER": "redis_sentinel_master",
+    "REDIS_SENTINEL_PASSWORD": "redis_sentinel_password",
 }
 _SECRETS = ("jwt_secret", "jwt_refresh_secret")
 _LIVEKIT = ("livekit_url", "livekit_internal_url", "livekit_api_key", "livekit_api_secret")
@@ -167,6 +174,11 @@ def known_secret_problems(settings: Settings) -> list[str]:
 
 
 def _redis_url_from_parts(environ: Mapping[str, str]) -> str | None:
+    if environ.get("REDIS_SENTINELS"):  # the master's name stands for its host (RedisLocation)
+        password = environ.get("REDIS_PASSWORD")
+        auth = f":{quote(password, safe='')}@" if password else ""
+        master = environ.get("REDIS_SENTINEL_MASTER") or Settings.model_fields["redis_sentinel_master"].default
+        return f"redis://{auth}{master}/{environ.get('REDIS_DB', '0')}"
     if environ.get("REDIS_URL"):
         return environ["REDIS_URL"]
     if not environ.get("REDIS_HOST"):
@@ -210,12 +222,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Sett
         values["cors_origins"] = tuple(o.strip() for o in origins.split(",") if o.strip())
     if redis_url := _redis_url_from_parts(environ):
         values["redis_url"] = redis_url
+    if sentinels := environ.get("REDIS_SENTINELS"):
+        values["redis_sentinels"] = tuple(h.strip() for h in sentinels.split(",") if h.strip())
     values.update(overrides)
 
     env = values.get("env", "development")
     if env == "production":
         required = {"JWT_SECRET": "jwt_secret", "JWT_REFRESH_SECRET": "jwt_refresh_secret",
-                    "MONGODB_URL": "mongodb_url", "REDIS_URL or REDIS_HOST": "redis_url"}
+                    "MONGODB_URL": "mongodb_url", "REDIS_URL, REDIS_HOST or REDIS_SENTINELS": "redis_url"}
         missing = [name for name, field in required.items() if not values.get(field)]
         if missing:
             raise ConfigError("production mode needs real settings; missing: " + ", ".join(missing))

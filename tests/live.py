@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -111,3 +112,102 @@ def wait_for(predicate, timeout: float = 10, interval: float = 0.1):
             return value
         time.sleep(interval)
     return predicate()
+
+
+class SentinelTopology:
+    """Debian's redis-server and redis-sentinel on loopback: one master, one replica, three sentinels
+    watching them as `kraken` (quorum 2, the master is down after 1 s without an answer)."""
+
+    MASTER = "kraken"
+
+    def __init__(self, workdir: Path):
+        self.dir = workdir
+        self.redis_ports = [free_port(), free_port()]
+        self.sentinel_ports = [free_port(), free_port(), free_port()]
+        self.procs: dict[int, subprocess.Popen] = {}
+
+    def _redis(self, port: int, *extra: str) -> None:
+        data = self.dir / f"redis-{port}"
+        data.mkdir(exist_ok=True)
+        self.procs[port] = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data), "--save", "",
+             "--appendonly", "no", "--logfile", str(data / "redis.log"), *extra])
+
+    def _sentinel(self, port: int) -> None:
+        conf = self.dir / f"sentinel-{port}.conf"
+        conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {self.dir}\nlogfile {self.dir}/sentinel-{port}.log\n"
+                        f"sentinel monitor {self.MASTER} 127.0.0.1 {self.redis_ports[0]} 2\n"
+                        f"sentinel down-after-milliseconds {self.MASTER} 1000\n"
+                        f"sentinel failover-timeout {self.MASTER} 10000\n"
+                        f"sentinel parallel-syncs {self.MASTER} 1\n")
+        binary = "redis-sentinel" if shutil.which("redis-sentinel") else "redis-server"
+        self.procs[port] = subprocess.Popen([binary, str(conf), *([] if binary == "redis-sentinel" else ["--sentinel"])])
+
+    def start(self) -> "SentinelTopology":
+        master, replica = self.redis_ports
+        self._redis(master)
+        self._redis(replica, "--replicaof", "127.0.0.1", str(master))
+        for port in self.sentinel_ports:
+            self._sentinel(port)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self._replicas_known() and self._replica_synced():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError("the sentinel topology did not settle")
+
+    def _cli(self, port: int, *args: str) -> str:
+        out = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip()
+
+    def _replicas_known(self) -> bool:
+        return all("ip" in self._cli(p, "SENTINEL", "REPLICAS", self.MASTER)
+                   and self._cli(p, "SENTINEL", "CKQUORUM", self.MASTER).startswith("OK 3") for p in self.sentinel_ports)
+
+    def _replica_synced(self) -> bool:
+        return "master_link_status:up" in self._cli(self.redis_ports[1], "INFO", "replication")
+
+    def master_port(self) -> int:
+        out = self._cli(self.sentinel_ports[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.MASTER).split()
+        return int(out[1])
+
+    def kill_master(self) -> int:
+        """SIGKILL the current master (no shutdown, no save); returns its port."""
+        port = self.master_port()
+        self.procs[port].kill()
+        self.procs[port].wait()
+        return port
+
+    def revive(self, port: int) -> None:
+        """Start a killed server again on its port; the sentinels make it a replica of the current master."""
+        self._redis(port)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if "master_link_status:up" in self._cli(port, "INFO", "replication"):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"redis on {port} did not become a replica again")
+
+    def wait_promoted(self, old: int, timeout: float = 30) -> int:
+        """The port of the master the sentinels promoted in place of `old`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            port = self.master_port()
+            if port != old:
+                return port
+            time.sleep(0.1)
+        raise RuntimeError("the sentinels promoted no replica")
+
+    @property
+    def sentinels(self) -> str:
+        return ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
