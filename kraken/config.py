@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, Mapping
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET_LENGTH = 32
@@ -69,6 +69,13 @@ class Settings(BaseModel):
     uploads: Literal["on", "off"] = "on"
     max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     upload_dir: Path | None = None
+    # where uploaded bytes live: the local disk (upload_dir) or an S3-compatible bucket (README "Scaling out")
+    storage: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None      # None: AWS S3 itself; else e.g. http://seaweedfs:8333
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None    # None: boto3's own chain (AWS_ACCESS_KEY_ID, instance roles, ...)
+    s3_secret_key: str | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     rate_limits: bool = True
@@ -94,6 +101,12 @@ class Settings(BaseModel):
         if not v.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return v
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> "Settings":
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("KRAKEN_STORAGE=s3 needs KRAKEN_S3_BUCKET")
+        return self
 
     @property
     def production(self) -> bool:
@@ -137,6 +150,12 @@ _ENV_NAMES = {
     "KRAKEN_UPLOADS": "uploads",
     "KRAKEN_MAX_UPLOAD_BYTES": "max_upload_bytes",
     "KRAKEN_UPLOAD_DIR": "upload_dir",
+    "KRAKEN_STORAGE": "storage",
+    "KRAKEN_S3_BUCKET": "s3_bucket",
+    "KRAKEN_S3_ENDPOINT": "s3_endpoint",
+    "KRAKEN_S3_REGION": "s3_region",
+    "KRAKEN_S3_ACCESS_KEY": "s3_access_key",
+    "KRAKEN_S3_SECRET_KEY": "s3_secret_key",
     "KRAKEN_LOG_LEVEL": "log_level",
     "KRAKEN_RATE_LIMITS": "rate_limits",
     "KRAKEN_ALLOW_HTTP_URLS": "allow_http_urls",

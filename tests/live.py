@@ -1,6 +1,7 @@
 """Helpers for tests that run real processes: private services via scripts/services.sh, gunicorn."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -211,3 +212,72 @@ class SentinelTopology:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class SeaweedS3:
+    """SeaweedFS's S3 gateway (`weed server -s3`, built by scripts/tools.sh) on free loopback ports, with one
+    identity, so requests are signed and checked like on any S3."""
+
+    ACCESS_KEY, SECRET_KEY = "kraken", "kraken-test-secret"
+
+    def __init__(self, workdir: Path):
+        self.dir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> "SeaweedS3":
+        out = subprocess.run([str(ROOT / "scripts" / "tools.sh"), "path"], capture_output=True, text=True, check=True)
+        weed = dict(line.split("=", 1) for line in out.stdout.split())["weed"]
+        config = self.dir / "s3.json"
+        config.write_text(json.dumps({"identities": [{
+            "name": "kraken", "credentials": [{"accessKey": self.ACCESS_KEY, "secretKey": self.SECRET_KEY}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+        data = self.dir / "data"
+        data.mkdir(exist_ok=True)
+        ports = {name: free_port() for name in ("master", "volume", "filer", "debug")}
+        grpc = {name: free_port() for name in ("master", "volume", "filer", "s3")}
+        self.proc = subprocess.Popen(
+            [weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}", "-volume.max=4",
+             "-master.volumeSizeLimitMB=64", f"-master.port={ports['master']}",
+             f"-master.port.grpc={grpc['master']}", f"-volume.port={ports['volume']}",
+             f"-volume.port.grpc={grpc['volume']}", f"-filer.port={ports['filer']}",
+             f"-filer.port.grpc={grpc['filer']}", f"-debug.port={ports['debug']}", "-s3",
+             f"-s3.port={self.port}", f"-s3.port.grpc={grpc['s3']}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+             f"-s3.config={config}"],
+            stdout=open(self.dir / "weed.log", "wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"weed exited: {(self.dir / 'weed.log').read_text()[-2000:]}")
+            try:
+                client = self.client()
+                client.create_bucket(Bucket="probe")
+                client.delete_bucket(Bucket="probe")
+                return self
+            except Exception:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError("SeaweedFS's S3 gateway did not answer")
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, bucket: str) -> dict[str, str]:
+        return {"KRAKEN_STORAGE": "s3", "KRAKEN_S3_BUCKET": bucket, "KRAKEN_S3_ENDPOINT": self.endpoint,
+                "KRAKEN_S3_ACCESS_KEY": self.ACCESS_KEY, "KRAKEN_S3_SECRET_KEY": self.SECRET_KEY}
+
+    def client(self):
+        import boto3  # only the S3 tests load boto3
+        from botocore.config import Config  # with boto3, above
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=self.ACCESS_KEY, aws_secret_access_key=self.SECRET_KEY,
+                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
