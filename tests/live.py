@@ -237,7 +237,7 @@ class SeaweedS3:
         ports = {name: free_port() for name in ("master", "volume", "filer", "debug")}
         grpc = {name: free_port() for name in ("master", "volume", "filer", "s3")}
         self.proc = subprocess.Popen(
-            [weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}", "-volume.max=4",
+            [weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}", "-volume.max=0",
              "-master.volumeSizeLimitMB=64", f"-master.port={ports['master']}",
              f"-master.port.grpc={grpc['master']}", f"-volume.port={ports['volume']}",
              f"-volume.port.grpc={grpc['volume']}", f"-filer.port={ports['filer']}",
@@ -250,10 +250,16 @@ class SeaweedS3:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"weed exited: {(self.dir / 'weed.log').read_text()[-2000:]}")
             try:
+                # ready once an object write is quick: the filer finds its lock server a few seconds after
+                # the gateway answers, and writes wait a second per try until then
                 client = self.client()
                 client.create_bucket(Bucket="probe")
+                began = time.monotonic()
+                client.put_object(Bucket="probe", Key="probe", Body=b"x")
+                client.delete_object(Bucket="probe", Key="probe")
                 client.delete_bucket(Bucket="probe")
-                return self
+                if time.monotonic() - began < 0.5:
+                    return self
             except Exception:
                 time.sleep(0.5)
         self.stop()

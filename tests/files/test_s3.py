@@ -29,9 +29,15 @@ def s3(tmp_path_factory):
 
 
 @pytest.fixture
-def bucket(s3, request):
-    name = "t-" + request.node.name.lower().replace("_", "-")[:40].strip("-")
-    return S3Storage(name, endpoint=s3.endpoint, access_key=s3.ACCESS_KEY, secret_key=s3.SECRET_KEY)
+def bucket(s3):
+    """One bucket for the module (SeaweedFS gives each bucket volumes of its own), emptied before each test."""
+    storage = S3Storage("kraken-tests", endpoint=s3.endpoint, access_key=s3.ACCESS_KEY, secret_key=s3.SECRET_KEY)
+    storage._ensure_bucket()
+    for key in objects(storage):
+        storage.client.delete_object(Bucket=storage.bucket, Key=key)
+    for upload in uploads_in_progress(storage):
+        storage.client.abort_multipart_upload(Bucket=storage.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+    return storage
 
 
 def objects(storage: S3Storage) -> list[str]:
