@@ -212,6 +212,21 @@ class S3Storage(Storage):
         body = self._get(key, Range=f"bytes={start}-{stop - 1}")["Body"]
         return _Chunks(body.iter_chunks(CHUNK_SIZE), body.close)
 
+    def open(self, key: str) -> BinaryIO:
+        """The object as a seekable file: up to 8 MiB in memory, the rest spooled to a temporary file."""
+        body = self._get(key)["Body"]
+        spool = tempfile.SpooledTemporaryFile(max_size=self.PART_SIZE)
+        try:
+            for chunk in body.iter_chunks(CHUNK_SIZE):
+                spool.write(chunk)
+        except BaseException:
+            spool.close()
+            raise
+        finally:
+            body.close()
+        spool.seek(0)
+        return spool
+
     def size(self, key: str) -> int:
         from botocore.exceptions import ClientError  # with boto3, above
         if not _KEY.match(key):
