@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint-imports services services-stop services-status venv node-deps bench clean
+.PHONY: run test lint-imports services services-stop services-status venv node-deps tools bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,12 +27,16 @@ services-status:
 node-deps:
 	@scripts/node-deps.sh
 
+# helm and kubeconform for tests/deploy (the Helm chart), built once from their Go modules
+tools:
+	@scripts/tools.sh build
+
 run: services
 	@echo "Kraken on http://127.0.0.1:$${PORT:-3000}/api (Ctrl-C to stop)"
 	$(VENV)/bin/flask --app wsgi kraken migrate
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: services node-deps lint-imports
+test: services node-deps tools lint-imports
 	KRAKEN_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The layers of docs/architecture.md and .importlinter: no cycle, no import against the layers.

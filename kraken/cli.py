@@ -1,12 +1,13 @@
 """Admin commands: `flask --app wsgi kraken <command>`; each calls a service.
 
-create-owner, create-invite, list-invites, disable-user, grant-instance-role, migrate, check.
+create-owner, create-invite, list-invites, disable-user, grant-instance-role, migrate, check, storage-to-s3.
 """
 from __future__ import annotations
 
 import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import click
 import mongoengine
@@ -19,6 +20,8 @@ from kraken.common.time import iso, utcnow
 from kraken.common.validation import validate
 from kraken.config import known_secret_problems
 from kraken.errors import KrakenError
+from kraken.files.models import File
+from kraken.files.storage import LocalDiskStorage, S3Storage, copy_to_bucket, storage_for
 from kraken.extensions import redis
 from kraken.invites import service as invites
 from kraken.invites.schemas import InviteOut
@@ -65,6 +68,25 @@ def create_invite(max_uses: int | None, valid_hours: int | None, communities: tu
                                   community_ids=[ObjectId(c) for c in communities])
     click.echo(invite.code)
     click.echo(f"max uses: {max_uses or 'unlimited'}; valid until: {iso(valid_until) or 'never'}", err=True)
+
+
+@kraken_cli.command("storage-to-s3")
+@click.option("--from-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="the local uploads folder (default: KRAKEN_UPLOAD_DIR)")
+def storage_to_s3(from_dir: Path | None) -> None:
+    """Copy the local uploads into the S3 bucket of KRAKEN_STORAGE=s3 (idempotent, resumable)."""
+    settings = extensions.settings()
+    bucket = storage_for(settings)
+    if not isinstance(bucket, S3Storage):
+        raise click.ClickException("set KRAKEN_STORAGE=s3 and KRAKEN_S3_BUCKET (and its endpoint and keys) first")
+    local = LocalDiskStorage(from_dir or settings.resolved_upload_dir)
+    records = File._get_collection().find({}, {"storageKey": 1, "size": 1}).sort("_id", 1)
+    click.echo(f"copying {local.root} into s3://{bucket.bucket}")
+    counts = copy_to_bucket(((r["storageKey"], r["size"]) for r in records), local, bucket, click.echo)
+    click.echo(f"done: {counts['copied']} copied, {counts['present']} already there, "
+               f"{counts['missing']} missing on the local disk")
+    if counts["missing"]:
+        raise SystemExit(1)
 
 
 @kraken_cli.command("migrate")

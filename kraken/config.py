@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, Mapping
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET_LENGTH = 32
@@ -38,6 +38,11 @@ class Settings(BaseModel):
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/kraken"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis Sentinel (README "Scaling out"): host:port of each sentinel and the master's name; with them,
+    # redis_url is `redis://[:REDIS_PASSWORD@]<master>/<REDIS_DB>` (kraken.adapters.redis.RedisLocation)
+    redis_sentinels: tuple[str, ...] = ()
+    redis_sentinel_master: str = "mymaster"
+    redis_sentinel_password: str | None = None
 
     jwt_secret: str = Field(min_length=MIN_SECRET_LENGTH)
     jwt_refresh_secret: str = Field(min_length=MIN_SECRET_LENGTH)
@@ -68,6 +73,13 @@ class Settings(BaseModel):
     default_storage_quota_bytes: int = Field(50 * 1024 ** 3, ge=0)
     # the key of signed file URLs; unset: derived from JWT_SECRET (kraken.files.signing)
     file_signing_secret: str | None = Field(None, min_length=MIN_SECRET_LENGTH)
+    # where uploaded bytes live: the local disk (upload_dir) or an S3-compatible bucket (README "Scaling out")
+    storage: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None      # None: AWS S3 itself; else e.g. http://seaweedfs:8333
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None    # None: boto3's own chain (AWS_ACCESS_KEY_ID, instance roles, ...)
+    s3_secret_key: str | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     rate_limits: bool = True
@@ -102,6 +114,12 @@ class Settings(BaseModel):
         if not v.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return v
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> "Settings":
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("KRAKEN_STORAGE=s3 needs KRAKEN_S3_BUCKET")
+        return self
 
     @property
     def production(self) -> bool:
@@ -147,6 +165,12 @@ _ENV_NAMES = {
     "KRAKEN_UPLOAD_DIR": "upload_dir",
     "KRAKEN_DEFAULT_STORAGE_QUOTA_BYTES": "default_storage_quota_bytes",
     "FILE_SIGNING_SECRET": "file_signing_secret",
+    "KRAKEN_STORAGE": "storage",
+    "KRAKEN_S3_BUCKET": "s3_bucket",
+    "KRAKEN_S3_ENDPOINT": "s3_endpoint",
+    "KRAKEN_S3_REGION": "s3_region",
+    "KRAKEN_S3_ACCESS_KEY": "s3_access_key",
+    "KRAKEN_S3_SECRET_KEY": "s3_secret_key",
     "KRAKEN_LOG_LEVEL": "log_level",
     "KRAKEN_RATE_LIMITS": "rate_limits",
     "KRAKEN_ALLOW_HTTP_URLS": "allow_http_urls",
@@ -160,6 +184,8 @@ _ENV_NAMES = {
     "VAPID_PRIVATE_KEY": "vapid_private_key",
     "VAPID_SUBJECT": "vapid_subject",
     "KRAKEN_PUSH_INSECURE_ENDPOINTS": "push_insecure_endpoints",
+    "REDIS_SENTINEL_MASTER": "redis_sentinel_master",
+    "REDIS_SENTINEL_PASSWORD": "redis_sentinel_password",
 }
 _SECRETS = ("jwt_secret", "jwt_refresh_secret")
 _LIVEKIT = ("livekit_url", "livekit_internal_url", "livekit_api_key", "livekit_api_secret")
@@ -187,6 +213,11 @@ def known_secret_problems(settings: Settings) -> list[str]:
 
 
 def _redis_url_from_parts(environ: Mapping[str, str]) -> str | None:
+    if environ.get("REDIS_SENTINELS"):  # the master's name stands for its host (RedisLocation)
+        password = environ.get("REDIS_PASSWORD")
+        auth = f":{quote(password, safe='')}@" if password else ""
+        master = environ.get("REDIS_SENTINEL_MASTER") or Settings.model_fields["redis_sentinel_master"].default
+        return f"redis://{auth}{master}/{environ.get('REDIS_DB', '0')}"
     if environ.get("REDIS_URL"):
         return environ["REDIS_URL"]
     if not environ.get("REDIS_HOST"):
@@ -230,12 +261,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides) -> Sett
         values["cors_origins"] = tuple(o.strip() for o in origins.split(",") if o.strip())
     if redis_url := _redis_url_from_parts(environ):
         values["redis_url"] = redis_url
+    if sentinels := environ.get("REDIS_SENTINELS"):
+        values["redis_sentinels"] = tuple(h.strip() for h in sentinels.split(",") if h.strip())
     values.update(overrides)
 
     env = values.get("env", "development")
     if env == "production":
         required = {"JWT_SECRET": "jwt_secret", "JWT_REFRESH_SECRET": "jwt_refresh_secret",
-                    "MONGODB_URL": "mongodb_url", "REDIS_URL or REDIS_HOST": "redis_url"}
+                    "MONGODB_URL": "mongodb_url", "REDIS_URL, REDIS_HOST or REDIS_SENTINELS": "redis_url"}
         missing = [name for name, field in required.items() if not values.get(field)]
         if missing:
             raise ConfigError("production mode needs real settings; missing: " + ", ".join(missing))

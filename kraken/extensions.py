@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask_socketio import SocketIO
 
 from kraken.adapters.jwt import VerifiedTokenCache
+from kraken.adapters.redis import RedisLocation
 from kraken.config import Settings
 from kraken.tracking import TrackedKeys
 
@@ -26,18 +27,20 @@ class RedisClient:
 
     def __init__(self) -> None:
         self._client: redis_lib.Redis | None = None
+        self.location: RedisLocation | None = None
         self.tracked = TrackedKeys(TRACKED_PREFIXES)
         self.tracked_history = TrackedKeys((TRACKED_HISTORY_PREFIX,), maxsize=TRACKED_HISTORY_KEYS)
 
     def init_app(self, settings: Settings) -> None:
         # redis-py's default pool raises "Too many connections" past 100; thousands of greenlets (a
         # reconnect storm: 5,000 sockets closing and coming back) wait for a free connection instead.
-        pool = redis_lib.BlockingConnectionPool.from_url(
-            settings.redis_url, decode_responses=True, max_connections=REDIS_MAX_CONNECTIONS, timeout=5,
-            socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=30)
+        self.location = location = redis_location(settings)
+        pool = location.pool(decode_responses=True, max_connections=REDIS_MAX_CONNECTIONS, timeout=5,
+                             socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=30)
         self._client = redis_lib.Redis(connection_pool=pool)
-        self.tracked.configure(settings.redis_url)
-        self.tracked_history.configure(settings.redis_url)
+        # the tracking connections ask for the master's address at each (re)connect
+        self.tracked.configure(location.master_url)
+        self.tracked_history.configure(location.master_url)
 
     @property
     def client(self) -> redis_lib.Redis:
@@ -47,6 +50,12 @@ class RedisClient:
 
     def __getattr__(self, name: str):
         return getattr(self.client, name)
+
+
+def redis_location(settings: Settings) -> RedisLocation:
+    """Where this app's Redis is: REDIS_URL, or the master REDIS_SENTINELS name."""
+    return RedisLocation(settings.redis_url, settings.redis_sentinels, settings.redis_sentinel_master,
+                         settings.redis_sentinel_password)
 
 
 def init_mongo(settings: Settings) -> None:

@@ -18,7 +18,7 @@ from kraken.auth.tokens import family_id_from_cookie
 from kraken.common.validation import request_json
 from kraken.config import Settings
 from kraken.errors import KrakenError, RateLimitedError, ServiceUnavailableError, error_response
-from kraken.extensions import redis
+from kraken.extensions import redis, redis_location
 
 # Writes (every method but GET/HEAD) unless a route says otherwise: the contract's three tiers,
 # a burst guard, a short-term and a minute budget. Message sends, edits, reactions, invites and
@@ -127,10 +127,12 @@ _filter_registered = False
 
 
 def init_rate_limits(app: Flask, settings: Settings) -> None:
+    storage_uri, storage_options = redis_location(settings).limits_storage()  # redis:// or redis+sentinel://
     app.config.update(
         RATELIMIT_DEFAULTS_EXEMPT_WHEN=limits_disabled,
-        RATELIMIT_STORAGE_URI=settings.redis_url,
-        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 2, "max_connections": 1024},
+        RATELIMIT_STORAGE_URI=storage_uri,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 2, "max_connections": 1024,
+                                   **storage_options},
         RATELIMIT_STRATEGY="fixed-window",
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_DEFAULT=default_tiers,

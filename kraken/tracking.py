@@ -125,7 +125,7 @@ class TrackedKeys:
         self._maxsize = maxsize
         self._ping_every, self._dead_after = ping_every, dead_after
         self._lock = threading.Lock()
-        self._url: str | None = None
+        self._url: str | Callable[[], str] | None = None
         self._pid = None
         self._runner: object | None = None  # the running reader's token; it stops when replaced
         # name → hook, run by the reader (outside the lock) each time the connection turns live,
@@ -151,8 +151,9 @@ class TrackedKeys:
 
     # --- configuration ---------------------------------------------------------------------
 
-    def configure(self, redis_url: str | None) -> None:
-        """Track keys through the Redis at redis_url (None: hold nothing). Started lazily, per process."""
+    def configure(self, redis_url: str | Callable[[], str] | None) -> None:
+        """Track keys through the Redis at redis_url, or at the URL the callable gives at each connect
+        (the current master behind Sentinel); None: hold nothing. Started lazily, per process."""
         self.stop()
         with self._lock:
             self._url, self._pid = redis_url, None
@@ -257,7 +258,8 @@ class TrackedKeys:
 
     def _connect(self, runner: object):
         # HELLO 3, AUTH, SELECT: nothing is tracked yet, so nothing else can arrive
-        conn, sock = resp3_connection(self._url, name=self.name)
+        url = self._url() if callable(self._url) else self._url
+        conn, sock = resp3_connection(url, name=self.name)
         sock.setblocking(False)
         command = ["CLIENT", "TRACKING", "ON", "BCAST", *[a for p in self.prefixes for a in ("PREFIX", p)]]
         with self._lock:

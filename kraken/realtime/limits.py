@@ -35,9 +35,10 @@ class SocketLimiter:
         self._memory = FixedWindowRateLimiter(MemoryStorage())
         self.enabled = True
 
-    def init(self, redis_url: str, enabled: bool) -> None:
+    def init(self, storage_uri: str, options: dict, enabled: bool) -> None:
+        """Count in the `limits` storage at storage_uri (redis:// or redis+sentinel://, with options)."""
         self._redis = FixedWindowRateLimiter(storage_from_string(
-            redis_url, socket_connect_timeout=1, socket_timeout=2, max_connections=1024))
+            storage_uri, socket_connect_timeout=1, socket_timeout=2, max_connections=1024, **options))
         self.enabled = enabled
 
     def hit(self, tier: str, event: str, user_id: str) -> bool:

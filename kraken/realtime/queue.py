@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Callable, Iterable
 
 import redis as redis_lib
 import socketio
@@ -66,9 +66,9 @@ class ReliableRedisManager(PubSubManager):
     (`_publish`, `_listen`); the privates it still needs are in kraken.adapters.socketio."""
     name = "kraken-redis"
 
-    def __init__(self, url: str, channel: str, backfill_event: str = "newMessage", **kwargs):
+    def __init__(self, url: str | Callable[[], str], channel: str, backfill_event: str = "newMessage", **kwargs):
         super().__init__(channel=channel, **kwargs)
-        self.redis_url = url
+        self.redis_url = url  # or a callable giving the current master's URL at each connect (Sentinel)
         self.redis: redis_lib.Redis | None = None
         self.pubsub = None
         self.connected = False
@@ -80,7 +80,8 @@ class ReliableRedisManager(PubSubManager):
         self._lost_since: float | None = None
 
     def _connect(self) -> None:
-        self.redis = redis_lib.Redis.from_url(self.redis_url, socket_connect_timeout=1, socket_keepalive=True,
+        url = self.redis_url() if callable(self.redis_url) else self.redis_url
+        self.redis = redis_lib.Redis.from_url(url, socket_connect_timeout=1, socket_keepalive=True,
                                               health_check_interval=10)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connected = True

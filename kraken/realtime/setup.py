@@ -10,7 +10,7 @@ from redis.connection import parse_url
 from kraken.adapters import engineio as frames
 from kraken.config import Settings
 from kraken.direct_messages import events as dm_events
-from kraken.extensions import socketio
+from kraken.extensions import redis_location, socketio
 from kraken.messages import events as message_events
 from kraken.presence import service as presence
 from kraken.read_state import events as read_state_events
@@ -47,14 +47,16 @@ def queue_channel(redis_url: str) -> str:
 
 
 def init_realtime(app: Flask, settings: Settings) -> None:
-    manager = ReliableRedisManager(settings.redis_url, channel=queue_channel(settings.redis_url))
+    location = redis_location(settings)
+    manager = ReliableRedisManager(location.master_url if location.uses_sentinel else settings.redis_url,
+                                   channel=queue_channel(settings.redis_url))
     # packets (and engine.io's own JSON) are read by the one strict parser (kraken.realtime.packets)
     socketio.init_app(app, client_manager=manager,
                       cors_allowed_origins=_origin_checker(settings.cors_origins), cors_credentials=True,
                       async_mode=_async_mode(), max_http_buffer_size=1_000_000,
                       ping_interval=25, ping_timeout=20, serializer=KrakenPacket, json=KrakenPacket.json)
     frames.install(socketio.server)
-    socket_limiter.init(settings.redis_url, enabled=settings.rate_limits)
+    socket_limiter.init(*location.limits_storage(), enabled=settings.rate_limits)
     presence.configure(settings.presence_ttl, settings.presence_grace)
     voice.configure(settings.voice_presence_ttl)
     presence.declare_tasks()

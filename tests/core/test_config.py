@@ -10,7 +10,7 @@ def test_production_without_secrets_names_what_is_missing(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_settings({"KRAKEN_ENV": "production", "KRAKEN_DATA_DIR": str(tmp_path)})
     message = str(err.value)
-    for name in ("JWT_SECRET", "JWT_REFRESH_SECRET", "MONGODB_URL", "REDIS_URL or REDIS_HOST"):
+    for name in ("JWT_SECRET", "JWT_REFRESH_SECRET", "MONGODB_URL", "REDIS_URL, REDIS_HOST or REDIS_SENTINELS"):
         assert name in message
     assert not (tmp_path / "secrets.json").exists()
 
