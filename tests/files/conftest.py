@@ -9,6 +9,10 @@ import pytest
 from flask import Flask
 
 from kraken.files.models import File
+from kraken.files.storage import S3Storage
+from tests.live import SeaweedS3
+
+STORAGE = "kraken.files.storage"  # where create_app's storage is kept (kraken.files.storage.get_storage)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + os.urandom(2000)
 JPEG = b"\xff\xd8\xff\xe0" + os.urandom(500)
@@ -30,8 +34,31 @@ def upload(api, content: bytes = PNG, filename: str = "a.png", mime: str = "imag
                     content_type="multipart/form-data")
 
 
-def stored_blobs(app: Flask) -> list[Path]:
-    """Every file under the app's upload directory, except the temp folder (which must be empty too)."""
+class StoredObject:
+    """An object of the S3 bucket, read and removed like a stored file's Path."""
+
+    def __init__(self, storage: S3Storage, key: str):
+        self.storage, self.key = storage, key
+
+    def read_bytes(self) -> bytes:
+        return b"".join(self.storage.open_range(self.key, 0, self.storage.size(self.key)))
+
+    def unlink(self) -> None:
+        self.storage.delete(self.key)
+
+    def __lt__(self, other: "StoredObject") -> bool:
+        return self.key < other.key
+
+
+def stored_blobs(app: Flask) -> list:
+    """Every stored file: under the app's upload directory (the temp folder included: it must be empty
+    too), or every object of the bucket and no multipart upload left (the S3 backend)."""
+    storage = app.extensions.get(STORAGE)
+    if isinstance(storage, S3Storage):
+        storage._ensure_bucket()
+        assert not storage.client.list_multipart_uploads(Bucket=storage.bucket).get("Uploads")
+        listed = storage.client.list_objects_v2(Bucket=storage.bucket).get("Contents", [])
+        return sorted(StoredObject(storage, o["Key"]) for o in listed)
     root = app.extensions["kraken.settings"].resolved_upload_dir
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
@@ -46,8 +73,30 @@ def wipe_uploads(app: Flask) -> None:
         blob.unlink()
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    server = SeaweedS3(tmp_path_factory.mktemp("s3")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=["local", "s3"], autouse=True)
+def storage_backend(request, app):
+    """Every files test runs on both storages: the local disk, then an S3 bucket (SeaweedFS's gateway):
+    access checks, ranges, limits and clean-ups must not depend on where the bytes are."""
+    saved = app.extensions.pop(STORAGE, None)
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        app.extensions[STORAGE] = S3Storage("kraken-files-tests", endpoint=server.endpoint,
+                                            access_key=server.ACCESS_KEY, secret_key=server.SECRET_KEY)
+    yield request.param
+    app.extensions.pop(STORAGE, None)
+    if saved is not None:
+        app.extensions[STORAGE] = saved
+
+
 @pytest.fixture(autouse=True)
-def empty_upload_dir(app):
+def empty_upload_dir(app, storage_backend):
     """Each test starts with no stored bytes, like it starts with an empty database."""
     wipe_uploads(app)
     yield

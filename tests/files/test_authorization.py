@@ -37,7 +37,7 @@ CASES = [(path, principal, int(status)) for path, row in MATRIX
 
 
 @pytest.fixture(scope="module")
-def club(app):
+def club(app, storage_backend):  # made again on each storage
     from tests.conftest import _wipe
     _wipe()
     factory = Factory(app)

@@ -5,7 +5,7 @@ import pytest
 
 from kraken.storage_quota.lookups import SETTINGS_COLLECTION
 from kraken.users.models import User
-from tests.files.conftest import club, empty_upload_dir  # noqa: F401  (fixtures)
+from tests.files.conftest import club, empty_upload_dir, s3_server, storage_backend  # noqa: F401  (fixtures)
 
 
 def settings_row(**values) -> None:
