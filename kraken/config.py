@@ -75,6 +75,8 @@ class Settings(BaseModel):
     # Argon2id cost; the default meets OWASP's minimum (m=19 MiB, t=2, p=1).
     argon2_memory_kib: int = Field(19456, ge=1024)
     argon2_time_cost: int = Field(2, ge=1)
+    # pinned messages per channel (docs/decisions/0055-pins.md)
+    pins_per_channel: int = Field(50, ge=1, le=1000)
 
     @field_validator("mongodb_url")
     @classmethod
@@ -140,6 +142,7 @@ _ENV_NAMES = {
     "KRAKEN_VOICE_PRESENCE_TTL": "voice_presence_ttl",
     "KRAKEN_ARGON2_MEMORY_KIB": "argon2_memory_kib",
     "KRAKEN_ARGON2_TIME_COST": "argon2_time_cost",
+    "KRAKEN_PINS_PER_CHANNEL": "pins_per_channel",
 }
 _SECRETS = ("jwt_secret", "jwt_refresh_secret")
 _LIVEKIT = ("livekit_url", "livekit_internal_url", "livekit_api_key", "livekit_api_secret")
