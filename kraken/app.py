@@ -35,6 +35,8 @@ from kraken.messages import service as messages
 from kraken.messages.routes import bp as messages_bp
 from kraken.onboarding.routes import bp as onboarding_bp
 from kraken.openapi import bp as openapi_bp
+from kraken.pins import service as pins
+from kraken.pins.routes import bp as pins_bp
 from kraken.presence.routes import bp as presence_bp
 from kraken.ratelimits import init_rate_limits
 from kraken.read_state import service as read_state
@@ -52,7 +54,7 @@ from kraken.voice.routes import bp as voice_bp
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
-              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp)
+              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, pins_bp)
 
 
 class _TrailingSlashes:
@@ -135,3 +137,4 @@ def _connect_reactions() -> None:
     read_state.init_app()
     threads.init_app()
     search.init_app()
+    pins.init_app()
