@@ -4,15 +4,16 @@ from __future__ import annotations
 from kraken.alias_groups.models import AliasGroup, AliasGroupMember
 from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.channel_memberships.models import ChannelMembership
-from kraken.channels.models import Channel
+from kraken.channels.models import Channel, ChannelOrderLease
 from kraken.communities.models import Community
 from kraken.direct_messages.models import DirectMessageGroup, DirectMessageMembership, DirectPair
 from kraken.files.models import File
 from kraken.invites.models import Invite
-from kraken.memberships.models import Membership
+from kraken.memberships.models import MemberDirectory, Membership
 from kraken.messages.models import Message
 from kraken.migrations import Migration
 from kraken.moderation.models import ModerationLog
+from kraken.pins.models import PinBoard
 from kraken.roles.models import Role, UserRole
 from kraken.threads.models import ThreadSubscriber
 from kraken.users.models import InstanceMarker, User
@@ -22,4 +23,4 @@ def all_documents() -> list[type]:
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
             DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember,
-            ModerationLog]
+            ModerationLog, PinBoard, MemberDirectory, ChannelOrderLease]

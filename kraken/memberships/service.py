@@ -7,11 +7,16 @@ from mongoengine import NotUniqueError
 from kraken import dependents, domain
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel
+from kraken.common.lookups import each
 from kraken.errors import ConflictError, NotFoundError
+from kraken.memberships import directory
 from kraken.memberships.models import Membership
 from kraken.roles import service as roles
 from kraken.roles.models import UserRole
 from kraken.users.lookups import active_user
+from kraken.users.models import User
+
+SEARCH_LIMIT = 50  # most members one search returns (decision 0056)
 
 
 def join(user_id: ObjectId, community_id: ObjectId) -> Membership:
@@ -71,3 +76,42 @@ def remove(community_id: object, user_id: object) -> None:
     dependents.wrote(membership, ChannelMembership, UserRole, community_id=community_id)
     domain.member_left.send(community_id, user_id=membership.user_id,
                             channel_ids=list(Channel.objects(community_id=community_id).scalar("id")))
+
+
+def _matches(text: str, query: str):
+    """The user ids of the directory lines whose username or display name contains `query`
+    (lower-cased), in username order."""
+    sep = directory.SEP
+    for line in text.split("\n") if text else ():
+        if query not in line:  # the common case, in C
+            continue
+        username, display, user_id = line.split(sep)
+        if query in username or query in display:
+            yield user_id
+
+
+def search(community_id: object, query: str, limit: int) -> list[tuple[Membership, User]]:
+    """Members whose username or display name contains `query` (case-insensitive), by username, at
+    most `limit` (capped at SEARCH_LIMIT). One `_id` read of the community's directory, then for each
+    hit its membership (a `(communityId, userId)` equality) and user (this process's copy, or an `_id`
+    look-up), a few at a time (decision 0056)."""
+    limit = min(limit, SEARCH_LIMIT)
+    needle = query.strip().lower()
+    if directory.SEP in needle or "\n" in needle:
+        return []
+    hits = _matches(directory.read(community_id), needle)
+    found: list[tuple[Membership, User]] = []
+
+    def one(user_id: str):
+        user = active_user(user_id)
+        if user is None:
+            return None
+        membership = Membership.objects(community_id=community_id, user_id=user_id).first()
+        return None if membership is None else (membership, user)
+
+    while len(found) < limit:
+        batch = [user_id for _, user_id in zip(range(limit - len(found)), hits)]
+        if not batch:
+            break
+        found.extend(pair for pair in each(one, batch) if pair is not None)
+    return found
