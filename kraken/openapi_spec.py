@@ -14,17 +14,18 @@ from pydantic import BaseModel
 
 from kraken.auth.schemas import LoginIn, MessageOut as InfoOut, TokenOut
 from kraken.channel_memberships.schemas import ChannelMembershipIn, ChannelMembershipOut
-from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
+from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch, MoveIn
 from kraken.communities.schemas import CommunityIn, CommunityOut, CommunityPatch
 from kraken.direct_messages.schemas import GroupCreateIn, GroupOut, MembersAddIn
 from kraken.files.schemas import FileMetadataOut, FileOut, UploadFields
 from kraken.invites.schemas import CommunityInviteIn, InviteIn, InviteOut, PublicInviteOut, RedeemOut
 from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn,
                                     TokenOut as VoiceTokenOut, WebhookOut)
-from kraken.memberships.schemas import MembershipIn, MembershipOut
+from kraken.memberships.schemas import MembershipIn, MembershipOut, MemberSearchQuery
 from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, MessageEditIn, MessageIn,
                                      MessagePageOut, MessageOut, ReactionIn)
 from kraken.onboarding.schemas import OnboardingStatusOut
+from kraken.pins.schemas import PinDoneOut, PinIn, PinnedMessageOut
 from kraken.read_state.schemas import MarkReadIn, PeerReadOut, ReadReceiptOut, UnreadCountOut
 from kraken.search.schemas import CommunityHitOut, SearchQuery
 from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
@@ -329,4 +330,19 @@ OPERATIONS: dict[str, Op] = {
     "livekit.receive_webhook": Op(ok(WebhookOut), body=WEBHOOK_EVENT, auth="webhook",
                                   summary="LiveKit's webhook, signed over the raw body"),
     "livekit.mute_participant": Op(created(MuteOut), body=MuteIn, summary="Mute a participant (MANAGE_VOICE)"),
+    # pins (docs/decisions/0055-pins.md)
+    "pins.pin_message": Op(ok(PinDoneOut), body=PinIn,
+                           summary="Pin a channel message (PIN_MESSAGE; 409 if pinned, 400 at the channel's cap)"),
+    "pins.unpin_message": Op(ok(PinDoneOut), body=PinIn, summary="Unpin a channel message (409 if not pinned)"),
+    "pins.list_pins": Op(ok(Many(PinnedMessageOut)), summary="A channel's pinned messages, oldest pin first"),
+    # channel order and mentions (docs/decisions/0056-channel-order-and-member-search.md)
+    "channels.move_channel_up": Op(ok(Many(ChannelOut)), body=MoveIn,
+                                   summary="Swap with the previous channel of its type; the community's list"),
+    "channels.move_channel_down": Op(ok(Many(ChannelOut)), body=MoveIn,
+                                     summary="Swap with the next channel of its type; the community's list"),
+    "channels.mentionable_channels": Op(ok(Many(ChannelOut)),
+                                        summary="The channels the caller may enter, by name"),
+    # member search (docs/decisions/0056-channel-order-and-member-search.md)
+    "memberships.search_members": Op(ok(Many(MembershipOut)), query=MemberSearchQuery,
+                                     summary="Members whose username or display name contains `query`, by username"),
 }
