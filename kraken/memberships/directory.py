@@ -101,16 +101,23 @@ def sync(community_id, user_id) -> None:
         state = now
 
 
-def rebuild(community_id) -> str:
+def rebuild(community_id, write_keys: bool = False) -> str:
     """The whole directory of a community from its memberships and users (a migration, a community
     whose directory was never written, a bulk write of its memberships); removed when it has no
-    members. Returns the text written. Reads every member (one `_id` look-up each): not for hot paths."""
+    members. `write_keys`: also give each membership its name key (migration 0009). Returns the text
+    written. Reads every member (one `_id` look-up each): not for hot paths."""
     key = ObjectId(str(community_id))
     while True:
         found = _collection().find_one({"_id": key}, {"v": 1})
-        members = list(Membership.objects(community_id=key).scalar("user_id"))
-        users = {u.id: u for u in each(_user, members) if u is not None}
-        lines = sorted(_line(k, uid) for uid in members if (k := name_key(users.get(uid))))
+        members = [(m["userId"], m.get("nameKey")) for m in
+                   Membership.objects(community_id=key).only("user_id", "name_key").as_pymongo()]
+        users = {u.id: u for u in each(_user, [uid for uid, _ in members]) if u is not None}
+        keys = {uid: name_key(users.get(uid)) for uid, _ in members}
+        if write_keys:
+            for uid, written in members:
+                if written != keys[uid]:
+                    Membership.objects(community_id=key, user_id=uid).update_one(set__name_key=keys[uid])
+        lines = sorted(_line(k, uid) for uid, k in keys.items() if k)
         text = "\n".join(lines)
         if found is None:
             if not members:
