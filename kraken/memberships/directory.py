@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from kraken import dependents
 from kraken.common.lookups import each
-from kraken.memberships.models import MemberDirectory, Membership
+from kraken.memberships.models import MemberDirectory, Membership, pack, unpack
 from kraken.users.models import User
 
 SEP = "\x1f"
@@ -55,10 +55,10 @@ def _truth(community_id, user_id) -> str | None:
 
 def read(community_id) -> str:
     """The community's directory text (built first if it has none)."""
-    found = _collection().find_one({"_id": ObjectId(str(community_id))}, {"t": 1})
+    found = _collection().find_one({"_id": ObjectId(str(community_id))}, {"z": 1})
     if found is None:
         return rebuild(community_id)
-    return found.get("t", "")
+    return unpack(found.get("z"))
 
 
 def _replace(community_id, change) -> bool:
@@ -68,10 +68,10 @@ def _replace(community_id, change) -> bool:
         found = _collection().find_one({"_id": key})
         if found is None:
             return False
-        text = found.get("t", "")
+        text = unpack(found.get("z"))
         lines = change(text.split("\n") if text else [])
         if _collection().update_one({"_id": key, "v": found.get("v", 0)},
-                                    {"$set": {"t": "\n".join(lines)}, "$inc": {"v": 1}}).modified_count:
+                                    {"$set": {"z": pack("\n".join(lines))}, "$inc": {"v": 1}}).modified_count:
             return True
 
 
@@ -123,7 +123,7 @@ def rebuild(community_id, write_keys: bool = False) -> str:
             if not members:
                 return ""
             try:
-                _collection().insert_one({"_id": key, "v": 0, "t": text})
+                _collection().insert_one({"_id": key, "v": 0, "z": pack(text)})
                 return text
             except DuplicateKeyError:
                 continue
@@ -132,7 +132,7 @@ def rebuild(community_id, write_keys: bool = False) -> str:
                 return ""
             continue
         if _collection().update_one({"_id": key, "v": found.get("v", 0)},
-                                    {"$set": {"t": text}, "$inc": {"v": 1}}).modified_count:
+                                    {"$set": {"z": pack(text)}, "$inc": {"v": 1}}).modified_count:
             return text
 
 
