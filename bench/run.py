@@ -25,7 +25,8 @@ import harness
 import report
 import seed
 
-WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search")
+WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search",
+             "members")
 
 
 @dataclass
@@ -74,6 +75,9 @@ class Config:
     # search (issue 20 item 6, w_search.py): community search on the shared store, a database per size
     search_messages: list[int] = field(default_factory=lambda: [10000, 100000, 1000000])
     search_samples: int = 100
+    # members (issue 21 item 8, w_members.py): member search in a community of this many members
+    member_sizes: list[int] = field(default_factory=lambda: [10000])
+    member_samples: int = 100
 
 
 QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_main=25, messages_curve=15,
@@ -81,7 +85,8 @@ QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_ma
              recovery_clients=300, recovery_timeout=60, history_sizes=[10000], wrk_seconds=3, login_samples=8,
              refresh_seconds=3, startup_runs=1, profile=False, scale_messages=[5000, 20000],
              scale_users=[500, 2000], scale_samples=20, scale_old_seconds=8, scale_probes=20, scale_max_minutes=20,
-             scale_diag_samples=3, search_messages=[2000, 10000], search_samples=20)
+             scale_diag_samples=3, search_messages=[2000, 10000], search_samples=20, member_sizes=[2000],
+             member_samples=20)
 
 
 def _ints(text: str) -> list[int]:
@@ -118,6 +123,8 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
                    "database commands (10; 0: none)")
     p.add_argument("--search-messages", type=_ints, help="search: stored messages per size (10000,100000,1000000)")
     p.add_argument("--search-samples", type=int, help="search: requests per series, cold and warm each (100)")
+    p.add_argument("--member-sizes", type=_ints, help="members: members of the searched community (10000)")
+    p.add_argument("--member-samples", type=int, help="members: requests per series, cold and warm each (100)")
     p.add_argument("--profile", dest="profile", action="store_true", default=None, help="py-spy the hot paths")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--max-minutes", type=float, default=25, help="skip the workloads left after this long")
@@ -176,6 +183,7 @@ def main(argv: list[str]) -> int:
     import w_rest
     import w_scale
     import w_search
+    import w_members
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
         "startup": lambda: startup(cfg, world("rt"), details),
@@ -188,6 +196,7 @@ def main(argv: list[str]) -> int:
             "requests_per_s")),
         "scale": lambda: w_scale.run(cfg, out_dir, details),
         "search": lambda: w_search.run(cfg, details),
+        "members": lambda: w_members.run(cfg, details),
     }
     try:
         for name in args.only:
