@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bson import ObjectId  # noqa: E402
 
 BATCH = 1000
-REDIS_URL = "redis://127.0.0.1:6379/6"
+REDIS_URL = os.environ.get("KRAKEN_BENCH_REDIS", "redis://127.0.0.1:6379/6")
 QUERIES = ["an", "er", "ol", "ka", "mi", "ro", "te", "ul", "ba", "si"]
 WORDS = [a + b + c for a in "bdklmnprst" for b in "aeiou" for c in ("n", "r", "l", "ka", "mo", "ti", "s", "")][:400]
 
@@ -47,7 +47,7 @@ def percentile(values, q):
 def seed(app, size: int, rng: random.Random) -> dict:
     """A community with `size` members besides its creator; returns what the rows need."""
     from kraken.memberships import directory  # noqa: PLC0415 - after sys.path is set
-    from kraken.memberships.models import Membership  # noqa: PLC0415
+    from kraken.memberships.models import MemberDirectory, Membership  # noqa: PLC0415
     from kraken.users.models import User  # noqa: PLC0415
     from tests.factories import Factory  # noqa: PLC0415
 
@@ -74,9 +74,10 @@ def seed(app, size: int, rng: random.Random) -> dict:
     started = time.monotonic()
     text = directory.rebuild(community.id)
     built = time.monotonic() - started
+    stored = len(MemberDirectory.objects(id=community.id).get().data)
     names[str(admin.id)] = ("admin", "admin")
     print(f"  seeded {size} members in {seeded:.0f} s; directory built in {built:.1f} s "
-          f"({len(text) / 1024:.0f} KiB)", flush=True)
+          f"({len(text) / 1024:.0f} KiB of lines, {stored / 1024:.0f} KiB stored)", flush=True)
     return {"community": community, "names": names, "build_s": built, "directory_kib": len(text) / 1024,
             "headers": {"Authorization": f"Bearer {factory.token(admin)}"}}
 
@@ -129,13 +130,15 @@ def run_sizes(sizes: list[int], samples: int = 100) -> dict:
                            "cold_50": measure(client, world, 50, samples, redis.flushdb),
                            "all_cold": measure(client, world, 10, max(10, samples // 5), redis.flushdb, [""]),
                            "build_s": world["build_s"], "directory_kib": world["directory_kib"]}
+                figures["loadavg"] = os.getloadavg()
                 results[size] = figures
                 print(f"{size:>8} members: search limit 10 warm p50 {statistics.median(figures['warm']):.1f} "
                       f"p99 {percentile(figures['warm'], .99):.1f} ms, cold p50 "
                       f"{statistics.median(figures['cold']):.1f} p99 {percentile(figures['cold'], .99):.1f} ms; "
                       f"limit 50 warm p99 {percentile(figures['warm_50'], .99):.1f}, cold p99 "
                       f"{percentile(figures['cold_50'], .99):.1f} ms; empty query cold p99 "
-                      f"{percentile(figures['all_cold'], .99):.1f} ms", flush=True)
+                      f"{percentile(figures['all_cold'], .99):.1f} ms (machine load average "
+                      f"{figures['loadavg'][0]:.1f} on {os.cpu_count()} cores)", flush=True)
             finally:
                 get_db().client.drop_database(name)
                 redis.flushdb()

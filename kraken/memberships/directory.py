@@ -9,6 +9,7 @@ version: two writers never lose each other's lines."""
 from __future__ import annotations
 
 import bisect
+from datetime import timezone
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
@@ -34,8 +35,14 @@ def name_key(user) -> str:
     return f"{_clean(user.username)}{SEP}{_clean(user.display_name)}"
 
 
-def _line(key: str, user_id) -> str:
-    return f"{key}{SEP}{user_id}"
+def _ms(moment) -> int:
+    return int(moment.replace(tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def _line(key: str, user_id, membership_id, joined_ms: int) -> str:
+    """`username SEP display name SEP userId SEP membershipId SEP joinedAt (ms)`: all a search answers
+    but the user, so a hit costs one look-up (the user) at most."""
+    return f"{key}{SEP}{user_id}{SEP}{membership_id}{SEP}{joined_ms}"
 
 
 def _collection():
@@ -46,11 +53,13 @@ def _user(user_id) -> User | None:
     return User.objects(id=user_id).only("username", "display_name", "disabled").first()
 
 
-def _truth(community_id, user_id) -> str | None:
-    """The member's name key now: None when not a member."""
-    if not Membership.objects(community_id=community_id, user_id=user_id).count():
+def _truth(community_id, user_id) -> tuple | None:
+    """What the member's line says now: (name key, membership id, joined at in ms); None when not a
+    member."""
+    membership = Membership.objects(community_id=community_id, user_id=user_id).only("id", "joined_at").first()
+    if membership is None:
         return None
-    return name_key(_user(user_id))
+    return name_key(_user(user_id)), str(membership.id), _ms(membership.joined_at)
 
 
 def read(community_id) -> str:
@@ -75,13 +84,13 @@ def _replace(community_id, change) -> bool:
             return True
 
 
-def _set_line(community_id, user_id, key: str | None) -> None:
-    suffix = f"{SEP}{user_id}"
+def _set_line(community_id, user_id, state: tuple | None) -> None:
+    inside = f"{SEP}{user_id}{SEP}"
 
     def change(lines: list[str]) -> list[str]:
-        kept = [line for line in lines if not line.endswith(suffix)]
-        if key:  # a member with a listed account
-            bisect.insort(kept, _line(key, user_id))
+        kept = [line for line in lines if inside not in line]
+        if state is not None and state[0]:  # a member with a listed account
+            bisect.insort(kept, _line(state[0], user_id, state[1], state[2]))
         return kept
 
     if not _replace(community_id, change):
@@ -93,7 +102,7 @@ def sync(community_id, user_id) -> None:
     state = _truth(community_id, user_id)
     while True:
         if state is not None:
-            Membership.objects(community_id=community_id, user_id=user_id).update_one(set__name_key=state)
+            Membership.objects(community_id=community_id, user_id=user_id).update_one(set__name_key=state[0])
         _set_line(community_id, user_id, state)
         now = _truth(community_id, user_id)
         if now == state:
@@ -109,15 +118,16 @@ def rebuild(community_id, write_keys: bool = False) -> str:
     key = ObjectId(str(community_id))
     while True:
         found = _collection().find_one({"_id": key}, {"v": 1})
-        members = [(m["userId"], m.get("nameKey")) for m in
-                   Membership.objects(community_id=key).only("user_id", "name_key").as_pymongo()]
-        users = {u.id: u for u in each(_user, [uid for uid, _ in members]) if u is not None}
-        keys = {uid: name_key(users.get(uid)) for uid, _ in members}
+        members = list(Membership.objects(community_id=key).only("id", "user_id", "joined_at", "name_key")
+                       .as_pymongo())
+        users = {u.id: u for u in each(_user, [m["userId"] for m in members]) if u is not None}
+        keys = {m["userId"]: name_key(users.get(m["userId"])) for m in members}
         if write_keys:
-            for uid, written in members:
-                if written != keys[uid]:
-                    Membership.objects(community_id=key, user_id=uid).update_one(set__name_key=keys[uid])
-        lines = sorted(_line(k, uid) for uid, k in keys.items() if k)
+            for m in members:
+                if m.get("nameKey") != keys[m["userId"]]:
+                    Membership.objects(id=m["_id"]).update_one(set__name_key=keys[m["userId"]])
+        lines = sorted(_line(keys[m["userId"]], m["userId"], m["_id"], _ms(m["joinedAt"]))
+                       for m in members if keys[m["userId"]])
         text = "\n".join(lines)
         if found is None:
             if not members:
