@@ -4,12 +4,15 @@ channelsReordered, concurrent moves without transactions, and the mentionable li
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 from bson import ObjectId
 
+from kraken.channels import models
 from kraken.channels import service as channels
 from kraken.channels.models import Channel
+from kraken.common.time import utcnow
 from tests.factories import race
 
 
@@ -109,25 +112,38 @@ def test_a_move_renumbers_duplicates_gaps_and_raw_positions(community, factory, 
                                            ("victim", "TEXT", 3)]
 
 
-def test_two_moderators_moving_at_once_keep_a_gap_free_order(app, community, factory):
+def test_two_moderators_moving_at_once_keep_a_gap_free_order(app, community, factory, login_as):
     for i in range(5):
         factory.channel(community, community.admin, f"c{i}")
     for i in range(2):
         factory.channel(community, community.admin, f"v{i}", type="VOICE")
     ids = [str(c.id) for c in Channel.objects(community_id=community.id)]
-    returned = []
+    returned, swaps = [], []
 
-    def mover(seed):
-        rnd = random.Random(seed)
+    def mover(who, seed):
+        api, rnd = login_as(community.people[who]), random.Random(seed)
 
         def job():
             for _ in range(25):
-                after, _swapped = channels.move(community.id, rnd.choice(ids), rnd.choice((-1, 1)))
+                way = rnd.choice(("up", "down"))
+                response = api.post(f"/api/channels/{rnd.choice(ids)}/move-{way}",
+                                    json={"communityId": str(community.id)})
+                assert response.status_code == 200, response.get_json()
+                returned.append([(c["type"], c["position"], c["id"]) for c in response.get_json()])
+        return job
+
+    def service_mover(seed):  # the service as well: what a second process's route calls
+        rnd = random.Random(seed)
+
+        def job():
+            for _ in range(15):
+                after, swapped = channels.move(community.id, rnd.choice(ids), rnd.choice((-1, 1)))
+                swaps.append(swapped)
                 returned.append([(c.type, c.position, str(c.id)) for c in after])
         return job
 
-    race(app, [mover(1), mover(2)])
-    assert len(returned) == 50
+    race(app, [mover("admin", 1), mover("mod", 2), service_mover(3)])
+    assert len(returned) == 65 and any(swaps)
 
     def gap_free(listing):
         for kind in ("TEXT", "VOICE"):
@@ -160,3 +176,18 @@ def test_mentionable_channels_are_those_the_caller_may_enter_by_name(community, 
     assert names["nopc"] == names["mod"] == ["Alpha", "General", "general", "victim", "zeta"]
     assert login_as(community.outsider).get(
         f"/api/channels/community/{community.id}/mentionable").status_code == 403
+
+
+def test_a_dead_holders_lease_is_taken_over_and_a_live_one_is_waited_for(community, login_as, monkeypatch):
+    leases = models.ChannelOrderLease._get_collection()
+    leases.insert_one({"_id": community.id, "token": "dead", "until": utcnow() - timedelta(seconds=1)})
+    admin = login_as(community.admin)
+    assert move(admin, community.victim, community, "up").status_code == 200
+    assert leases.count_documents({}) == 0  # taken over, then given back
+    leases.insert_one({"_id": community.id, "token": "busy", "until": utcnow() + timedelta(seconds=60)})
+    monkeypatch.setattr(models, "LEASE_WAIT", 0.2)
+    before = sorted((str(c.id), c.position) for c in Channel.objects)
+    response = move(admin, community.victim, community, "down")
+    assert response.status_code == 503 and response.get_json()["code"] == "SERVICE_UNAVAILABLE"
+    assert sorted((str(c.id), c.position) for c in Channel.objects) == before
+    assert leases.find_one({"_id": community.id})["token"] == "busy"  # someone else's: not released
