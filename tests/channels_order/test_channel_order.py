@@ -40,6 +40,9 @@ def test_moves_swap_with_the_neighbour_of_the_same_type_and_are_announced(live, 
     member = sockets(live.url, community.tokens["member"])
     member.call("joinAll", str(community.id))
     mod = login_as(community.mod)
+    # this process's copies of the channel and the list are filled before the move...
+    assert mod.get(f"/api/channels/{community.victim.id}").get_json()["position"] == 2
+    assert [name for name, _, _ in order(mod, community)][:3] == ["general", "secret", "victim"]
     response = move(mod, community.victim, community, "up")
     assert response.status_code == 200, response.get_json()
     assert [(c["name"], c["position"]) for c in response.get_json()] == [
@@ -50,6 +53,9 @@ def test_moves_swap_with_the_neighbour_of_the_same_type_and_are_announced(live, 
     assert [(c["name"], c["position"]) for c in event["channels"]] == [("general", 0), ("victim", 1), ("General", 0)]
     assert order(login_as(community.member), community) == [("general", "TEXT", 0), ("victim", "TEXT", 1),
                                                            ("General", "VOICE", 0)]
+    # ...and are not served after it (the community's generation moved)
+    assert mod.get(f"/api/channels/{community.victim.id}").get_json()["position"] == 1
+    assert mod.get(f"/api/channels/{community.private.id}").get_json()["position"] == 2
     response = move(mod, community.general, community, "down")
     assert [c["name"] for c in response.get_json()] == ["victim", "general", "secret", "General"]
     assert member.wait_for("channelsReordered", lambda e: e["channels"][0]["name"] == "victim")
