@@ -197,3 +197,19 @@ def test_a_dead_holders_lease_is_taken_over_and_a_live_one_is_waited_for(communi
     assert response.status_code == 503 and response.get_json()["code"] == "SERVICE_UNAVAILABLE"
     assert sorted((str(c.id), c.position) for c in Channel.objects) == before
     assert leases.find_one({"_id": community.id})["token"] == "busy"  # someone else's: not released
+
+
+def test_another_process_serves_the_new_order_at_once(live, community, login_as):
+    import requests  # the live server is another process: plain HTTP
+
+    headers = {"Authorization": f"Bearer {community.tokens['member']}"}
+    url = f"{live.url}/api/channels/community/{community.id}"
+
+    def seen():
+        return [(c["name"], c["position"]) for c in requests.get(url, headers=headers, timeout=10).json()][:2]
+
+    assert seen() == [("general", 0), ("victim", 2)]  # its copies filled
+    assert move(login_as(community.admin), community.victim, community, "up").status_code == 200  # past secret
+    assert seen() == [("general", 0), ("victim", 1)]
+    assert move(login_as(community.admin), community.victim, community, "up").status_code == 200
+    assert seen() == [("victim", 0), ("general", 1)]
