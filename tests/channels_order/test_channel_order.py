@@ -7,6 +7,7 @@ import random
 from datetime import timedelta
 
 import pytest
+import requests
 from bson import ObjectId
 
 from kraken.channels import models
@@ -200,8 +201,6 @@ def test_a_dead_holders_lease_is_taken_over_and_a_live_one_is_waited_for(communi
 
 
 def test_another_process_serves_the_new_order_at_once(live, community, login_as):
-    import requests  # the live server is another process: plain HTTP
-
     headers = {"Authorization": f"Bearer {community.tokens['member']}"}
     url = f"{live.url}/api/channels/community/{community.id}"
 
