@@ -26,7 +26,7 @@ import report
 import seed
 
 WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search",
-             "moderation", "thumbnail")
+             "moderation", "thumbnail", "members")
 
 
 @dataclass
@@ -77,6 +77,9 @@ class Config:
     search_samples: int = 100
     # moderation (issue 21, w_moderation.py): bans measured, each of a member connected to the other process
     ban_samples: int = 50
+    # members (issue 21 item 8, w_members.py): member search in a community of this many members
+    member_sizes: list[int] = field(default_factory=lambda: [10000])
+    member_samples: int = 100
 
 
 QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_main=25, messages_curve=15,
@@ -84,7 +87,8 @@ QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_ma
              recovery_clients=300, recovery_timeout=60, history_sizes=[10000], wrk_seconds=3, login_samples=8,
              refresh_seconds=3, startup_runs=1, profile=False, scale_messages=[5000, 20000],
              scale_users=[500, 2000], scale_samples=20, scale_old_seconds=8, scale_probes=20, scale_max_minutes=20,
-             scale_diag_samples=3, search_messages=[2000, 10000], search_samples=20, ban_samples=10)
+             scale_diag_samples=3, search_messages=[2000, 10000], search_samples=20, ban_samples=10,
+             member_sizes=[2000], member_samples=20)
 
 
 def _ints(text: str) -> list[int]:
@@ -122,6 +126,8 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
     p.add_argument("--search-messages", type=_ints, help="search: stored messages per size (10000,100000,1000000)")
     p.add_argument("--search-samples", type=int, help="search: requests per series, cold and warm each (100)")
     p.add_argument("--ban-samples", type=int, help="moderation: bans measured (50)")
+    p.add_argument("--member-sizes", type=_ints, help="members: members of the searched community (10000)")
+    p.add_argument("--member-samples", type=int, help="members: requests per series, cold and warm each (100)")
     p.add_argument("--profile", dest="profile", action="store_true", default=None, help="py-spy the hot paths")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--max-minutes", type=float, default=25, help="skip the workloads left after this long")
@@ -182,6 +188,7 @@ def main(argv: list[str]) -> int:
     import w_moderation
     import w_search
     import w_files
+    import w_members
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
         "startup": lambda: startup(cfg, world("rt"), details),
@@ -196,6 +203,7 @@ def main(argv: list[str]) -> int:
         "search": lambda: w_search.run(cfg, details),
         "moderation": lambda: w_moderation.run(cfg, details),
         "thumbnail": lambda: w_files.run(cfg, details),
+        "members": lambda: w_members.run(cfg, details),
     }
     try:
         for name in args.only:

@@ -40,6 +40,8 @@ from kraken.moderation import service as moderation
 from kraken.moderation.routes import bp as moderation_bp
 from kraken.onboarding.routes import bp as onboarding_bp
 from kraken.openapi import bp as openapi_bp
+from kraken.pins import service as pins
+from kraken.pins.routes import bp as pins_bp
 from kraken.presence.routes import bp as presence_bp
 from kraken.push import hooks as push_hooks
 from kraken.push.routes import bp as push_bp
@@ -61,7 +63,7 @@ from kraken.voice.routes import bp as voice_bp
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
               livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp, push_bp,
-              moderation_bp, friends_bp, user_blocks_bp, storage_bp)
+              moderation_bp, friends_bp, user_blocks_bp, storage_bp, pins_bp)
 
 
 class _TrailingSlashes:
@@ -147,3 +149,4 @@ def _connect_reactions() -> None:
     alias_groups.init_app()
     push_hooks.init_app()
     moderation.init_app()
+    pins.init_app()

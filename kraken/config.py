@@ -100,6 +100,8 @@ class Settings(BaseModel):
     # push endpoints may be http:// and private or loopback addresses (a test's own push service);
     # never in production: the server POSTs to whatever URL a subscriber gives
     push_insecure_endpoints: bool = False
+    # pinned messages per channel (docs/decisions/0055-pins.md)
+    pins_per_channel: int = Field(50, ge=1, le=1000)
 
     @field_validator("mongodb_url")
     @classmethod
@@ -186,6 +188,7 @@ _ENV_NAMES = {
     "KRAKEN_PUSH_INSECURE_ENDPOINTS": "push_insecure_endpoints",
     "REDIS_SENTINEL_MASTER": "redis_sentinel_master",
     "REDIS_SENTINEL_PASSWORD": "redis_sentinel_password",
+    "KRAKEN_PINS_PER_CHANNEL": "pins_per_channel",
 }
 _SECRETS = ("jwt_secret", "jwt_refresh_secret")
 _LIVEKIT = ("livekit_url", "livekit_internal_url", "livekit_api_key", "livekit_api_secret")

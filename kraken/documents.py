@@ -4,16 +4,17 @@ from __future__ import annotations
 from kraken.alias_groups.models import AliasGroup, AliasGroupMember
 from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.channel_memberships.models import ChannelMembership
-from kraken.channels.models import Channel
+from kraken.channels.models import Channel, ChannelOrderLease
 from kraken.communities.models import Community
 from kraken.direct_messages.models import DirectMessageGroup, DirectMessageMembership, DirectPair
 from kraken.files.models import File
 from kraken.friends.models import Friendship, UserBlock
 from kraken.invites.models import Invite
-from kraken.memberships.models import Membership
+from kraken.memberships.models import MemberDirectory, Membership
 from kraken.messages.models import Message
 from kraken.migrations import Migration
 from kraken.moderation.models import CommunityBan, CommunityTimeout, ModerationLog
+from kraken.pins.models import PinBoard
 from kraken.push.models import PushKeys, PushSubscription
 from kraken.roles.models import Role, UserRole
 from kraken.threads.models import ThreadSubscriber
@@ -25,4 +26,4 @@ def all_documents() -> list[type]:
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
             DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember,
             ModerationLog, CommunityBan, CommunityTimeout,
-            PushSubscription, PushKeys, Friendship, UserBlock]
+            PushSubscription, PushKeys, Friendship, UserBlock, PinBoard, MemberDirectory, ChannelOrderLease]

@@ -16,30 +16,30 @@ from kraken.alias_groups.schemas import (AliasGroupIn, AliasGroupOut, AliasGroup
                                         AliasMemberIn, AliasMembersIn)
 from kraken.auth.schemas import LoginIn, MessageOut as InfoOut, RevokedOut, SessionOut, TokenOut
 from kraken.channel_memberships.schemas import ChannelMembershipIn, ChannelMembershipOut
-from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
+from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch, MoveIn
 from kraken.communities.schemas import CommunityIn, CommunityOut, CommunityPatch
 from kraken.direct_messages.schemas import GroupCreateIn, GroupOut, MembersAddIn
-from kraken.files.schemas import FileMetadataOut, FileOut, UploadFields
-from kraken.friends.schemas import (BlockedOut, FriendOut, FriendRequestsOut, FriendshipOut, FriendStatusOut,
-                                    PublicUserOut, SuccessOut)
 from kraken.files.schemas import FileMetadataOut, FileOut, SignedUrlOut, UploadFields
+from kraken.friends.schemas import (BlockedOut, FriendOut, FriendRequestsOut, FriendshipOut, FriendStatusOut,
+                                    PublicUserOut, SuccessOut as DoneFlagOut)
 from kraken.invites.schemas import CommunityInviteIn, InviteIn, InviteOut, PublicInviteOut, RedeemOut
 from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn, MuteOut, TokenIn,
                                     TokenOut as VoiceTokenOut, WebhookOut)
-from kraken.memberships.schemas import MembershipIn, MembershipOut
-from kraken.moderation.schemas import (BanIn, CommunityBanOut, CommunityTimeoutOut, LogsQuery, ModerationLogsOut,
-                                       ReasonIn, SuccessOut, TimeoutIn, TimeoutStatusOut)
+from kraken.memberships.schemas import MembershipIn, MembershipOut, MemberSearchQuery
 from kraken.messages.schemas import (AroundPageOut, AroundQuery, AttachmentIn, HistoryQuery, MessageEditIn, MessageIn,
                                      MessagePageOut, MessageOut, ReactionIn)
+from kraken.moderation.schemas import (BanIn, CommunityBanOut, CommunityTimeoutOut, LogsQuery, ModerationLogsOut,
+                                       ReasonIn, SuccessOut, TimeoutIn, TimeoutStatusOut)
 from kraken.onboarding.schemas import OnboardingStatusOut
+from kraken.pins.schemas import PinDoneOut, PinIn, PinnedMessageOut
 from kraken.push.schemas import (DebugSubscriptionsOut, DoneOut, PushOutcomeOut, PushStatusOut, SubscribeIn,
                                  UnsubscribeIn, VapidKeyOut)
 from kraken.read_state.schemas import MarkReadIn, PeerReadOut, ReadReceiptOut, UnreadCountOut
+from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
+                                  RolePatch, UserRolesOut)
 from kraken.search.schemas import CommunityHitOut, SearchQuery
 from kraken.storage_quota.schemas import (InstanceStorageOut, QuotaIn, UserStorageListOut, UserStorageStatsOut,
                                           UsersQuery)
-from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
-                                  RolePatch, UserRolesOut)
 from kraken.threads.schemas import RepliesQuery, ThreadMetadataOut, ThreadRepliesOut
 from kraken.users.schemas import (PasswordChangeIn, PreferencesIn, ProfileOut, ProfileUpdateIn, RegisterIn,
                                   UserListQuery, UserOut, UserPageOut, UserSearchQuery)
@@ -397,11 +397,11 @@ OPERATIONS: dict[str, Op] = {
     "friends.send_request": Op(created(FriendshipOut),
                                summary="Ask a user (accepts their pending request instead; 403 across a block)"),
     "friends.accept_request": Op(created(FriendshipOut), summary="Accept a request addressed to the caller"),
-    "friends.decline_request": Op(ok(SuccessOut), summary="Decline a pending request addressed to the caller"),
-    "friends.cancel_request": Op(ok(SuccessOut), summary="Withdraw the caller's pending request"),
-    "friends.remove_friend": Op(ok(SuccessOut), summary="End an accepted friendship (either party)"),
-    "user_blocks.block_user": Op(created(SuccessOut), summary="Block a user (idempotent)"),
-    "user_blocks.unblock_user": Op(ok(SuccessOut), summary="Unblock a user (idempotent)"),
+    "friends.decline_request": Op(ok(DoneFlagOut), summary="Decline a pending request addressed to the caller"),
+    "friends.cancel_request": Op(ok(DoneFlagOut), summary="Withdraw the caller's pending request"),
+    "friends.remove_friend": Op(ok(DoneFlagOut), summary="End an accepted friendship (either party)"),
+    "user_blocks.block_user": Op(created(DoneFlagOut), summary="Block a user (idempotent)"),
+    "user_blocks.unblock_user": Op(ok(DoneFlagOut), summary="Unblock a user (idempotent)"),
     "user_blocks.list_blocked": Op(ok(Many(PublicUserOut)), summary="The users the caller blocked"),
     "user_blocks.block_status": Op(ok(BlockedOut), summary="Whether the caller blocked this user"),
     # file extras and storage quotas (issue 22; decisions 0065, 0066)
@@ -424,4 +424,19 @@ OPERATIONS: dict[str, Op] = {
                                  summary="Set a user's quota (MANAGE_USER_STORAGE)"),
     "storage.recalculate_user_usage": Op(created(UserStorageStatsOut),
                                          summary="Rebuild a user's usage from their stored files (MANAGE_USER_STORAGE)"),
+    # pins (docs/decisions/0055-pins.md)
+    "pins.pin_message": Op(ok(PinDoneOut), body=PinIn,
+                           summary="Pin a channel message (PIN_MESSAGE; 409 if pinned, 400 at the channel's cap)"),
+    "pins.unpin_message": Op(ok(PinDoneOut), body=PinIn, summary="Unpin a channel message (409 if not pinned)"),
+    "pins.list_pins": Op(ok(Many(PinnedMessageOut)), summary="A channel's pinned messages, oldest pin first"),
+    # channel order and mentions (docs/decisions/0056-channel-order-and-member-search.md)
+    "channels.move_channel_up": Op(ok(Many(ChannelOut)), body=MoveIn,
+                                   summary="Swap with the previous channel of its type; the community's list"),
+    "channels.move_channel_down": Op(ok(Many(ChannelOut)), body=MoveIn,
+                                     summary="Swap with the next channel of its type; the community's list"),
+    "channels.mentionable_channels": Op(ok(Many(ChannelOut)),
+                                        summary="The channels the caller may enter, by name"),
+    # member search (docs/decisions/0056-channel-order-and-member-search.md)
+    "memberships.search_members": Op(ok(Many(MembershipOut)), query=MemberSearchQuery,
+                                     summary="Members whose username or display name contains `query`, by username"),
 }

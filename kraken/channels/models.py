@@ -2,10 +2,15 @@
 channel index (`CommunityChannels`), which follows the channels."""
 from __future__ import annotations
 
-from typing import NamedTuple
+import secrets
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Iterator, NamedTuple
 
 from bson import ObjectId
-from mongoengine import BooleanField, DateTimeField, Document, ListField, ObjectIdField, StringField
+from mongoengine import BooleanField, DateTimeField, Document, IntField, ListField, ObjectIdField, StringField
+from pymongo.errors import DuplicateKeyError
 
 from kraken import dependents
 from kraken.common.time import utcnow
@@ -24,6 +29,55 @@ class Channel(Document):
     is_private = BooleanField(default=False, db_field="isPrivate")
     description = StringField(max_length=1024)
     created_at = DateTimeField(default=utcnow, db_field="createdAt")
+    # place among the community's channels of its type, 0-based (kraken.channels.service: move, create)
+    position = IntField(default=0, min_value=0)
+
+
+class ChannelOrderLease(Document):
+    """Who is renumbering a community's channels now (decision 0056): one document per community,
+    taken by a unique `_id` insert and given back by a delete naming its token; a lease older than
+    LEASE_SECONDS (its holder died) is taken over by a compare-and-set on its token. The store, not
+    Redis, holds it: a move must stay exclusive while Redis is away."""
+    meta = {"collection": "channel_order_leases"}
+
+    id = ObjectIdField(primary_key=True)  # the community's id
+    token = StringField(required=True)
+    until = DateTimeField(required=True)
+
+
+LEASE_SECONDS = 10.0   # far longer than a move (a few store round trips)
+LEASE_WAIT = 15.0      # how long a move waits for another's lease before it gives up
+
+
+class LeaseTimeout(RuntimeError):
+    """Another writer held the community's channel order for longer than LEASE_WAIT."""
+
+
+@contextmanager
+def channel_order(community_id) -> Iterator[None]:
+    """Hold the community's channel order for the block: no other move, creation or renumbering of
+    its channels runs at the same time on any process. Raises LeaseTimeout."""
+    collection, token = ChannelOrderLease._get_collection(), secrets.token_hex(8)
+    key, deadline, pause = ObjectId(str(community_id)), time.monotonic() + LEASE_WAIT, 0.005
+    while True:
+        now = utcnow()
+        try:
+            collection.insert_one({"_id": key, "token": token, "until": now + timedelta(seconds=LEASE_SECONDS)})
+            break
+        except DuplicateKeyError:
+            held = collection.find_one({"_id": key})
+            if held is not None and held["until"].replace(tzinfo=now.tzinfo) < now and collection.update_one(
+                    {"_id": key, "token": held["token"]},
+                    {"$set": {"token": token, "until": now + timedelta(seconds=LEASE_SECONDS)}}).modified_count:
+                break  # its holder died: taken over
+        if time.monotonic() > deadline:
+            raise LeaseTimeout(str(community_id))
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    try:
+        yield
+    finally:
+        collection.delete_one({"_id": key, "token": token})
 
 
 class CommunityChannels(Document):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from kraken.channels import service
-from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
+from kraken.channels.schemas import ChannelIn, ChannelOut, ChannelPatch, MoveIn
 from kraken.common.validation import parse_body
 from kraken.rbac import (Action, Resource, authorized_resource, current_grant, current_user, require_actions)
 
@@ -45,3 +45,27 @@ def update_channel(channel_id: str):
 def delete_channel(channel_id: str):
     service.delete(authorized_resource())
     return "", 204
+
+
+def _move(channel_id: str, step: int):
+    parse_body(MoveIn)  # the community was authorised from it; the channel must be in it (else 404)
+    channels, _swapped = service.move(authorized_resource().id, channel_id, step)
+    return [ChannelOut.of(c) for c in service.visible_channels_of(channels, current_grant())]
+
+
+@bp.post("/<oid:channel_id>/move-up")
+@require_actions(Action.UPDATE_CHANNEL, resource=Resource.COMMUNITY, id_from="body.communityId")
+def move_channel_up(channel_id: str):
+    return _move(channel_id, -1)
+
+
+@bp.post("/<oid:channel_id>/move-down")
+@require_actions(Action.UPDATE_CHANNEL, resource=Resource.COMMUNITY, id_from="body.communityId")
+def move_channel_down(channel_id: str):
+    return _move(channel_id, +1)
+
+
+@bp.get("/community/<oid:community_id>/mentionable")
+@require_actions(Action.READ_CHANNEL, resource=Resource.COMMUNITY, id_from="path.community_id")
+def mentionable_channels(community_id: str):
+    return [ChannelOut.of(c) for c in service.mentionable(authorized_resource().id, current_grant())]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from kraken.common.validation import parse_body
+from kraken.common.validation import parse_body, parse_query
 from kraken.memberships import service
-from kraken.memberships.schemas import MembershipIn, MembershipOut, with_users
+from kraken.memberships.schemas import MembershipIn, MembershipOut, MemberSearchQuery, with_users
 from kraken.rbac import (Action, Resource, authorized_resource, current_user, require_actions, require_auth,
                          visible_memberships)
 
@@ -24,6 +24,14 @@ def create_membership():
 @require_actions(Action.READ_MEMBER, **COMMUNITY)
 def list_members(community_id: str):
     return with_users(service.members(authorized_resource().id))
+
+
+@bp.get("/community/<oid:community_id>/search")
+@require_actions(Action.READ_MEMBER, **COMMUNITY)
+def search_members(community_id: str):
+    query = parse_query(MemberSearchQuery)
+    return [MembershipOut.of(m, user) for m, user in service.search(authorized_resource().id, query.query,
+                                                                     query.limit)]
 
 
 @bp.get("/my")

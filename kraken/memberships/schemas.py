@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictStr
 
 from kraken.common.ids import ObjectIdStr
 from kraken.common.time import IsoDateTime
@@ -15,6 +15,13 @@ from kraken.users.schemas import UserOut
 class MembershipIn(RequestModel):
     userId: ObjectIdStr
     communityId: ObjectIdStr
+
+
+class MemberSearchQuery(RequestModel):
+    """`query` (missing: everyone), `limit` (default 10; above 50 answered with 50, decision 0056)."""
+
+    query: StrictStr = Field("", max_length=100)
+    limit: int = Field(10, ge=1)
 
 
 class MembershipOut(BaseModel):

@@ -1,18 +1,27 @@
 """Community membership: join (with the Member role), listing, removal and leaving."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from types import SimpleNamespace
+from typing import NamedTuple
+
 from bson import ObjectId
 from mongoengine import NotUniqueError
 
 from kraken import dependents, domain
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel
+from kraken.common.lookups import each
 from kraken.errors import ConflictError, ForbiddenError, NotFoundError
+from kraken.memberships import directory
 from kraken.memberships.models import Membership
 from kraken.moderation.models import ban_in_force
 from kraken.roles import service as roles
 from kraken.roles.models import UserRole
 from kraken.users.lookups import active_user
+from kraken.users.models import User
+
+SEARCH_LIMIT = 50  # most members one search returns (decision 0056)
 
 
 def _banned() -> ForbiddenError:
@@ -56,7 +65,7 @@ def _forget(community_id: object, user_id: object) -> bool:
     deleted = Membership.objects(community_id=community_id, user_id=user_id).delete()
     ChannelMembership.objects(community_id=community_id, user_id=user_id).delete()
     UserRole.objects(community_id=community_id, user_id=user_id).delete()
-    dependents.wrote(Membership, ChannelMembership, UserRole, community_id=community_id)
+    dependents.wrote(Membership, ChannelMembership, UserRole, community_id=community_id, user_id=user_id)
     return bool(deleted)
 
 
@@ -107,3 +116,67 @@ def remove(community_id: object, user_id: object, *, missing_ok: bool = False) -
             return
         raise NotFoundError("Membership not found")
     _left(community_id, user_id)
+
+
+_PUBLIC = {"username": 1, "role": 1, "avatarUrl": 1, "lastSeen": 1, "displayName": 1, "bio": 1, "status": 1,
+           "createdAt": 1, "disabled": 1}
+
+
+def public_user(user_id: str) -> SimpleNamespace | None:
+    """What public User JSON needs of an active user: one `_id` read of those fields, no document built
+    (a search's hits are mostly users this process has no copy of)."""
+    found = User._get_collection().find_one({"_id": ObjectId(user_id)}, _PUBLIC)
+    if found is None or found.get("disabled"):
+        return None
+    return SimpleNamespace(id=found["_id"], username=found["username"], role=found.get("role"),
+                           avatar_url=found.get("avatarUrl"), last_seen=found.get("lastSeen"),
+                           display_name=found.get("displayName"), bio=found.get("bio"),
+                           status=found.get("status"), created_at=found.get("createdAt"))
+
+
+class Member(NamedTuple):
+    """A membership as the community's directory states it (what MembershipOut reads)."""
+    id: str
+    user_id: str
+    community_id: object
+    joined_at: datetime
+
+
+def _matches(text: str, query: str):
+    """(user id, membership id, joined at ms) of the directory lines whose username or display name
+    contains `query` (lower-cased), in username order."""
+    sep = directory.SEP
+    for line in text.split("\n") if text else ():
+        if query not in line:  # the common case, in C
+            continue
+        username, display, user_id, membership_id, joined_ms = line.split(sep)
+        if query in username or query in display:
+            yield user_id, membership_id, joined_ms
+
+
+def search(community_id: object, query: str, limit: int) -> list[tuple[Member, SimpleNamespace]]:
+    """Members whose username or display name contains `query` (case-insensitive), by username, at
+    most `limit` (capped at SEARCH_LIMIT). One `_id` read of the community's directory (which states
+    each membership), then each hit's user (an `_id` read of its public fields), a few at a time
+    (decision 0056)."""
+    limit = min(limit, SEARCH_LIMIT)
+    needle = query.strip().lower()
+    if directory.SEP in needle or "\n" in needle:
+        return []
+    hits = _matches(directory.read(community_id), needle)
+    found: list[tuple[Member, SimpleNamespace]] = []
+
+    def one(hit):
+        user_id, membership_id, joined_ms = hit
+        user = public_user(user_id)
+        if user is None:
+            return None
+        joined = datetime.fromtimestamp(int(joined_ms) / 1000, tz=timezone.utc)
+        return Member(membership_id, user_id, community_id, joined), user
+
+    while len(found) < limit:
+        batch = [hit for _, hit in zip(range(limit - len(found)), hits)]
+        if not batch:
+            break
+        found.extend(pair for pair in each(one, batch) if pair is not None)
+    return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from bson import ObjectId
-from mongoengine import (DateTimeField, DictField, Document, IntField, ListField, ObjectIdField, StringField,
+from mongoengine import (BooleanField, DateTimeField, DictField, Document, IntField, ListField, ObjectIdField, StringField,
                          ValidationError)
 from pymongo import ReturnDocument
 
@@ -99,6 +99,10 @@ class Message(Document):
     # the message's place in its conversation (kraken.messages.timeline): number and bucket key
     seq = IntField()
     bucket = StringField()
+    # pinned (kraken.pins: written from the channel's pin board, its truth); absent when not pinned
+    pinned = BooleanField()
+    pinned_at = DateTimeField(db_field="pinnedAt")
+    pinned_by = ObjectIdField(db_field="pinnedBy")
 
     @property
     def conversation_id(self) -> ObjectId:

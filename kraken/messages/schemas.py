@@ -144,6 +144,7 @@ def message_out(m) -> dict[str, Any]:
         "sentAt": iso(m.sent_at), "editedAt": iso(m.edited_at), "deletedAt": None,
         "parentMessageId": _str(m.parent_message_id), "replyCount": m.reply_count or 0,
         "lastReplyAt": iso(m.last_reply_at),
+        "pinned": bool(m.pinned), "pinnedAt": iso(m.pinned_at), "pinnedBy": _str(m.pinned_by),
     }
     if m.nonce:
         out["nonce"] = m.nonce
@@ -197,6 +198,9 @@ class MessageOut(BaseModel):
     parentMessageId: str | None = Field(description="The thread's parent message, for a reply; else null")
     replyCount: int = Field(description="Replies in this message's thread (0 for a reply)")
     lastReplyAt: str | None = Field(description="When its thread's newest reply was sent; null without replies")
+    pinned: bool = Field(description="Whether it is pinned in its channel (kraken.pins)")
+    pinnedAt: str | None = Field(description="When it was pinned; null when not pinned")
+    pinnedBy: str | None = Field(description="Who pinned it; null when not pinned")
     nonce: str | None = Field(None, description="Only present when the sender gave one")
     pendingAttachments: int | None = Field(None, description="Files still to be added (only present when the "
                                            "sender announced some)")

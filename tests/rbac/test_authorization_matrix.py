@@ -247,6 +247,22 @@ MATRIX = [
     ("POST", "/api/messages/{MG}/attachments", {}, "403 403 403 201 403 403 403 403 401"),
     ("POST", "/api/messages/{MP}/attachments", {}, "403 403 404 404 201 404 404 404 401"),
     ("POST", "/api/messages/{MD}/attachments", {}, "404 403 404 201 403 404 404 404 401"),
+    # pins (issue 21, decision 0055): PIN/UNPIN_MESSAGE where the message is; a DM message is no channel's (403)
+    ("POST", "/api/moderation/pin/{MG}", {"reason": "r"}, "200 200 200 403 403 403 403 403 401"),
+    ("POST", "/api/moderation/pin/{MP}", None, "200 200 404 404 403 404 404 404 401"),
+    ("POST", "/api/moderation/pin/{MD}", None, "404 403 404 403 403 404 404 404 401"),
+    ("DELETE", "/api/moderation/pin/{MG}", None, "409 409 409 403 403 403 403 403 401"),  # not pinned
+    ("DELETE", "/api/moderation/pin/{MP}", None, "409 409 404 404 403 404 404 404 401"),
+    ("GET", "/api/moderation/pins/{G}", None, MEMBERS),
+    ("GET", "/api/moderation/pins/{P}", None, PRIVATE_ENTER),
+    # channel order and mentions (issue 21, decision 0056): UPDATE_CHANNEL in the body's community
+    ("POST", "/api/channels/{V}/move-up", {"communityId": "{C}"}, "200 200 200 403 403 403 403 403 401"),
+    ("POST", "/api/channels/{V}/move-down", {"communityId": "{C}"}, "200 200 200 403 403 403 403 403 401"),
+    ("POST", "/api/channels/{P}/move-up", {"communityId": "{C}"}, "200 200 200 403 403 403 403 403 401"),
+    ("GET", "/api/channels/community/{C}/mentionable", None, MEMBERS),
+    # member search (issue 21, decision 0056)
+    ("GET", "/api/membership/community/{C}/search", None, MEMBERS),
+    ("GET", "/api/membership/community/{C}/search?query=m&limit=5", None, MEMBERS),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -311,7 +327,7 @@ def test_matrix_covers_every_route_of_the_issue(app):
                 "/api/messages/search", "/api/alias-groups", "/api/auth/sessions", "/api/push",
                 "/api/notifications/debug/subscriptions", "/api/moderation/ban", "/api/moderation/kick",
                 "/api/moderation/timeout", "/api/moderation/message", "/api/moderation/logs", "/api/friends",
-                "/api/users/block", "/api/storage")
+                "/api/users/block", "/api/storage", "/api/moderation/pin")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
