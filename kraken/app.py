@@ -33,6 +33,8 @@ from kraken.logs import configure_logging, register_request_logging
 from kraken.memberships.routes import bp as memberships_bp
 from kraken.messages import service as messages
 from kraken.messages.routes import bp as messages_bp
+from kraken.notifications import service as notifications
+from kraken.notifications.routes import bp as notifications_bp
 from kraken.onboarding.routes import bp as onboarding_bp
 from kraken.openapi import bp as openapi_bp
 from kraken.presence.routes import bp as presence_bp
@@ -52,7 +54,7 @@ from kraken.voice.routes import bp as voice_bp
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
-              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp)
+              livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, notifications_bp)
 
 
 class _TrailingSlashes:
@@ -135,3 +137,4 @@ def _connect_reactions() -> None:
     read_state.init_app()
     threads.init_app()
     search.init_app()
+    notifications.init_app()

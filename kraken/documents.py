@@ -13,6 +13,7 @@ from kraken.memberships.models import Membership
 from kraken.messages.models import Message
 from kraken.migrations import Migration
 from kraken.moderation.models import ModerationLog
+from kraken.notifications.models import ChannelNotificationOverride, Notification, UserNotificationSettings
 from kraken.roles.models import Role, UserRole
 from kraken.threads.models import ThreadSubscriber
 from kraken.users.models import InstanceMarker, User
@@ -22,4 +23,4 @@ def all_documents() -> list[type]:
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
             DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember,
-            ModerationLog]
+            ModerationLog, Notification, UserNotificationSettings, ChannelNotificationOverride]
