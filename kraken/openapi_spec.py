@@ -24,6 +24,8 @@ from kraken.livekit.schemas import (ConnectionInfoOut, LiveKitHealthOut, MuteIn,
 from kraken.memberships.schemas import MembershipIn, MembershipOut
 from kraken.messages.schemas import (AroundPageOut, AroundQuery, HistoryQuery, MessageEditIn, MessageIn,
                                      MessagePageOut, MessageOut, ReactionIn)
+from kraken.notifications.schemas import (ClearAllOut, CountOut, ListQuery, NotificationListOut, NotificationRowOut,
+                                          OverrideIn, OverrideOut, SendTestIn, SendTestOut, SettingsIn, SettingsOut)
 from kraken.onboarding.schemas import OnboardingStatusOut
 from kraken.read_state.schemas import MarkReadIn, PeerReadOut, ReadReceiptOut, UnreadCountOut
 from kraken.search.schemas import CommunityHitOut, SearchQuery
@@ -128,6 +130,9 @@ HTML = Raw("text/html", {"type": "string"})
 BYTES = Raw("*/*", {"type": "string", "format": "binary"})
 WEBHOOK_EVENT = Raw("application/webhook+json", {"type": "object", "description": "A LiveKit WebhookEvent"})
 Body = type[BaseModel] | Many | Raw | None
+# GET /api/notifications/channels/:id/override: the override, or an empty 200 body (the client expects it)
+OVERRIDE_OR_EMPTY = Raw("*/*", {"description": "An override (id, userId, channelId, level, createdAt, "
+                                                             "updatedAt), or an empty body when the caller has none"})
 
 
 @dataclass(frozen=True)
@@ -329,4 +334,20 @@ OPERATIONS: dict[str, Op] = {
     "livekit.receive_webhook": Op(ok(WebhookOut), body=WEBHOOK_EVENT, auth="webhook",
                                   summary="LiveKit's webhook, signed over the raw body"),
     "livekit.mute_participant": Op(created(MuteOut), body=MuteIn, summary="Mute a participant (MANAGE_VOICE)"),
+    # notifications (HF §3.2; docs/decisions/0059-notifications.md): the caller's own
+    "notifications.list_notifications": Op(ok(NotificationListOut), query=ListQuery,
+                                           summary="The caller's notifications, newest first (unreadOnly: true or 1)"),
+    "notifications.unread_count": Op(ok(CountOut), summary="The caller's unread notifications (exact)"),
+    "notifications.mark_read": Op(ok(NotificationRowOut), summary="Mark one read; the caller's devices are told"),
+    "notifications.read_all": Op(ok(CountOut), summary="Mark every unread one read; count = rows changed"),
+    "notifications.dismiss": Op(ok(NotificationRowOut), summary="Dismiss one (read unchanged)"),
+    "notifications.delete_notification": Op(NO_CONTENT, summary="Delete one"),
+    "notifications.get_settings": Op(ok(SettingsOut), summary="The caller's settings (created with defaults)"),
+    "notifications.update_settings": Op(ok(SettingsOut), body=SettingsIn, summary="Change some settings"),
+    "notifications.get_override": Op(ok(OVERRIDE_OR_EMPTY), summary="The caller's level for a channel; an empty body when none"),
+    "notifications.set_override": Op(ok(OverrideOut), body=OverrideIn,
+                                     summary="Set the caller's level for a channel they see (404 otherwise)"),
+    "notifications.delete_override": Op(NO_CONTENT, summary="Remove the caller's level for a channel (idempotent)"),
+    "notifications.send_test": Op(ok(SendTestOut), body=SendTestIn, summary="OWNER only: a test notification to oneself"),
+    "notifications.clear_all": Op(ok(ClearAllOut), summary="OWNER only: delete one's own notification data"),
 }

@@ -67,7 +67,7 @@ def update_settings():
 def get_override(channel_id: str):
     override = service.override_of(current_user(), channel_id)
     # no override: an empty 200 body, which the client expects (HF §3.2)
-    return Response("", 200) if override is None else override_out(override)
+    return Response("", 200, mimetype="text/plain") if override is None else override_out(override)
 
 
 @bp.put("/channels/<oid:channel_id>/override")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from kraken.common.time import iso
 from kraken.common.validation import RequestModel
@@ -108,3 +108,93 @@ def settings_out(s) -> dict:
 def override_out(o) -> dict:
     return {"id": str(o.oid), "userId": str(o.user_id), "channelId": str(o.channel_id), "level": o.level,
             "createdAt": iso(o.created_at), "updatedAt": iso(o.updated_at)}
+
+
+# Response shapes, for the OpenAPI document (kraken.openapi_spec); the serialisers above build them.
+class NotificationRowOut(BaseModel):
+    id: str
+    userId: str
+    type: Type
+    messageId: str | None
+    channelId: str | None
+    directMessageGroupId: str | None
+    authorId: str
+    parentMessageId: str | None
+    read: bool
+    dismissed: bool
+    createdAt: str
+
+
+class AuthorOut(BaseModel):
+    id: str
+    username: str | None
+    displayName: str | None
+    avatarUrl: str | None
+
+
+class MessageRefOut(BaseModel):
+    id: str
+    spans: list[dict]
+    channelId: str | None
+    directMessageGroupId: str | None
+
+
+class ChannelRefOut(BaseModel):
+    communityId: str
+
+
+class NotificationOut(NotificationRowOut):
+    author: AuthorOut | None
+    message: MessageRefOut | None
+    channel: ChannelRefOut | None
+    communityId: str | None
+
+
+class NotificationListOut(BaseModel):
+    """`total` is this page's length; `unreadCount` every unread notification of the caller."""
+
+    notifications: list[NotificationOut]
+    total: int
+    unreadCount: int
+
+
+class CountOut(BaseModel):
+    count: int
+
+
+class SettingsOut(BaseModel):
+    id: str
+    userId: str
+    desktopEnabled: bool
+    playSound: bool
+    soundType: Literal["default", "mention", "dm"]
+    doNotDisturb: bool
+    dndStartTime: str | None
+    dndEndTime: str | None
+    defaultChannelLevel: Level
+    dmNotifications: bool
+    createdAt: str
+    updatedAt: str
+
+
+class OverrideOut(BaseModel):
+    id: str
+    userId: str
+    channelId: str
+    level: Level
+    createdAt: str
+    updatedAt: str
+
+
+class SendTestOut(BaseModel):
+    success: bool
+    notification: NotificationRowOut
+    message: str
+
+
+class ClearAllOut(BaseModel):
+    success: bool
+    notificationsDeleted: int
+    settingsDeleted: int
+    overridesDeleted: int
+    message: str

@@ -166,6 +166,21 @@ MATRIX = [
     ("POST", "/api/threads/{MD}/subscribe", None, DM_GROUP_204),
     ("DELETE", "/api/threads/{MG}/subscribe", None, MEMBERS_204),
     ("DELETE", "/api/threads/{MP}/subscribe", None, PRIVATE_ENTER_204),
+    # notifications (issue 21): the caller's own; overrides only on channels they see; debug: the OWNER
+    ("GET", "/api/notifications", None, A),
+    ("GET", "/api/notifications/unread-count", None, A),
+    ("POST", "/api/notifications/read-all", None, A),
+    ("POST", "/api/notifications/{MG}/read", None, "404 404 404 404 404 404 404 404 401"),
+    ("POST", "/api/notifications/{MG}/dismiss", None, "404 404 404 404 404 404 404 404 401"),
+    ("DELETE", "/api/notifications/{MG}", None, "404 404 404 404 404 404 404 404 401"),
+    ("GET", "/api/notifications/settings", None, A),
+    ("PUT", "/api/notifications/settings", {"playSound": False}, A),
+    ("GET", "/api/notifications/channels/{P}/override", None, A),
+    ("PUT", "/api/notifications/channels/{G}/override", {"level": "all"}, "200 200 200 200 200 200 404 404 401"),
+    ("PUT", "/api/notifications/channels/{P}/override", {"level": "all"}, "200 200 200 404 200 404 404 404 401"),
+    ("DELETE", "/api/notifications/channels/{P}/override", None, "204 204 204 204 204 204 204 204 401"),
+    ("POST", "/api/notifications/debug/send-test", {"type": "DIRECT_MESSAGE"}, OWNER_ONLY),
+    ("DELETE", "/api/notifications/debug/clear-all", None, OWNER_ONLY),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -215,7 +230,7 @@ def test_matrix_covers_every_route_of_the_issue(app):
     covered = {(m, _shape(p)) for m, p, _, _ in MATRIX}
     prefixes = ("/api/community", "/api/channels", "/api/membership", "/api/channel-membership", "/api/roles",
                 "/api/invite", "/api/direct-messages", "/api/threads", "/api/read-receipts",
-                "/api/messages/search")
+                "/api/messages/search", "/api/notifications")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:
