@@ -1,0 +1,143 @@
+"""Notification fan-out (issue 21 item 4; docs/decisions/0059-notifications.md): the send ack of an
+`@channel` in a private channel of 5,000 members against a plain send's in the same run, the time until
+every row is stored and the sampled recipients' sockets have their `newNotification`, and each user's
+unread count afterwards.
+
+Usage: .venv/bin/python bench/w_notifications.py [--members 5000] [--mongo mongodb://127.0.0.1:27017]
+       [--redis-db 7] [--rounds 4] [--plain 40] [--mentions 5] [--sockets 100]
+One gunicorn process (tests/live.py LiveServer) on a private database `kraken_bench_notify`, dropped at
+the end. Rounds alternate: `--plain` plain sends at 8/s, then `--mentions` `@channel` sends 3 s apart
+(each waits until its 5,000 rows and the sampled sockets' events are in). Prints the figures as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import common  # noqa: F401 - puts the repository on sys.path
+from common import percentile
+
+from bson import ObjectId
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=5000)
+    parser.add_argument("--mongo", default="mongodb://127.0.0.1:27017")
+    parser.add_argument("--redis-db", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--plain", type=int, default=40)
+    parser.add_argument("--mentions", type=int, default=5)
+    parser.add_argument("--sockets", type=int, default=100)
+    args = parser.parse_args()
+
+    import tempfile
+    from kraken import create_app
+    from kraken.auth.service import start_session
+    from kraken.channel_memberships.models import ChannelMembership
+    from kraken.channels import service as channels
+    from kraken.communities import service as communities
+    from kraken.config import load_settings
+    from kraken.memberships.models import Membership
+    from kraken.notifications.models import Notification
+    from kraken.users import service as users
+    from kraken.users.models import User
+    from common import server_env
+    from tests.live import LiveServer
+    from tests.realtime.sockets import SocketClient
+
+    db = "kraken_bench_notify"
+    settings = load_settings({}, env="test", mongodb_url=f"{args.mongo}/{db}",
+                             redis_url=f"redis://127.0.0.1:6379/{args.redis_db}", rate_limits=False,
+                             log_level="WARNING", data_dir=Path(tempfile.mkdtemp()), argon2_memory_kib=1024,
+                             argon2_time_cost=1)
+    app = create_app(settings)
+    with app.app_context():
+        import mongoengine
+        mongoengine.get_db().client.drop_database(db)
+        from kraken.extensions import redis
+        redis.flushdb()
+        author = users.create_owner("author", "correct horse battery")
+        community = communities.create(author, name="Big", description=None, avatar=None, banner=None)
+        private = channels.create(author, community.id, name="crowd", type="TEXT", is_private=True, description=None)
+        plain_channel = private
+        ids = [ObjectId() for _ in range(args.members)]
+        User._get_collection().insert_many([{"_id": i, "username": f"m{n}", "hashedPassword": "x", "role": "USER",
+                                             "verified": True} for n, i in enumerate(ids)], ordered=False)
+        Membership._get_collection().insert_many([{"userId": i, "communityId": community.id} for i in ids],
+                                                 ordered=False)
+        ChannelMembership._get_collection().insert_many(
+            [{"userId": i, "channelId": private.id, "communityId": community.id} for i in ids], ordered=False)
+        step = max(1, args.members // args.sockets)
+        sampled = ids[::step][:args.sockets]
+        tokens = [start_session(User.objects(id=i).get()).access_token for i in sampled]
+        author_token = start_session(author).access_token
+        time.sleep(70)  # the GIN keeper indexes new collections' fields within a minute
+    server = LiveServer(server_env(settings), Path(tempfile.mkdtemp()) / "notify.log").start()
+    clients = [SocketClient(server.url, t).connect() for t in tokens]
+    sender = SocketClient(server.url, author_token).connect()
+    for c in clients + [sender]:
+        c.emit("subscribeAll")
+    time.sleep(1)
+
+    def send(spans) -> tuple[str, float]:
+        t0 = time.perf_counter()
+        mid = sender.call("sendMessage", {"channelId": str(plain_channel.id), "spans": spans}, timeout=30)
+        return mid, (time.perf_counter() - t0) * 1000
+
+    plain_acks, mention_acks, delivered = [], [], []
+    rows = Notification._get_collection
+    with app.app_context():
+        for _ in range(args.rounds):
+            for n in range(args.plain):
+                plain_acks.append(send([{"type": "PLAINTEXT", "text": f"plain {n}"}])[1])
+                time.sleep(0.125)
+            for n in range(args.mentions):
+                t0 = time.perf_counter()
+                mid, ack = send([{"type": "SPECIAL_MENTION", "specialKind": "channel"},
+                                 {"type": "PLAINTEXT", "text": f" all {n}"}])
+                mention_acks.append(ack)
+                deadline = time.perf_counter() + 60
+                stored_at = events_at = None
+                while time.perf_counter() < deadline and (stored_at is None or events_at is None):
+                    if stored_at is None and rows().count_documents({"messageId": ObjectId(mid)}) >= args.members:
+                        stored_at = time.perf_counter()
+                    if events_at is None and all(any(p.get("messageId") == mid for p in c.events.get(
+                            "newNotification", [])) for c in clients):
+                        events_at = time.perf_counter()
+                    time.sleep(0.02)
+                delivered.append({"rows_s": None if stored_at is None else round(stored_at - t0, 3),
+                                  "events_s": None if events_at is None else round(events_at - t0, 3)})
+                time.sleep(3)
+        total = args.rounds * args.mentions
+        exact = all(rows().count_documents({"unreadFor": i}) == total for i in sampled)
+        counts = {n: rows().count_documents({"unreadFor": sampled[0]}) for n in range(3)}
+        t = time.perf_counter()
+        for i in sampled[:20]:
+            rows().count_documents({"unreadFor": i})
+        count_ms = (time.perf_counter() - t) * 1000 / 20
+    for c in clients + [sender]:
+        c.close()
+    server.stop()
+    out = {"members": args.members, "plain_ack_p50_ms": round(percentile(plain_acks, 50), 2),
+           "plain_ack_p99_ms": round(percentile(plain_acks, 99), 2),
+           "mention_ack_p50_ms": round(percentile(mention_acks, 50), 2),
+           "mention_ack_p99_ms": round(percentile(mention_acks, 99), 2),
+           "ratio_p99": round(percentile(mention_acks, 99) / percentile(plain_acks, 99), 3),
+           "plain_samples": len(plain_acks), "mention_samples": len(mention_acks),
+           "delivered": delivered, "max_delivery_s": max(max(d["rows_s"] or 99, d["events_s"] or 99) for d in delivered),
+           "unread_exact_for_sampled": exact, "unread_each": counts[0],
+           f"unread_count_ms_at_{total}_unread": round(count_ms, 2)}
+    print(json.dumps(out, indent=1))
+    with app.app_context():
+        import mongoengine
+        mongoengine.get_db().client.drop_database(db)
+    sys.exit(0 if out["ratio_p99"] <= 1.2 and out["max_delivery_s"] <= 5 and exact else 1)
+
+
+if __name__ == "__main__":
+    main()
