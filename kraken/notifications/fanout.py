@@ -4,8 +4,8 @@ docs/decisions/0059-notifications.md).
 `message_stored` (every send: socket, REST, DM, thread reply; decision 0013) starts the fan-out in a
 background task of the sending process (`background.soon`), so a send's ack never waits for it, however
 many readers an `@channel` reaches. The rows are inserted with `insert_many` in batches of `BATCH`; after
-each batch every recipient's room gets its `newNotification` (one queue message per recipient: each
-payload names its own row) and `notification_created` is sent for each (web push), then the task yields
+each batch every recipient's room gets its `newNotification` (each payload names its own row: one queue
+message per batch, `publish_each`) and `notification_created` is sent for each (web push), then the task yields
 to the process's other greenlets. Recipients in do-not-disturb get the row only.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from kraken.notifications.schemas import live_out
 from kraken.presence import service as presence
 from kraken.rbac import private_channel_entrants
 from kraken.realtime import background, names
-from kraken.realtime.publish import publish
+from kraken.realtime.publish import publish_each
 from kraken.realtime.rooms import user_room
 from kraken.threads.models import ThreadSubscriber
 from kraken.users.models import User
@@ -162,11 +162,11 @@ def deliver(rows: list[dict], author: dict | None, message: dict | None, channel
     for start in range(0, len(rows), BATCH):
         batch = rows[start:start + BATCH]
         collection.insert_many(batch, ordered=False)
-        for doc in batch:
-            if str(doc["userId"]) in quiet:
-                continue
-            publish(names.NEW_NOTIFICATION, live_out(doc, author, message, channel_name), user_room(doc["userId"]))
-            if domain.notification_created.receivers:
+        live = [doc for doc in batch if str(doc["userId"]) not in quiet]
+        publish_each(names.NEW_NOTIFICATION,
+                     [(user_room(doc["userId"]), live_out(doc, author, message, channel_name)) for doc in live])
+        if domain.notification_created.receivers:
+            for doc in live:
                 domain.notification_created.send(Notification._from_son(doc))
         socketio.sleep(0)  # the process's other greenlets (the sender's next acks) go first
 
