@@ -231,3 +231,16 @@ def test_leaving_a_private_channel_or_a_dm_group_removes_its_notifications(facto
     assert len(rows(c.pcmember)) == 2
     assert login_as(c.pcmember).delete(f"/api/direct-messages/{c.dm_group.id}/members/me").status_code in (200, 204)
     assert [n.channel_id for n in rows(c.pcmember)] == [c.private.id]
+
+
+def test_plain_messages_of_a_big_community_public_channel_notify_nobody(factory, community, login_as, monkeypatch):
+    c = community
+    for name in ("nopc", "pcmember"):
+        assert login_as(c.people[name]).put("/api/notifications/settings",
+                                            json={"defaultChannelLevel": "all"}).status_code == 200
+    monkeypatch.setattr(fanout, "CHANNEL_MESSAGE_LIMIT", 3)  # Club has 7 members
+    assert who(factory.send(c.admin, c.general, "plain")) == {}
+    assert who(factory.send(c.admin, c.private, "plain")) == {str(c.pcmember.id): "CHANNEL_MESSAGE"}
+    assert who(factory.send(c.admin, c.general, spans=mention(c.nopc))) == {str(c.nopc.id): "USER_MENTION"}
+    monkeypatch.setattr(fanout, "CHANNEL_MESSAGE_LIMIT", 500)
+    assert set(who(factory.send(c.admin, c.general, "plain"))) == {str(c.nopc.id), str(c.pcmember.id)}
