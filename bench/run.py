@@ -25,7 +25,8 @@ import harness
 import report
 import seed
 
-WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search")
+WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search",
+             "notifications")
 
 
 @dataclass
@@ -176,6 +177,7 @@ def main(argv: list[str]) -> int:
     import w_rest
     import w_scale
     import w_search
+    import w_notifications
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
         "startup": lambda: startup(cfg, world("rt"), details),
@@ -188,6 +190,7 @@ def main(argv: list[str]) -> int:
             "requests_per_s")),
         "scale": lambda: w_scale.run(cfg, out_dir, details),
         "search": lambda: w_search.run(cfg, details),
+        "notifications": lambda: w_notifications.run(cfg, details),
     }
     try:
         for name in args.only:
