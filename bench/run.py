@@ -26,7 +26,7 @@ import report
 import seed
 
 WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search",
-             "moderation", "thumbnail", "members")
+             "moderation", "thumbnail", "members", "notifications")
 
 
 @dataclass
@@ -189,6 +189,7 @@ def main(argv: list[str]) -> int:
     import w_search
     import w_files
     import w_members
+    import w_notifications
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
         "startup": lambda: startup(cfg, world("rt"), details),
@@ -204,6 +205,7 @@ def main(argv: list[str]) -> int:
         "moderation": lambda: w_moderation.run(cfg, details),
         "thumbnail": lambda: w_files.run(cfg, details),
         "members": lambda: w_members.run(cfg, details),
+        "notifications": lambda: w_notifications.run(cfg, details),
     }
     try:
         for name in args.only:

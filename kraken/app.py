@@ -38,6 +38,8 @@ from kraken.messages import service as messages
 from kraken.messages.routes import bp as messages_bp
 from kraken.moderation import service as moderation
 from kraken.moderation.routes import bp as moderation_bp
+from kraken.notifications import service as notifications
+from kraken.notifications.routes import bp as notifications_bp
 from kraken.onboarding.routes import bp as onboarding_bp
 from kraken.openapi import bp as openapi_bp
 from kraken.pins import service as pins
@@ -63,7 +65,7 @@ from kraken.voice.routes import bp as voice_bp
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
               livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp, push_bp,
-              moderation_bp, friends_bp, user_blocks_bp, storage_bp, pins_bp)
+              moderation_bp, friends_bp, user_blocks_bp, storage_bp, pins_bp, notifications_bp)
 
 
 class _TrailingSlashes:
@@ -150,3 +152,4 @@ def _connect_reactions() -> None:
     push_hooks.init_app()
     moderation.init_app()
     pins.init_app()
+    notifications.init_app()

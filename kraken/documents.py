@@ -16,6 +16,7 @@ from kraken.migrations import Migration
 from kraken.moderation.models import CommunityBan, CommunityTimeout, ModerationLog
 from kraken.pins.models import PinBoard
 from kraken.push.models import PushKeys, PushSubscription
+from kraken.notifications.models import ChannelNotificationOverride, Notification, UserNotificationSettings
 from kraken.roles.models import Role, UserRole
 from kraken.threads.models import ThreadSubscriber
 from kraken.users.models import InstanceMarker, User
@@ -26,4 +27,5 @@ def all_documents() -> list[type]:
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
             DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember,
             ModerationLog, CommunityBan, CommunityTimeout,
-            PushSubscription, PushKeys, Friendship, UserBlock, PinBoard, MemberDirectory, ChannelOrderLease]
+            PushSubscription, PushKeys, Friendship, UserBlock, PinBoard, MemberDirectory, ChannelOrderLease,
+            Notification, UserNotificationSettings, ChannelNotificationOverride]

@@ -30,6 +30,8 @@ from kraken.messages.schemas import (AroundPageOut, AroundQuery, AttachmentIn, H
                                      MessagePageOut, MessageOut, ReactionIn)
 from kraken.moderation.schemas import (BanIn, CommunityBanOut, CommunityTimeoutOut, LogsQuery, ModerationLogsOut,
                                        ReasonIn, SuccessOut, TimeoutIn, TimeoutStatusOut)
+from kraken.notifications.schemas import (ClearAllOut, CountOut, ListQuery, NotificationListOut, NotificationRowOut,
+                                          OverrideIn, OverrideOut, SendTestIn, SendTestOut, SettingsIn, SettingsOut)
 from kraken.onboarding.schemas import OnboardingStatusOut
 from kraken.pins.schemas import PinDoneOut, PinIn, PinnedMessageOut
 from kraken.push.schemas import (DebugSubscriptionsOut, DoneOut, PushOutcomeOut, PushStatusOut, SubscribeIn,
@@ -143,6 +145,9 @@ WEBHOOK_EVENT = Raw("application/webhook+json", {"type": "object", "description"
 INVITE_OR_NOTHING = Raw("*/*", {"oneOf": [{"$ref": "#/components/schemas/InviteOut"},
                                           {"type": "string", "maxLength": 0}]})
 Body = type[BaseModel] | Many | Raw | None
+# GET /api/notifications/channels/:id/override: the override, or an empty 200 body (the client expects it)
+OVERRIDE_OR_EMPTY = Raw("*/*", {"description": "An override (id, userId, channelId, level, createdAt, "
+                                                             "updatedAt), or an empty body when the caller has none"})
 
 
 @dataclass(frozen=True)
@@ -439,4 +444,20 @@ OPERATIONS: dict[str, Op] = {
     # member search (docs/decisions/0056-channel-order-and-member-search.md)
     "memberships.search_members": Op(ok(Many(MembershipOut)), query=MemberSearchQuery,
                                      summary="Members whose username or display name contains `query`, by username"),
+    # notifications (HF §3.2; docs/decisions/0059-notifications.md): the caller's own
+    "notifications.list_notifications": Op(ok(NotificationListOut), query=ListQuery,
+                                           summary="The caller's notifications, newest first (unreadOnly: true or 1)"),
+    "notifications.unread_count": Op(ok(CountOut), summary="The caller's unread notifications (exact)"),
+    "notifications.mark_read": Op(ok(NotificationRowOut), summary="Mark one read; the caller's devices are told"),
+    "notifications.read_all": Op(ok(CountOut), summary="Mark every unread one read; count = rows changed"),
+    "notifications.dismiss": Op(ok(NotificationRowOut), summary="Dismiss one (read unchanged)"),
+    "notifications.delete_notification": Op(NO_CONTENT, summary="Delete one"),
+    "notifications.get_settings": Op(ok(SettingsOut), summary="The caller's settings (created with defaults)"),
+    "notifications.update_settings": Op(ok(SettingsOut), body=SettingsIn, summary="Change some settings"),
+    "notifications.get_override": Op(ok(OVERRIDE_OR_EMPTY), summary="The caller's level for a channel; an empty body when none"),
+    "notifications.set_override": Op(ok(OverrideOut), body=OverrideIn,
+                                     summary="Set the caller's level for a channel they see (404 otherwise)"),
+    "notifications.delete_override": Op(NO_CONTENT, summary="Remove the caller's level for a channel (idempotent)"),
+    "notifications.send_test": Op(ok(SendTestOut), body=SendTestIn, summary="OWNER only: a test notification to oneself"),
+    "notifications.clear_all": Op(ok(ClearAllOut), summary="OWNER only: delete one's own notification data"),
 }

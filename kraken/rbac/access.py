@@ -99,7 +99,9 @@ def admits(grant: Grant) -> bool:
 def private_channel_entrants(channel) -> set[str]:
     """Ids of the users who may enter a private channel: its members and the instance owners who
     are members of its community."""
-    members = {str(u) for u in ChannelMembership.objects(channel_id=channel.id).scalar("user_id")}
+    # plain rows: a channel may have thousands of members (a notification fan-out reads them all)
+    members = {str(d["userId"]) for d in ChannelMembership._get_collection().find(
+        {"channelId": channel.id}, {"userId": 1, "_id": 0})}
     owners = User.objects(role=InstanceRole.OWNER.value).scalar("id")  # indexed: a handful of users
     return members | {str(u) for u in owners if Membership.objects(community_id=channel.community_id,
                                                                    user_id=u).count()}

@@ -20,6 +20,17 @@ def publish(event: str, payload: Any, room: str | list[str], skip_sid: str | Non
     socketio.emit(event, payload, to=room, skip_sid=skip_sid, namespace=NAMESPACE)
 
 
+def publish_each(event: str, items: list[tuple[str, Any]]) -> None:
+    """Emit `event` to many rooms, each with its own payload ([(room, payload)]): one queue message
+    for all of them where the queue supports it (kraken.realtime.queue), else one emit each."""
+    manager = socketio.server.manager
+    if hasattr(manager, "emit_each"):
+        manager.emit_each(event, items, namespace=NAMESPACE)
+    else:
+        for room, payload in items:
+            publish(event, payload, room)
+
+
 def move_sockets(selector: str, join: Iterable[str] = (), leave: Iterable[str] = ()) -> None:
     """Every socket in room `selector`, on every process, leaves `leave` and enters `join`; in
     order with the events published before and after (one queue, kraken.realtime.queue)."""

@@ -263,6 +263,21 @@ MATRIX = [
     # member search (issue 21, decision 0056)
     ("GET", "/api/membership/community/{C}/search", None, MEMBERS),
     ("GET", "/api/membership/community/{C}/search?query=m&limit=5", None, MEMBERS),
+    # notifications (issue 21): the caller's own; overrides only on channels they see; debug: the OWNER
+    ("GET", "/api/notifications", None, A),
+    ("GET", "/api/notifications/unread-count", None, A),
+    ("POST", "/api/notifications/read-all", None, A),
+    ("POST", "/api/notifications/{MG}/read", None, "404 404 404 404 404 404 404 404 401"),
+    ("POST", "/api/notifications/{MG}/dismiss", None, "404 404 404 404 404 404 404 404 401"),
+    ("DELETE", "/api/notifications/{MG}", None, "404 404 404 404 404 404 404 404 401"),
+    ("GET", "/api/notifications/settings", None, A),
+    ("PUT", "/api/notifications/settings", {"playSound": False}, A),
+    ("GET", "/api/notifications/channels/{P}/override", None, A),
+    ("PUT", "/api/notifications/channels/{G}/override", {"level": "all"}, "200 200 200 200 200 200 404 404 401"),
+    ("PUT", "/api/notifications/channels/{P}/override", {"level": "all"}, "200 200 200 404 200 404 404 404 401"),
+    ("DELETE", "/api/notifications/channels/{P}/override", None, "204 204 204 204 204 204 204 204 401"),
+    ("POST", "/api/notifications/debug/send-test", {"type": "DIRECT_MESSAGE"}, OWNER_ONLY),
+    ("DELETE", "/api/notifications/debug/clear-all", None, OWNER_ONLY),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -327,7 +342,7 @@ def test_matrix_covers_every_route_of_the_issue(app):
                 "/api/messages/search", "/api/alias-groups", "/api/auth/sessions", "/api/push",
                 "/api/notifications/debug/subscriptions", "/api/moderation/ban", "/api/moderation/kick",
                 "/api/moderation/timeout", "/api/moderation/message", "/api/moderation/logs", "/api/friends",
-                "/api/users/block", "/api/storage", "/api/moderation/pin")
+                "/api/users/block", "/api/storage", "/api/moderation/pin", "/api/notifications")
     missing = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefixes) or "voice-presence" in rule.rule:

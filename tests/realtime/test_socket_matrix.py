@@ -126,7 +126,7 @@ def test_socket_event_answers_each_principal_as_the_table_says(live, community, 
             noise = {name: events for name, events in watcher.events.items()
                      if name in ("newMessage", "reactionAdded", "reactionRemoved", "userTyping",
                                  "newDirectMessage", "newThreadReply", "threadReplyCountUpdated",
-                                 "readReceiptUpdated")}
+                                 "readReceiptUpdated", "newNotification")}
             assert not noise, f"a denied event emitted {noise}"
     finally:
         client.close()
