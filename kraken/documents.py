@@ -16,10 +16,13 @@ from kraken.moderation.models import ModerationLog
 from kraken.roles.models import Role, UserRole
 from kraken.threads.models import ThreadSubscriber
 from kraken.users.models import InstanceMarker, User
+from kraken.appearance.models import AppearanceSettings
+from kraken.instance.models import InstanceSettings
+from kraken.users.directory import UserGram, UserGramCount
 
 
 def all_documents() -> list[type]:
     return [User, InstanceMarker, RefreshFamily, RefreshToken, Invite, Community, Channel, Membership,
             ChannelMembership, Role, UserRole, Message, File, Migration, DirectMessageGroup, DirectMessageMembership,
             DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember,
-            ModerationLog]
+            ModerationLog, InstanceSettings, AppearanceSettings, UserGram, UserGramCount]

@@ -3,7 +3,8 @@ grant role actions, edit and delete messages, upload and read files, and whose m
 caller may list. Services and routes ask here; none re-implements a rule."""
 from __future__ import annotations
 
-from kraken.common.permissions import COMMUNITY_ADMIN, Action
+from kraken.common.permissions import (COMMUNITY_ADMIN, DEFAULT_INSTANCE_ROLES, INSTANCE_ADMIN_ACTIONS, Action,
+                                       InstanceRole)
 from kraken.errors import FeatureDisabledError, ForbiddenError, NotFoundError, ValidationError
 from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.invites.models import Invite
@@ -216,3 +217,40 @@ def visible_channel_memberships(actor, user_id: object, channels) -> set[str]:
                 and (str(channel_id) in grant.private_channels or grant.has(Action.UPDATE_CHANNEL)):
             seen.add(str(channel_id))
     return seen
+
+
+# --- instance administration (docs/decisions/0063-running-an-instance-from-the-client.md) -------------
+
+
+# What an instance role may hold: Instance Admin's 12, UNBAN_USER (User Manager) and the instance-wide
+# community actions (creating any, reading and deleting every one from the admin pages).
+INSTANCE_ACTIONS = frozenset(a.value for a in (*INSTANCE_ADMIN_ACTIONS, Action.UNBAN_USER, Action.CREATE_COMMUNITY,
+                                               Action.READ_ALL_COMMUNITIES, Action.DELETE_COMMUNITY)) | frozenset(
+    a.value for actions in DEFAULT_INSTANCE_ROLES.values() for a in actions)  # Community Creator's too
+
+
+def require_may_change_instance_role(actor, target, role: str) -> None:
+    """Only an OWNER makes an OWNER or changes an OWNER's role (the reference let any UPDATE_USER
+    holder do both). Raises ForbiddenError (OWNER_ONLY)."""
+    if (role == InstanceRole.OWNER.value or target.role == InstanceRole.OWNER.value) and not is_owner(actor):
+        raise ForbiddenError("Only an instance owner can grant or change the owner role", code="OWNER_ONLY")
+
+
+def require_may_act_on_account(actor, target, what: str) -> None:
+    """Ban and delete: never oneself, never an OWNER. Raises ForbiddenError."""
+    if str(actor.id) == str(target.id):
+        raise ForbiddenError("Cannot ban yourself" if what == "ban" else
+                             "Cannot delete your own account through admin panel", code="SELF")
+    if target.role == InstanceRole.OWNER.value:
+        raise ForbiddenError(f"Cannot {what} an instance owner", code="OWNER_PROTECTED")
+
+
+def require_instance_grantable(actor, actions) -> None:
+    """Instance roles: only instance actions (Instance Admin's and the other default instance roles'),
+    and no escalation (only actions the actor holds on the instance). Raises ValidationError (400)
+    for a non-instance action, ForbiddenError (ROLE_ESCALATION)."""
+    allowed = INSTANCE_ACTIONS
+    foreign = sorted(set(actions) - allowed)
+    if foreign:
+        raise ValidationError(["actions: not instance actions: " + ", ".join(foreign)], code="NOT_INSTANCE_ACTIONS")
+    require_grantable(actor, instance_grant(actor), actions)

@@ -1,7 +1,7 @@
 """The User document."""
 from __future__ import annotations
 
-from mongoengine import BooleanField, DateTimeField, DictField, Document, StringField
+from mongoengine import BooleanField, DateTimeField, DictField, Document, ObjectIdField, StringField
 
 from kraken.common.time import utcnow
 from kraken.common.permissions import InstanceRole
@@ -16,6 +16,9 @@ class User(Document):
             {"fields": ["email"], "unique": True, "sparse": True},
             # the instance owners (a handful) without reading every user
             {"fields": ["role"]},
+            # the banned users (admin list filter) and the admin list's order on MongoDB
+            {"fields": ["disabled"]},
+            {"fields": ["-created_at"]},
         ],
     }
 
@@ -30,8 +33,13 @@ class User(Document):
     status = StringField(max_length=128)
     preferences = DictField()
     last_seen = DateTimeField(db_field="lastSeen")
-    disabled = BooleanField(default=False)
+    disabled = BooleanField(default=False)  # banned (kraken-head-features §12.1 `banned`)
+    banned_at = DateTimeField(db_field="bannedAt")
+    banned_by_id = ObjectIdField(db_field="bannedById")
     created_at = DateTimeField(default=utcnow, db_field="createdAt")
+
+
+SETUP_INVITE_MARKER = "setup-invite"  # the code of the setup invite logged at first start (kraken.bootstrap)
 
 
 class InstanceMarker(Document):

@@ -1,0 +1,124 @@
+"""The users' search index: a substring of a username, e-mail or display name found by equality look-ups
+(docs/decisions/0063-running-an-instance-from-the-client.md).
+
+The default store answers only top-level equalities from an index (decision 0033), so a regex over
+100k users reads them all. Instead each user has one posting per distinct trigram of those three
+fields (`user_grams`: the gram, the user's id and creation time, and the searched text), and each
+trigram a count of its postings (`user_gram_counts`, `_id` = the gram). A search of at least three
+characters reads the counts of its trigrams (`_id` look-ups), then the postings of the rarest one
+(one equality on `gram`), and keeps those whose text holds the whole query. Shorter queries scan.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from bson import ObjectId
+from mongoengine import DateTimeField, Document, IntField, ObjectIdField, StringField
+from pymongo import UpdateOne
+
+from kraken.common.lookups import by_ids
+
+GRAM = 3
+SEPARATOR = "\n"  # never inside a field: a match cannot straddle two fields
+
+
+class UserGram(Document):
+    meta = {"collection": "user_grams", "indexes": [{"fields": ["gram"]}, {"fields": ["user_id"]}]}
+
+    gram = StringField(required=True)
+    user_id = ObjectIdField(required=True, db_field="userId")
+    created_at = DateTimeField(db_field="createdAt")
+    text = StringField()
+
+
+class UserGramCount(Document):
+    meta = {"collection": "user_gram_counts"}
+
+    id = StringField(primary_key=True)  # the gram
+    n = IntField(default=0)
+
+
+def searched_text(username: str, email: str | None, display_name: str | None) -> str:
+    return SEPARATOR.join(part.lower() for part in (username, email or "", display_name or "") if part)
+
+
+def grams(text: str) -> set[str]:
+    out = set()
+    for part in text.split(SEPARATOR):
+        out.update(part[i:i + GRAM] for i in range(len(part) - GRAM + 1))
+    return out
+
+
+def _postings(user_id: ObjectId, created_at: datetime, text: str) -> list[dict]:
+    return [{"gram": g, "userId": user_id, "createdAt": created_at, "text": text} for g in sorted(grams(text))]
+
+
+def _count(changes: dict[str, int]) -> None:
+    ops = [UpdateOne({"_id": g}, {"$inc": {"n": d}}, upsert=True) for g, d in changes.items() if d]
+    if ops:
+        UserGramCount._get_collection().bulk_write(ops, ordered=False)
+
+
+def index(user) -> None:
+    """(Re)index one user after a creation or a change of username, e-mail or display name."""
+    text = searched_text(user.username, user.email, user.display_name)
+    old = {d["gram"]: d.get("text") for d in UserGram.objects(user_id=user.id).only("gram", "text").as_pymongo()}
+    if old and set(old.values()) == {text}:
+        return
+    new = grams(text)
+    UserGram.objects(user_id=user.id).delete()
+    postings = _postings(user.id, user.created_at, text)
+    if postings:
+        UserGram._get_collection().insert_many(postings, ordered=False)
+    _count({g: (g in new) - (g in old) for g in set(old) | new})
+
+
+def remove(user_id: ObjectId) -> None:
+    old = set(UserGram.objects(user_id=user_id).scalar("gram"))
+    UserGram.objects(user_id=user_id).delete()
+    _count({g: -1 for g in old})
+
+
+def candidates(query: str) -> list[tuple[datetime, ObjectId]] | None:
+    """(createdAt, id) of the users whose username, e-mail or display name contains `query`
+    (case-insensitive), newest first; None when the query is too short for the index."""
+    query = query.strip().lower()
+    wanted = grams(query)
+    if len(query) < GRAM or SEPARATOR in query:
+        return None
+    counts = {doc.id: doc.n for doc in by_ids(UserGramCount, sorted(wanted))}
+    if len(counts) < len(wanted):  # a gram no one has
+        return []
+    if min(counts.values()) <= 0:
+        return []
+    rarest = min(counts, key=lambda g: (counts[g], g))
+    found = [(d["createdAt"], d["userId"]) for d in
+             UserGram._get_collection().find({"gram": rarest}, {"userId": 1, "createdAt": 1, "text": 1, "_id": 0})
+             if query in d.get("text", "")]
+    return sorted(found, reverse=True)
+
+
+def rebuild(users: Iterable[dict], collection=None, counts=None, chunk: int = 5000) -> int:
+    """Index many users at once from raw documents (`_id`, `username`, `email`, `displayName`,
+    `createdAt`): the migration of existing users and the benchmark's bulk seeding. Returns how many."""
+    collection = collection if collection is not None else UserGram._get_collection()
+    counts = counts if counts is not None else UserGramCount._get_collection()
+    totals: dict[str, int] = {}
+    batch: list[dict] = []
+    done = 0
+    for doc in users:
+        text = searched_text(doc["username"], doc.get("email"), doc.get("displayName"))
+        for posting in _postings(doc["_id"], doc.get("createdAt"), text):
+            batch.append(posting)
+            totals[posting["gram"]] = totals.get(posting["gram"], 0) + 1
+        done += 1
+        if len(batch) >= chunk:
+            collection.insert_many(batch, ordered=False)
+            batch = []
+    if batch:
+        collection.insert_many(batch, ordered=False)
+    ops = [UpdateOne({"_id": g}, {"$inc": {"n": n}}, upsert=True) for g, n in totals.items()]
+    for i in range(0, len(ops), chunk):
+        counts.bulk_write(ops[i:i + chunk], ordered=False)
+    return done
