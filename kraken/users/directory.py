@@ -15,7 +15,7 @@ from datetime import datetime
 
 from bson import ObjectId
 from mongoengine import DateTimeField, Document, IntField, ObjectIdField, StringField
-from pymongo import UpdateOne
+from pymongo import DeleteOne, UpdateOne
 
 from kraken.common.lookups import by_ids
 
@@ -55,9 +55,11 @@ def _postings(user_id: ObjectId, created_at: datetime, text: str) -> list[dict]:
 
 
 def _count(changes: dict[str, int]) -> None:
+    """Add to the grams' counts; a count that reaches 0 goes (in order: the increments, then the drops)."""
     ops = [UpdateOne({"_id": g}, {"$inc": {"n": d}}, upsert=True) for g, d in changes.items() if d]
+    ops += [DeleteOne({"_id": g, "n": {"$lte": 0}}) for g, d in changes.items() if d < 0]
     if ops:
-        UserGramCount._get_collection().bulk_write(ops, ordered=False)
+        UserGramCount._get_collection().bulk_write(ops, ordered=True)
 
 
 def index(user) -> None:
