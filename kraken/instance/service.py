@@ -120,9 +120,11 @@ def _recount(counter: str) -> int:
 
 
 def _active_invites(now: datetime) -> int:
-    """Instance invites not disabled and not expired (an equality on `scope`; there are few)."""
-    return sum(1 for disabled, until in Invite.objects(scope="INSTANCE").scalar("disabled", "valid_until")
-               if not disabled and (until is None or until > now))
+    """Instance invites that can still be used: not disabled, not expired, not used up (the reference
+    ignored maxUses; decision 0063). An equality on `scope`: there are few."""
+    return sum(1 for disabled, until, remaining in Invite.objects(scope="INSTANCE").scalar(
+        "disabled", "valid_until", "remaining")
+        if not disabled and (until is None or until > now) and (remaining is None or remaining > 0))
 
 
 def stats() -> dict[str, int]:
