@@ -3,8 +3,7 @@ grant role actions, edit and delete messages, upload and read files, and whose m
 caller may list. Services and routes ask here; none re-implements a rule."""
 from __future__ import annotations
 
-from kraken.common.permissions import (COMMUNITY_ADMIN, DEFAULT_INSTANCE_ROLES, INSTANCE_ADMIN_ACTIONS, Action,
-                                       InstanceRole)
+from kraken.common.permissions import COMMUNITY_ADMIN, INSTANCE_ADMIN_ACTIONS, Action, InstanceRole
 from kraken.errors import FeatureDisabledError, ForbiddenError, NotFoundError, ValidationError
 from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.invites.models import Invite
@@ -225,8 +224,7 @@ def visible_channel_memberships(actor, user_id: object, channels) -> set[str]:
 # What an instance role may hold: Instance Admin's 12, UNBAN_USER (User Manager) and the instance-wide
 # community actions (creating any, reading and deleting every one from the admin pages).
 INSTANCE_ACTIONS = frozenset(a.value for a in (*INSTANCE_ADMIN_ACTIONS, Action.UNBAN_USER, Action.CREATE_COMMUNITY,
-                                               Action.READ_ALL_COMMUNITIES, Action.DELETE_COMMUNITY)) | frozenset(
-    a.value for actions in DEFAULT_INSTANCE_ROLES.values() for a in actions)  # Community Creator's too
+                                               Action.READ_ALL_COMMUNITIES, Action.DELETE_COMMUNITY))
 
 
 def require_may_change_instance_role(actor, target, role: str) -> None:
@@ -245,12 +243,11 @@ def require_may_act_on_account(actor, target, what: str) -> None:
         raise ForbiddenError(f"Cannot {what} an instance owner", code="OWNER_PROTECTED")
 
 
-def require_instance_grantable(actor, actions) -> None:
-    """Instance roles: only instance actions (Instance Admin's and the other default instance roles'),
-    and no escalation (only actions the actor holds on the instance). Raises ValidationError (400)
-    for a non-instance action, ForbiddenError (ROLE_ESCALATION)."""
-    allowed = INSTANCE_ACTIONS
-    foreign = sorted(set(actions) - allowed)
+def require_instance_grantable(actor, actions, kept=()) -> None:
+    """Instance roles: only instance actions (INSTANCE_ACTIONS, plus `kept`: what a role already holds,
+    e.g. the default Community Creator's community actions), and no escalation (only actions the actor
+    holds on the instance). Raises ValidationError (400) for another action, ForbiddenError (ROLE_ESCALATION)."""
+    foreign = sorted(set(actions) - INSTANCE_ACTIONS - set(kept))
     if foreign:
         raise ValidationError(["actions: not instance actions: " + ", ".join(foreign)], code="NOT_INSTANCE_ACTIONS")
     require_grantable(actor, instance_grant(actor), actions)
