@@ -25,7 +25,8 @@ import harness
 import report
 import seed
 
-WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search")
+WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search",
+             "admin")
 
 
 @dataclass
@@ -74,6 +75,11 @@ class Config:
     # search (issue 20 item 6, w_search.py): community search on the shared store, a database per size
     search_messages: list[int] = field(default_factory=lambda: [10000, 100000, 1000000])
     search_samples: int = 100
+    # admin (issue 22, w_admin.py): admin user search and instance stats; the issue's sizes are 100k users
+    # and 1M messages (--admin-users 100000 --admin-messages 1000000), seeding them takes minutes
+    admin_users: int = 2000
+    admin_messages: int = 10000
+    admin_samples: int = 200
 
 
 QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_main=25, messages_curve=15,
@@ -118,6 +124,9 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
                    "database commands (10; 0: none)")
     p.add_argument("--search-messages", type=_ints, help="search: stored messages per size (10000,100000,1000000)")
     p.add_argument("--search-samples", type=int, help="search: requests per series, cold and warm each (100)")
+    p.add_argument("--admin-users", type=int, help="admin: users (2000; the issue's size is 100000)")
+    p.add_argument("--admin-messages", type=int, help="admin: messages (10000; the issue's size is 1000000)")
+    p.add_argument("--admin-samples", type=int, help="admin: requests per row (200)")
     p.add_argument("--profile", dest="profile", action="store_true", default=None, help="py-spy the hot paths")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--max-minutes", type=float, default=25, help="skip the workloads left after this long")
@@ -176,6 +185,7 @@ def main(argv: list[str]) -> int:
     import w_rest
     import w_scale
     import w_search
+    import w_admin
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
         "startup": lambda: startup(cfg, world("rt"), details),
@@ -188,6 +198,7 @@ def main(argv: list[str]) -> int:
             "requests_per_s")),
         "scale": lambda: w_scale.run(cfg, out_dir, details),
         "search": lambda: w_search.run(cfg, details),
+        "admin": lambda: w_admin.run(cfg, details),
     }
     try:
         for name in args.only:
