@@ -16,7 +16,7 @@ Then the store is settled as a live one is (bench/w_search.py settle_store: GIN 
 
 Rows, in process through Flask's test client (no HTTP), p99 of --samples requests each:
 - `GET /api/users/admin/list?search=<q>&limit=20`, q drawn from last names, first names and username
-  fragments (4-8 characters of a random user's name): p99 <= 100 ms at 100k users;
+  fragments (6-10 characters of a random user's name): p99 <= 100 ms at 100k users;
 - `GET /api/instance/stats`: p99 <= 50 ms at 1M messages, 100k users (warm: the counters are held).
 
     KRAKEN_ENV=test .venv/bin/python bench/w_admin.py [--users 100000 --messages 1000000] [--samples 200]
@@ -123,8 +123,8 @@ def queries(made: list[dict], count: int, rng: random.Random) -> list[str]:
             out.append(rng.choice(FIRST) + ".")
         else:
             name = rng.choice(made)["username"] if made else "root"
-            start = rng.randrange(max(1, len(name) - 4))
-            out.append(name[start:start + rng.randint(4, 8)])
+            start = rng.randrange(max(1, len(name) - 6))
+            out.append(name[start:start + rng.randint(6, 10)])
     return out
 
 
