@@ -8,7 +8,8 @@ takes minutes); the default is a small size (2,000 users, 10,000 messages) so th
 
 Seeding is in bulk, not through the API, in the app's own shapes: users from a `User(...).to_mongo()`
 template (one argon2 hash shared by all), named `<first>.<last><n>` from 200 first and 500 last names
-with a display name `<First> <Last>` and an e-mail `<first>.<last><n>@<one of 20 domains>`; the search
+with a display name `<First> <Last>` and an e-mail `<first>.<last><n>@<one of 20 domains>`, created
+evenly over the last year (the search index reads a common trigram week by week, newest first); the search
 index built by the app's own `kraken.users.directory.rebuild`; one community with 20 channels and the
 messages numbered by the app's `kraken.messages.models.number` and inserted with insert_many. The
 statistics counters are not seeded: the first stats request counts (once), as after a Redis loss.
@@ -75,11 +76,12 @@ def seed(app, users: int, messages: int) -> dict:
     owner = users_service.create_owner("root", "a long password")
     template = User(username="x", hashed_password=hash_password("a long password")).to_mongo().to_dict()
     base = utcnow() - timedelta(days=365)
+    spacing = timedelta(days=365) / max(users, 1)  # registrations spread over a year, as an instance's are
     made, docs = [], []
     for i in range(users):
         username, display, email = _name(i)
         doc = {**template, "_id": ObjectId(), "username": username, "displayName": display, "email": email,
-               "createdAt": base + timedelta(seconds=i)}
+               "createdAt": base + i * spacing}
         docs.append(doc)
         if len(docs) == BATCH:
             db["users"].insert_many(docs)

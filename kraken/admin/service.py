@@ -4,6 +4,8 @@ deletion, and the communities list, statistics and forced deletion
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import datetime
 
 from bson import ObjectId
 
@@ -32,11 +34,12 @@ def _users_collection():
     return User._get_collection()
 
 
-def _candidates(search: str | None, banned: str | None, role: str | None) -> list[tuple]:
-    """(createdAt, id) of every user the filters may admit, newest first, from the narrowest equality
-    the filters allow (the search index, the banned users, the owners), else every user."""
+def _candidates(search: str | None, banned: str | None, role: str | None,
+                before: datetime | None) -> Iterator[list[tuple]]:
+    """Batches of (createdAt, id) of the users the filters may admit, newest first across batches, from the
+    narrowest equality the filters allow (the search index, the banned users, the owners), else every user."""
     if search and search.strip():
-        found = directory.candidates(search)
+        found = directory.newest_matches(search, before)
         if found is not None:
             return found
         pattern = re.escape(search.strip())  # one or two characters: a scan (decision 0063)
@@ -47,8 +50,8 @@ def _candidates(search: str | None, banned: str | None, role: str | None) -> lis
         query = {"role": InstanceRole.OWNER.value}
     else:
         query = {}
-    return sorted(((d["createdAt"], d["_id"]) for d in _users_collection().find(query, {"createdAt": 1})),
-                  reverse=True)
+    return iter((sorted(((d["createdAt"], d["_id"]) for d in _users_collection().find(query, {"createdAt": 1})),
+                        reverse=True),))
 
 
 def _admits(user: User, search: str | None, banned: str | None, role: str | None) -> bool:
@@ -67,21 +70,23 @@ def list_users(*, limit: int, token: str | None, banned: str | None = None, role
     """A page of users, newest first (createdAt, then id), after the user named by `token`.
 
     The order is by creation, so users registering between two pages come before the first page and
-    never shift the later ones: no duplicate, no skip. Raises ValidationError for an unknown token."""
-    candidates = _candidates(search, banned, role)
+    never shift the later ones: no duplicate, no skip. Candidates are read newest first and only until
+    the page is full. Raises ValidationError for an unknown token."""
+    after = None
     if token:
         cursor = _users_collection().find_one({"_id": ObjectId(token)}, {"createdAt": 1})
         if cursor is None:
             raise ValidationError(["continuationToken: unknown cursor"], code="INVALID_CURSOR")
         after = (cursor["createdAt"], cursor["_id"])
-        candidates = [c for c in candidates if c < after]
     page: list[User] = []
-    for start in range(0, len(candidates), CHUNK):
-        for user in by_ids(User, [oid for _, oid in candidates[start:start + CHUNK]]):
-            if _admits(user, search, banned, role):
-                page.append(user)
-                if len(page) > limit:
-                    return page[:limit], str(page[limit - 1].id)
+    for batch in _candidates(search, banned, role, after[0] if after else None):
+        ids = [oid for c in batch if after is None or c < after for oid in (c[1],)]
+        for start in range(0, len(ids), CHUNK):
+            for user in by_ids(User, ids[start:start + CHUNK]):
+                if _admits(user, search, banned, role):
+                    page.append(user)
+                    if len(page) > limit:
+                        return page[:limit], str(page[limit - 1].id)
     return page, None
 
 

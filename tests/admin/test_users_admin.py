@@ -9,6 +9,7 @@ from kraken.auth.models import RefreshFamily
 from kraken.messages.models import Message
 from kraken.memberships.models import Membership
 from kraken.roles import service as roles
+from kraken.users import directory
 from kraken.users.directory import UserGram
 from kraken.users.models import User
 from tests.factories import dump
@@ -72,7 +73,7 @@ def test_pages_stay_exact_while_users_register(as_root, factory, root):
     assert seen == expected  # no duplicate, no skip, newcomers before the first page
 
 
-def test_search_finds_substrings_of_username_email_and_display_name(as_root, factory, login_as):
+def test_search_finds_substrings_of_username_email_and_display_name(as_root, factory, login_as, reading):
     a = factory.user("squidward", email="tentacles@sea.example")
     b = factory.user("patrick")
     login_as(b).patch("/api/users/profile", json={"displayName": "Star Squid"})
@@ -94,7 +95,7 @@ def test_search_finds_substrings_of_username_email_and_display_name(as_root, fac
     assert str(a.id)
 
 
-def test_search_pages_with_filters(as_root, factory):
+def test_search_pages_with_filters(as_root, factory, reading):
     users = [factory.user(f"kraken{i}") for i in range(7)]
     seen = _all_pages(as_root, "&search=raken", limit=2)
     assert seen == [str(u.id) for u in reversed(users)]
@@ -212,3 +213,34 @@ def test_delete_keeps_messages_as_from_a_deleted_user(as_root, factory, root, lo
     assert as_root.get(f"/api/users/{alice.id}").status_code == 404  # the client shows a deleted user
     assert as_root.delete(f"/api/users/admin/{alice.id}").status_code == 404
     assert as_root.get("/api/instance/stats").get_json()["totalUsers"] == 1
+
+
+@pytest.fixture(params=["at once", "week by week"])
+def reading(request, monkeypatch):
+    """The search index read both ways: a rarest trigram's postings at once, or week by week."""
+    if request.param == "week by week":
+        monkeypatch.setattr(directory, "SCAN_AT_MOST", 0)
+    return request.param
+
+
+def test_search_over_users_created_across_many_weeks(as_root, factory, reading):
+    from datetime import timedelta
+
+    from kraken.common.time import utcnow
+    made = []
+    for i in range(12):  # created 0, 3, 6, ... weeks ago, in that order of age
+        user = factory.user(f"nautilus{i}")
+        when = utcnow() - timedelta(weeks=3 * (12 - i))
+        User.objects(id=user.id).update_one(set__created_at=when)
+        user.reload()
+        directory.remove(user.id)
+        directory.index(user)
+        made.append(user)
+    factory.user("squid")
+    expected = [str(u.id) for u in reversed(made)]
+    assert _all_pages(as_root, "&search=autil", limit=5) == expected
+    assert _all_pages(as_root, "&search=nautilus1", limit=2) == [str(u.id) for u in reversed(made) if
+                                                                  u.username.startswith("nautilus1")]
+    counter = iter(range(100))
+    assert _all_pages(as_root, "&search=autil", limit=4,
+                      between=lambda: factory.user(f"nautilusnew{next(counter)}")) == expected
