@@ -26,7 +26,7 @@ import report
 import seed
 
 WORKLOADS = ("dbscan", "startup", "fanout", "persisted", "memory", "recovery", "rest", "auth", "scale", "search",
-             "moderation", "thumbnail", "members", "notifications")
+             "moderation", "thumbnail", "members", "notifications", "admin")
 
 
 @dataclass
@@ -80,6 +80,11 @@ class Config:
     # members (issue 21 item 8, w_members.py): member search in a community of this many members
     member_sizes: list[int] = field(default_factory=lambda: [10000])
     member_samples: int = 100
+    # admin (issue 22, w_admin.py): admin user search and instance stats; the issue's sizes are 100k users
+    # and 1M messages (--admin-users 100000 --admin-messages 1000000), seeding them takes minutes
+    admin_users: int = 2000
+    admin_messages: int = 10000
+    admin_samples: int = 200
 
 
 QUICK = dict(users=50, fanout_sizes=[50, 100, 200], fanout_main=100, messages_main=25, messages_curve=15,
@@ -128,6 +133,9 @@ def parse(argv: list[str]) -> tuple[Config, argparse.Namespace]:
     p.add_argument("--ban-samples", type=int, help="moderation: bans measured (50)")
     p.add_argument("--member-sizes", type=_ints, help="members: members of the searched community (10000)")
     p.add_argument("--member-samples", type=int, help="members: requests per series, cold and warm each (100)")
+    p.add_argument("--admin-users", type=int, help="admin: users (2000; the issue's size is 100000)")
+    p.add_argument("--admin-messages", type=int, help="admin: messages (10000; the issue's size is 1000000)")
+    p.add_argument("--admin-samples", type=int, help="admin: requests per row (200)")
     p.add_argument("--profile", dest="profile", action="store_true", default=None, help="py-spy the hot paths")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--max-minutes", type=float, default=25, help="skip the workloads left after this long")
@@ -190,6 +198,7 @@ def main(argv: list[str]) -> int:
     import w_files
     import w_members
     import w_notifications
+    import w_admin
     steps = {
         "dbscan": lambda: w_rest.dbscan(world("rest"), details),
         "startup": lambda: startup(cfg, world("rt"), details),
@@ -206,6 +215,7 @@ def main(argv: list[str]) -> int:
         "thumbnail": lambda: w_files.run(cfg, details),
         "members": lambda: w_members.run(cfg, details),
         "notifications": lambda: w_notifications.run(cfg, details),
+        "admin": lambda: w_admin.run(cfg, details),
     }
     try:
         for name in args.only:

@@ -61,11 +61,14 @@ from kraken.threads.routes import bp as threads_bp
 from kraken.users.routes import bp as users_bp
 from kraken.voice import hooks as voice_hooks
 from kraken.voice.routes import bp as voice_bp
+from kraken.admin.routes import bp as admin_bp  # issue 22: running an instance from the client
+from kraken.appearance.routes import bp as appearance_bp
+from kraken.instance import hooks as instance_hooks
 
 BLUEPRINTS = (health_bp, auth_bp, users_bp, instance_bp, onboarding_bp, communities_bp, channels_bp, memberships_bp,
               channel_memberships_bp, roles_bp, invites_bp, messages_bp, presence_bp, files_bp, openapi_bp, voice_bp,
               livekit_bp, direct_messages_bp, threads_bp, read_state_bp, search_bp, alias_groups_bp, push_bp,
-              moderation_bp, friends_bp, user_blocks_bp, storage_bp, pins_bp, notifications_bp)
+              moderation_bp, friends_bp, user_blocks_bp, storage_bp, pins_bp, notifications_bp, admin_bp, appearance_bp)
 
 
 class _TrailingSlashes:
@@ -153,3 +156,4 @@ def _connect_reactions() -> None:
     moderation.init_app()
     pins.init_app()
     notifications.init_app()
+    instance_hooks.init_app()  # the statistics counters

@@ -8,10 +8,10 @@ from mongoengine import NotUniqueError
 
 from kraken.invites import service as invites
 from kraken.invites.models import Invite
-from kraken.users.models import InstanceMarker, User
+from kraken.users.models import SETUP_INVITE_MARKER, InstanceMarker, User
 
 log = logging.getLogger("kraken.bootstrap")
-SETUP_MARKER = "setup-invite"
+SETUP_MARKER = SETUP_INVITE_MARKER  # shared with the first-run setup (kraken.onboarding), which consumes it
 
 
 def setup_invite() -> Invite | None:

@@ -20,6 +20,9 @@ from kraken.notifications.models import ChannelNotificationOverride, Notificatio
 from kraken.roles.models import Role, UserRole
 from kraken.threads.models import ThreadSubscriber
 from kraken.users.models import InstanceMarker, User
+from kraken.appearance.models import AppearanceSettings
+from kraken.instance.models import InstanceSettings
+from kraken.users.directory import UserGram, UserGramCount
 
 
 def all_documents() -> list[type]:
@@ -28,4 +31,5 @@ def all_documents() -> list[type]:
             DirectPair, ThreadSubscriber, AliasGroup, AliasGroupMember,
             ModerationLog, CommunityBan, CommunityTimeout,
             PushSubscription, PushKeys, Friendship, UserBlock, PinBoard, MemberDirectory, ChannelOrderLease,
-            Notification, UserNotificationSettings, ChannelNotificationOverride]
+            Notification, UserNotificationSettings, ChannelNotificationOverride, InstanceSettings, AppearanceSettings,
+            UserGram, UserGramCount]

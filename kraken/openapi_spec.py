@@ -32,10 +32,16 @@ from kraken.moderation.schemas import (BanIn, CommunityBanOut, CommunityTimeoutO
                                        ReasonIn, SuccessOut, TimeoutIn, TimeoutStatusOut)
 from kraken.notifications.schemas import (ClearAllOut, CountOut, ListQuery, NotificationListOut, NotificationRowOut,
                                           OverrideIn, OverrideOut, SendTestIn, SendTestOut, SettingsIn, SettingsOut)
-from kraken.onboarding.schemas import OnboardingStatusOut
 from kraken.pins.schemas import PinDoneOut, PinIn, PinnedMessageOut
 from kraken.push.schemas import (DebugSubscriptionsOut, DoneOut, PushOutcomeOut, PushStatusOut, SubscribeIn,
                                  UnsubscribeIn, VapidKeyOut)
+from kraken.onboarding.schemas import OnboardingStatusOut, SetupIn, SetupOut
+from kraken.admin.schemas import (AdminCommunityOut, AdminCommunityPageOut, AdminCommunityQuery, AdminUserOut,
+                                  AdminUserPageOut, AdminUserQuery, BanIn as AccountBanIn, RoleChangeIn,
+                                  SuccessOut as AdminDoneOut)
+from kraken.appearance.schemas import AppearanceOut, AppearancePatch
+from kraken.instance.schemas import (PublicSettingsOut, SettingsOut as InstanceSettingsOut, SettingsPatch,
+                                     StatsOut)
 from kraken.read_state.schemas import MarkReadIn, PeerReadOut, ReadReceiptOut, UnreadCountOut
 from kraken.roles.schemas import (AssignIn, CommunityRolesOut, InstanceAssignIn, RoleHolderOut, RoleIn, RoleOut,
                                   RolePatch, UserRolesOut)
@@ -254,8 +260,8 @@ OPERATIONS: dict[str, Op] = {
     "roles.unassign_role": Op(NO_CONTENT),
     "roles.role_users": Op(ok(Many(RoleHolderOut))),
     "roles.list_instance_roles": Op(ok(Many(RoleOut))),
-    "roles.assign_instance_role": Op(NO_CONTENT, body=InstanceAssignIn, summary="Instance owner only"),
-    "roles.unassign_instance_role": Op(NO_CONTENT, summary="Instance owner only"),
+    "roles.assign_instance_role": Op(NO_CONTENT, body=InstanceAssignIn, summary="UPDATE_USER; only roles whose actions you hold"),
+    "roles.unassign_instance_role": Op(NO_CONTENT, summary="UPDATE_USER; only roles whose actions you hold"),
     "roles.instance_role_users": Op(ok(Many(RoleHolderOut))),
     # invites
     "invites.create_invite": Op(created(InviteOut), body=InviteIn,
@@ -460,4 +466,28 @@ OPERATIONS: dict[str, Op] = {
     "notifications.delete_override": Op(NO_CONTENT, summary="Remove the caller's level for a channel (idempotent)"),
     "notifications.send_test": Op(ok(SendTestOut), body=SendTestIn, summary="OWNER only: a test notification to oneself"),
     "notifications.clear_all": Op(ok(ClearAllOut), summary="OWNER only: delete one's own notification data"),
+    # issue 22: running an instance from the client (docs/decisions/0063-running-an-instance-from-the-client.md)
+    "onboarding.setup": Op(ok(SetupOut), body=SetupIn, auth="public",
+                           summary="First-run setup: the owner, the instance settings, a default community (once)"),
+    "instance.get_public_settings": Op(ok(PublicSettingsOut), auth="public", summary="Name and registration mode"),
+    "instance.get_settings": Op(ok(InstanceSettingsOut), summary="Instance settings (READ_INSTANCE_SETTINGS)"),
+    "instance.update_settings": Op(ok(InstanceSettingsOut), body=SettingsPatch,
+                                   summary="Change instance settings (UPDATE_INSTANCE_SETTINGS)"),
+    "instance.get_stats": Op(ok(StatsOut), summary="Instance statistics from counters (READ_INSTANCE_STATS)"),
+    "admin.list_users": Op(ok(AdminUserPageOut), query=AdminUserQuery, summary="Users, newest first (READ_USER)"),
+    "admin.get_user_admin": Op(ok(AdminUserOut), summary="One user as the admin pages show it (READ_USER)"),
+    "admin.change_role": Op(ok(AdminUserOut), body=RoleChangeIn,
+                            summary="OWNER or USER (UPDATE_USER; only an owner grants OWNER)"),
+    "admin.ban_user": Op(ok(AdminUserOut), body=AccountBanIn,
+                         summary="Ban or unban (BAN_USER); ends sessions and sockets"),
+    "admin.delete_user": Op(ok(AdminDoneOut), summary="Delete a user; their messages stay (DELETE_USER)"),
+    "admin.list_communities": Op(ok(AdminCommunityPageOut), query=AdminCommunityQuery,
+                                 summary="Every community with counts (READ_ALL_COMMUNITIES)"),
+    "admin.get_community_admin": Op(ok(AdminCommunityOut), summary="One community with counts (READ_ALL_COMMUNITIES)"),
+    "admin.delete_community_admin": Op(NO_CONTENT, summary="Force-delete a community (DELETE_COMMUNITY on the instance)"),
+    "roles.create_instance_role": Op(created(RoleOut), body=RoleIn, summary="Instance actions only, none you lack"),
+    "roles.update_instance_role": Op(ok(RoleOut), body=RolePatch),
+    "roles.delete_instance_role": Op(NO_CONTENT, summary="Not a default role, not an assigned one"),
+    "appearance.get_appearance": Op(ok(AppearanceOut), summary="The caller's appearance settings"),
+    "appearance.update_appearance": Op(ok(AppearanceOut), body=AppearancePatch),
 }

@@ -28,6 +28,8 @@ from kraken.rbac.rules import (access_alias_group, access_file, access_invite_to
                                require_grantable, require_may_moderate, require_not_timed_out, role_priority,
                                require_may_change_actions, require_may_create_community, require_may_invite,
                                visible_channel_memberships, visible_memberships)
+from kraken.rbac.rules import (require_instance_grantable, require_may_act_on_account,  # instance administration
+                               require_may_change_instance_role)
 from kraken.rbac.web import (Resource, authorized_resource, current_session_id, current_user, require_actions,
                              require_auth, require_owner)
 
@@ -46,4 +48,5 @@ __all__ = [
     "require_socket_in_channel", "require_socket_in_dm", "access_dm_group", "is_dm_member",
     "visible_channel", "visible_channel_memberships", "visible_channels",
     "visible_memberships", "access_alias_group", "require_may_moderate", "require_not_timed_out", "role_priority",
+    "require_instance_grantable", "require_may_act_on_account", "require_may_change_instance_role",
 ]

@@ -8,7 +8,7 @@ import time
 
 from kraken.alias_groups.models import AliasGroup
 from kraken.common.lookups import by_ids
-from kraken.common.permissions import COMMUNITY_ADMIN, MEMBER, MODERATOR, Action
+from kraken.common.permissions import COMMUNITY_ADMIN, INSTANCE_ADMIN_ACTIONS, MEMBER, MODERATOR, Action, InstanceRole
 from kraken.errors import FeatureDisabledError, ForbiddenError, NotFoundError, ValidationError
 from kraken.files.models import COMMUNITY_AVATAR, COMMUNITY_BANNER, MESSAGE_ATTACHMENT, USER_AVATAR, File
 from kraken.invites.models import Invite
@@ -284,3 +284,36 @@ def require_not_timed_out(actor, community_id: object) -> None:
     if remaining > 0:
         raise ForbiddenError("You are timed out in this community. Time remaining: "
                              f"{math.ceil(remaining)} seconds", code="TIMED_OUT")
+# --- instance administration (docs/decisions/0063-running-an-instance-from-the-client.md) -------------
+
+
+# What an instance role may hold: Instance Admin's 12, UNBAN_USER (User Manager) and the instance-wide
+# community actions (creating any, reading and deleting every one from the admin pages).
+INSTANCE_ACTIONS = frozenset(a.value for a in (*INSTANCE_ADMIN_ACTIONS, Action.UNBAN_USER, Action.CREATE_COMMUNITY,
+                                               Action.READ_ALL_COMMUNITIES, Action.DELETE_COMMUNITY))
+
+
+def require_may_change_instance_role(actor, target, role: str) -> None:
+    """Only an OWNER makes an OWNER or changes an OWNER's role (the reference let any UPDATE_USER
+    holder do both). Raises ForbiddenError (OWNER_ONLY)."""
+    if (role == InstanceRole.OWNER.value or target.role == InstanceRole.OWNER.value) and not is_owner(actor):
+        raise ForbiddenError("Only an instance owner can grant or change the owner role", code="OWNER_ONLY")
+
+
+def require_may_act_on_account(actor, target, what: str) -> None:
+    """Ban and delete: never oneself, never an OWNER. Raises ForbiddenError."""
+    if str(actor.id) == str(target.id):
+        raise ForbiddenError("Cannot ban yourself" if what == "ban" else
+                             "Cannot delete your own account through admin panel", code="SELF")
+    if target.role == InstanceRole.OWNER.value:
+        raise ForbiddenError(f"Cannot {what} an instance owner", code="OWNER_PROTECTED")
+
+
+def require_instance_grantable(actor, actions, kept=()) -> None:
+    """Instance roles: only instance actions (INSTANCE_ACTIONS, plus `kept`: what a role already holds,
+    e.g. the default Community Creator's community actions), and no escalation (only actions the actor
+    holds on the instance). Raises ValidationError (400) for another action, ForbiddenError (ROLE_ESCALATION)."""
+    foreign = sorted(set(actions) - INSTANCE_ACTIONS - set(kept))
+    if foreign:
+        raise ValidationError(["actions: not instance actions: " + ", ".join(foreign)], code="NOT_INSTANCE_ACTIONS")
+    require_grantable(actor, instance_grant(actor), actions)

@@ -6,11 +6,9 @@ from flask import Blueprint
 
 from kraken.common.validation import parse_body
 from kraken.rbac import (Action, Resource, authorized_resource, current_grant, current_user, require_actions,
-                         require_auth, require_owner, visible_channel)
+                         require_auth, visible_channel)
 from kraken.roles import service
-from kraken.roles.models import UserRole
 from kraken.roles.schemas import AssignIn, InstanceAssignIn, RoleIn, RoleOut, RolePatch, user_roles_out
-from kraken.users.models import User
 
 bp = Blueprint("roles", __name__, url_prefix="/api/roles")
 COMMUNITY = dict(resource=Resource.COMMUNITY, id_from="path.community_id")
@@ -120,30 +118,49 @@ def role_users(community_id: str, role_id: str):
 
 
 @bp.get("/instance/all")
-@require_actions(Action.READ_USER, resource=Resource.INSTANCE)
+@require_actions(Action.READ_INSTANCE_SETTINGS, resource=Resource.INSTANCE)
 def list_instance_roles():
     return [RoleOut.of(r) for r in service.instance_roles()]
 
 
+@bp.post("/instance")
+@require_actions(Action.UPDATE_INSTANCE_SETTINGS, resource=Resource.INSTANCE)
+def create_instance_role():
+    body = parse_body(RoleIn)
+    return RoleOut.of(service.create_instance_role(current_user(), body.name, [a.value for a in body.actions])), 201
+
+
+@bp.put("/instance/<oid:role_id>")
+@require_actions(Action.UPDATE_INSTANCE_SETTINGS, resource=Resource.INSTANCE)
+def update_instance_role(role_id: str):
+    body = parse_body(RolePatch)
+    actions = [a.value for a in body.actions] if body.actions is not None else None
+    return RoleOut.of(service.update_instance_role(current_user(), role_id, body.name, actions))
+
+
+@bp.delete("/instance/<oid:role_id>")
+@require_actions(Action.UPDATE_INSTANCE_SETTINGS, resource=Resource.INSTANCE)
+def delete_instance_role(role_id: str):
+    service.delete_instance_role(current_user(), role_id)
+    return "", 204
+
+
 @bp.post("/instance/<oid:role_id>/assign")
-@require_owner
+@require_actions(Action.UPDATE_USER, resource=Resource.INSTANCE)
 def assign_instance_role(role_id: str):
     body = parse_body(InstanceAssignIn)
-    service.assign_instance(role_id, body.userId)
+    service.assign_instance(role_id, body.userId, actor=current_user())
     return "", 204
 
 
 @bp.delete("/instance/<oid:role_id>/users/<oid:user_id>")
-@require_owner
+@require_actions(Action.UPDATE_USER, resource=Resource.INSTANCE)
 def unassign_instance_role(role_id: str, user_id: str):
-    service.unassign_instance(role_id, user_id)
+    service.unassign_instance(role_id, user_id, actor=current_user())
     return "", 204
 
 
 @bp.get("/instance/<oid:role_id>/users")
 @require_actions(Action.READ_USER, resource=Resource.INSTANCE)
 def instance_role_users(role_id: str):
-    role = service.get_instance_role(role_id)
-    ids = list(UserRole.objects(role_id=role.id).scalar("user_id"))
-    return [{"userId": str(u.id), "username": u.username, "displayName": u.display_name}
-            for u in User.objects(id__in=ids).order_by("username")]
+    return service.instance_role_holders(role_id)

@@ -8,8 +8,9 @@ from kraken import dependents, domain, permcache
 from kraken.common import unique
 from kraken.errors import ConflictError, NotFoundError, ValidationError
 from kraken.memberships.models import Membership
+from kraken.common.lookups import by_ids
 from kraken.rbac import (COMMUNITY_ADMIN, DEFAULT_COMMUNITY_ROLES, DEFAULT_INSTANCE_ROLES, MEMBER, Grant,
-                         community_grant, require_grantable, require_may_change_actions)
+                         community_grant, require_grantable, require_instance_grantable, require_may_change_actions)
 from kraken.roles.models import Role, UserRole
 from kraken.users.lookups import get_user
 from kraken.users.models import User
@@ -228,15 +229,86 @@ def get_instance_role(role_id: str) -> Role:
     return role
 
 
-def assign_instance(role_id: str, user_id: str) -> None:
+def assign_instance(role_id: str, user_id: str, actor=None) -> None:
+    """Give an instance role; `actor` (None: the CLI) may give only actions they hold. Raises 404, 403, 409."""
     role = get_instance_role(role_id)
     user = get_user(user_id)
+    if actor is not None:
+        require_instance_grantable(actor, role.actions, kept=role.actions)
     if not give(user.id, role):
         raise ConflictError("User already has this instance role")
 
 
-def unassign_instance(role_id: str, user_id: str) -> None:
+def unassign_instance(role_id: str, user_id: str, actor=None) -> None:
+    """Take an instance role away; `actor` may take only a role whose actions they hold. Raises 404, 403."""
     role = get_instance_role(role_id)
+    if actor is not None:
+        require_instance_grantable(actor, role.actions, kept=role.actions)
     if not UserRole.objects(role_id=role.id, user_id=user_id).delete():
         raise NotFoundError("User role assignment not found")
     dependents.wrote(UserRole, community_id=None)
+
+
+def _instance_name_taken(name: str) -> ConflictError:
+    return ConflictError(f'Role with name "{name}" already exists', code="ROLE_NAME_TAKEN")
+
+
+def _require_free_instance_name(name: str) -> None:
+    # the unique (communityId, name) index does not see a missing communityId on the default store
+    if Role.objects(community_id=None, name=name).count():
+        raise _instance_name_taken(name)
+
+
+def create_instance_role(actor, name: str, actions: list[str]) -> Role:
+    """A custom instance role: instance actions only (400), none the actor lacks (403), a free name (409)."""
+    require_instance_grantable(actor, actions)
+    _require_free_instance_name(name)
+    try:
+        return Role(name=name, community_id=None, actions=sorted(set(actions))).save(force_insert=True)
+    except NotUniqueError:
+        raise _instance_name_taken(name) from None
+
+
+def update_instance_role(actor, role_id: str, name: str | None, actions: list[str] | None) -> Role:
+    """Rename (not a default role: 400) or change actions (same checks as creation, also over the
+    actions the role holds now: no one edits a role beyond their own rights). Raises 400/403/404/409."""
+    role = get_instance_role(role_id)
+    require_instance_grantable(actor, role.actions, kept=role.actions)
+    update = {}
+    if name is not None and name != role.name:
+        if role.is_default:
+            raise ValidationError(["name: default roles cannot be renamed"], code="DEFAULT_ROLE")
+        update["set__name"] = name
+    if actions is not None:
+        require_instance_grantable(actor, actions, kept=role.actions)
+        update["set__actions"] = sorted(set(actions))
+    if "set__name" in update:
+        _require_free_instance_name(name)
+    if update:
+        try:
+            Role.objects(id=role.id).update_one(**update)
+        except NotUniqueError:
+            raise _instance_name_taken(name) from None
+        dependents.wrote(role)
+        role.reload()
+    return role
+
+
+def delete_instance_role(actor, role_id: str) -> None:
+    """Delete a custom instance role nobody holds; default roles stay (400), an assigned one too (400)."""
+    role = get_instance_role(role_id)
+    require_instance_grantable(actor, role.actions, kept=role.actions)
+    if role.is_default:
+        raise ValidationError(["Cannot delete default roles."], code="DEFAULT_ROLE")
+    holders = UserRole.objects(role_id=role.id).count()
+    if holders:
+        raise ValidationError([f"Cannot delete a role that is assigned to {holders} user(s)."], code="ROLE_IN_USE")
+    role.delete()
+    dependents.wrote(role)
+
+
+def instance_role_holders(role_id: str) -> list[dict]:
+    role = get_instance_role(role_id)
+    ids = list(UserRole.objects(role_id=role.id).scalar("user_id"))
+    return [{"userId": str(u.id), "username": u.username, "displayName": u.display_name}
+            for u in sorted(by_ids(User, ids), key=lambda u: u.username)]

@@ -1,7 +1,7 @@
 """The User document."""
 from __future__ import annotations
 
-from mongoengine import BooleanField, DateTimeField, DictField, Document, IntField, StringField
+from mongoengine import BooleanField, DateTimeField, DictField, Document, IntField, ObjectIdField, StringField
 
 from kraken.common.time import utcnow
 from kraken.common.permissions import InstanceRole
@@ -16,6 +16,9 @@ class User(Document):
             {"fields": ["email"], "unique": True, "sparse": True},
             # the instance owners (a handful) without reading every user
             {"fields": ["role"]},
+            # the banned users (admin list filter) and the admin list's order on MongoDB
+            {"fields": ["disabled"]},
+            {"fields": ["-created_at"]},
         ],
     }
 
@@ -30,12 +33,17 @@ class User(Document):
     status = StringField(max_length=128)
     preferences = DictField()
     last_seen = DateTimeField(db_field="lastSeen")
-    disabled = BooleanField(default=False)
+    disabled = BooleanField(default=False)  # banned (kraken-head-features §12.1 `banned`)
+    banned_at = DateTimeField(db_field="bannedAt")
+    banned_by_id = ObjectIdField(db_field="bannedById")
     created_at = DateTimeField(default=utcnow, db_field="createdAt")
     # storage (kraken.storage_quota): the quota, set from the instance default at creation, and the
     # bytes of the user's stored uploads, kept exact by conditional $inc (decision 0065)
     storage_quota_bytes = IntField(min_value=0, db_field="storageQuotaBytes")
     storage_used_bytes = IntField(default=0, db_field="storageUsedBytes")
+
+
+SETUP_INVITE_MARKER = "setup-invite"  # the code of the setup invite logged at first start (kraken.bootstrap)
 
 
 class InstanceMarker(Document):

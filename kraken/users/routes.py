@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from kraken import extensions, ratelimits
+from kraken import ratelimits
 from kraken.auth import service as auth
+from kraken.instance import service as instance
 from kraken.common.validation import AUTH_BODY, body_class, parse_body, parse_query, request_json, validate
 from kraken.rbac import Action, access_community, current_session_id, current_user, require_auth, require_owner
 from kraken.users import service
@@ -20,8 +21,9 @@ bp = Blueprint("users", __name__, url_prefix="/api/users")
 @body_class(AUTH_BODY)
 def register_user():
     body = parse_body(RegisterIn)
+    # the stored registrationMode decides, not the environment's first value (decision 0063)
     user = service.register(username=body.username, password=body.password, email=body.email,
-                            code=body.code, mode=extensions.settings().registration)
+                            code=body.code, mode=instance.registration_mode().lower().replace("invite_only", "invite"))
     return UserOut.of(user), 201
 
 

@@ -10,12 +10,16 @@ from mongoengine import NotUniqueError
 from kraken import dependents, domain
 from kraken.auth.passwords import hash_password
 from kraken.auth.service import revoke_user_sessions
+from kraken.common.time import utcnow
+from kraken.instance import service as instance
 from kraken.errors import ConflictError, FeatureDisabledError, NotFoundError, ValidationError
 from kraken.friends.lookups import blockers_of
 from kraken.invites import service as invites
 from kraken.memberships.models import Membership
 from kraken.rbac import InstanceRole
 from kraken.storage_quota.lookups import default_quota
+from kraken.realtime.publish import disconnect_sockets
+from kraken.users import directory
 from kraken.users.lookups import active_user, get_user
 from kraken.users.models import InstanceMarker, User
 
@@ -41,10 +45,24 @@ def _insert_user(username: str, password: str, email: str | None, role: str) -> 
                 # the instance's default quota (HF §12.3 Bug: the reference never applied it; decision 0065)
                 storage_quota_bytes=default_quota(), storage_used_bytes=0)
     try:
-        return user.save(force_insert=True)
+        user.save(force_insert=True)
     except NotUniqueError as exc:
         field = "email" if "email" in str(exc) else "username"
         raise ConflictError(f"A user with this {field} already exists.", code=f"{field.upper()}_TAKEN") from None
+    try:
+        directory.index(user)
+    except Exception:
+        delete_account(user)
+        raise
+    return user
+
+
+def delete_account(user: User) -> None:
+    """Remove a user document and its search postings (compensation, and the end of an admin delete)."""
+    directory.remove(user.id)
+    User.objects(id=user.id).delete()
+    dependents.wrote(user)
+    instance.count("totalUsers", -1)
 
 
 def _check_free(username: str, email: str | None) -> None:
@@ -80,7 +98,7 @@ def register(*, username: str, password: str, email: str | None, code: str | Non
             dependents.wrote(user)
             user.reload()
     except Exception:
-        user.delete()
+        delete_account(user)
         raise
     if invite is not None:
         invites.join_communities(invite, user.id)
@@ -95,7 +113,7 @@ def create_owner(username: str, password: str, email: str | None = None) -> User
     _check_free(username, email)
     user = _insert_user(username, password, email, InstanceRole.OWNER.value)
     if not _claim_owner(user.id):
-        user.delete()
+        delete_account(user)
         raise ConflictError("This instance already has an owner.", code="OWNER_EXISTS")
     return user
 
@@ -119,6 +137,8 @@ def update_profile(user: User, changes: dict) -> User:
         User.objects(id=user.id).update_one(**update)
         dependents.wrote(user)
         user.reload()
+        if "displayName" in changes:
+            directory.index(user)
         domain.profile_updated.send(user)
     return user
 
@@ -172,14 +192,53 @@ def search_users(q: str, limit: int, community_id: object | None = None, viewer_
     return found
 
 
-def set_disabled(user_id: str, disabled: bool) -> User:
-    """Disable (or re-enable) a user; disabling kills their sessions at once."""
+def set_disabled(user_id: str, disabled: bool, by: ObjectId | None = None) -> User:
+    """Disable (ban) or re-enable a user. Disabling ends every refresh session and closes every socket of
+    theirs on every process at once; `bannedAt`/`bannedById` record it. Raises NotFoundError, ConflictError."""
     user = get_user(user_id)
     if user.role == InstanceRole.OWNER.value and disabled:
         raise ConflictError("The instance owner cannot be disabled.", code="OWNER_PROTECTED")
-    User.objects(id=user.id).update_one(set__disabled=disabled)
+    if disabled:
+        changed = User.objects(id=user.id, disabled__ne=True).update_one(
+            set__disabled=True, set__banned_at=utcnow(), set__banned_by_id=by)
+    else:
+        changed = User.objects(id=user.id, disabled=True).update_one(
+            set__disabled=False, unset__banned_at=1, unset__banned_by_id=1)
     dependents.wrote(user)
+    if changed:
+        instance.count("bannedUsers", 1 if disabled else -1)
     if disabled:
         revoke_user_sessions(user.id, "disabled")
+        disconnect_sockets(str(user.id))  # sockets of tokens issued without a session too
     user.reload()
+    return user
+
+
+def claim_owner(user_id: ObjectId) -> bool:
+    """Reserve the instance's single OWNER for `user_id` before it exists (the first-run setup); False
+    when another path (registration, the CLI, another setup) holds it."""
+    return _claim_owner(user_id)
+
+
+def release_owner(user_id: ObjectId) -> None:
+    """Undo `claim_owner` (compensation of a failed setup)."""
+    InstanceMarker.objects(id=OWNER_MARKER, value=str(user_id)).delete()
+
+
+def create_claimed_owner(user_id: ObjectId, username: str, password: str, email: str | None) -> User:
+    """Store the OWNER whose claim `claim_owner` holds (username and display name lower-cased, verified).
+    Raises ConflictError when the name or e-mail was taken meanwhile."""
+    user = User(id=user_id, username=username, email=email.lower() if email else None,
+                role=InstanceRole.OWNER.value, hashed_password=hash_password(password), display_name=username,
+                verified=True)
+    try:
+        user.save(force_insert=True)
+    except NotUniqueError as exc:
+        field = "email" if "email" in str(exc) else "username"
+        raise ConflictError(f"A user with this {field} already exists.", code=f"{field.upper()}_TAKEN") from None
+    try:
+        directory.index(user)
+    except Exception:
+        delete_account(user)
+        raise
     return user

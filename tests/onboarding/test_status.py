@@ -5,7 +5,9 @@ every page load, before anything else, without a token."""
 def test_a_new_instance_needs_setup_and_has_no_users(client):
     response = client.get("/api/onboarding/status")
     assert response.status_code == 200
-    assert response.get_json() == {"needsSetup": True, "hasUsers": False}
+    body = response.get_json()
+    assert body["needsSetup"] is True and body["hasUsers"] is False and len(body["setupToken"]) == 36
+    assert client.get("/api/onboarding/status").get_json()["setupToken"] == body["setupToken"]  # reused while alive
 
 
 def test_an_instance_with_users_is_set_up(client, factory):

@@ -278,6 +278,28 @@ MATRIX = [
     ("DELETE", "/api/notifications/channels/{P}/override", None, "204 204 204 204 204 204 204 204 401"),
     ("POST", "/api/notifications/debug/send-test", {"type": "DIRECT_MESSAGE"}, OWNER_ONLY),
     ("DELETE", "/api/notifications/debug/clear-all", None, OWNER_ONLY),
+    # running an instance from the client (issue 22, decision 0063): instance actions, only the owner here
+    # (tests/rbac/test_authorization_matrix.py::test_an_instance_admin_* covers an Instance Admin)
+    ("GET", "/api/users/admin/list", None, OWNER_ONLY),
+    ("GET", "/api/users/admin/list?search=mem&banned=false", None, OWNER_ONLY),
+    ("GET", "/api/users/admin/{target}", None, OWNER_ONLY),
+    ("PATCH", "/api/users/admin/{stranger}/role", {"role": "OWNER"}, OWNER_ONLY),
+    ("PATCH", "/api/users/admin/{target}/ban", {"banned": True}, OWNER_ONLY),
+    ("DELETE", "/api/users/admin/{target}", None, OWNER_ONLY),
+    ("GET", "/api/community/admin/list", None, OWNER_ONLY),
+    ("GET", "/api/community/admin/{C}", None, OWNER_ONLY),
+    ("DELETE", "/api/community/admin/{C}", None, OWNER_ONLY.replace("200", "204")),
+    ("GET", "/api/instance/settings", None, OWNER_ONLY),
+    ("PATCH", "/api/instance/settings", {"registrationMode": "OPEN"}, OWNER_ONLY),
+    ("GET", "/api/instance/settings/public", None, "200 200 200 200 200 200 200 200 200"),
+    ("GET", "/api/instance/stats", None, OWNER_ONLY),
+    ("POST", "/api/roles/instance", {"name": "Greeter", "actions": ["READ_USER"]}, OWNER_ONLY.replace("200", "201")),
+    ("PUT", "/api/roles/instance/{IA}", {"actions": ["READ_USER"]}, OWNER_ONLY),
+    ("DELETE", "/api/roles/instance/{IA}", None, "400 403 403 403 403 403 403 403 401"),  # a default role stays
+    ("POST", "/api/onboarding/setup", {"adminUsername": "late", "adminPassword": "a long password",
+                                       "instanceName": "x", "setupToken": "t"}, "409 409 409 409 409 409 409 409 409"),
+    ("GET", "/api/appearance-settings", None, A),
+    ("PATCH", "/api/appearance-settings", {"accentColor": "teal"}, A),
 ]
 
 CASES = [(method, path, body, principal, int(status))
@@ -357,3 +379,39 @@ def _shape(path: str) -> str:
     """/api/x/{C}/y, /api/x/<oid:id>/y and /api/x/<an id>/y all become /api/x/*/y."""
     import re
     return re.sub(r"\{[^}]+\}|<[^>]+>|\b[0-9a-f]{24}\b", "*", path)
+    return re.sub(r"\{[^}]+\}|<[^>]+>", "*", path)
+
+
+# An Instance Admin (the Club's `target`) holds the user and settings actions but is no owner: it cannot make
+# an owner, change, ban or delete one, and without READ_ALL_COMMUNITIES' companion DELETE_COMMUNITY cannot
+# force-delete a community. (method, path, body, status)
+INSTANCE_ADMIN_CASES = [
+    ("PATCH", "/api/users/admin/{stranger}/role", {"role": "OWNER"}, 403),
+    ("PATCH", "/api/users/admin/{target}/role", {"role": "OWNER"}, 403),
+    ("PATCH", "/api/users/admin/{owner}/role", {"role": "USER"}, 403),
+    ("PATCH", "/api/users/admin/{owner}/ban", {"banned": True}, 403),
+    ("DELETE", "/api/users/admin/{owner}", None, 403),
+    ("DELETE", "/api/community/admin/{C}", None, 403),
+    ("POST", "/api/roles/instance", {"name": "Big", "actions": ["DELETE_COMMUNITY"]}, 403),
+    ("DELETE", "/api/roles/instance/{IA}/users/{target}", None, 204),
+    ("GET", "/api/users/admin/list", None, 200),
+    ("GET", "/api/community/admin/list", None, 200),
+    ("PATCH", "/api/users/admin/{stranger}/ban", {"banned": True}, 200),
+    ("DELETE", "/api/users/admin/{stranger}", None, 200),
+    ("PATCH", "/api/instance/settings", {"name": "Renamed"}, 200),
+    ("GET", "/api/instance/stats", None, 200),
+]
+
+
+@pytest.mark.parametrize("method, path, body, expected", INSTANCE_ADMIN_CASES,
+                         ids=[f"{m} {p}" for m, p, _, _ in INSTANCE_ADMIN_CASES])
+def test_an_instance_admin_cannot_make_or_touch_an_owner(app, community, method, path, body, expected):
+    community.restore()
+    token = Factory(app).token(community.target)
+    response = app.test_client().open(community.fill(path), method=method, json=_fill(community, body),
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == expected, (path, response.get_json())
+    if expected >= 400:
+        snapshot = {k: v for k, v in dump().items() if k not in ("refresh_families", "refresh_tokens")}
+        assert snapshot == {k: v for k, v in community.snapshot.items()
+                            if k not in ("refresh_families", "refresh_tokens")}, "a denied request changed the database"

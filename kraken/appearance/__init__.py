@@ -1,0 +1,1 @@
+"""Appearance settings: each user's theme, accent colour and intensity (kraken-head-features §12.6)."""
