@@ -29,7 +29,7 @@ def _text(text="hello"):
 
 
 def _logs(club, **filters):
-    return list(ModerationLog.objects(community_id=club.id, **filters))
+    return list(ModerationLog.objects(community_id=club.id, **filters).order_by("id"))  # written in this order
 
 
 def _is_member(club, user) -> bool:
