@@ -38,8 +38,10 @@ def _claim_owner(user_id: ObjectId) -> bool:
         return False
 
 
-def _insert_user(username: str, password: str, email: str | None, role: str) -> User:
-    user = User(username=username, email=email.lower() if email else None, role=role,
+def _insert_user(username: str, password: str, email: str | None, role: str, user_id: ObjectId | None = None) -> User:
+    """Store a new user (the owner verified; the instance's default storage quota) and index their name;
+    `user_id` when the id was claimed before (onboarding's owner)."""
+    user = User(id=user_id, username=username, email=email.lower() if email else None, role=role,
                 hashed_password=hash_password(password), display_name=username,
                 verified=role == InstanceRole.OWNER.value,
                 # the instance's default quota (HF §12.3 Bug: the reference never applied it; decision 0065)
@@ -228,17 +230,4 @@ def release_owner(user_id: ObjectId) -> None:
 def create_claimed_owner(user_id: ObjectId, username: str, password: str, email: str | None) -> User:
     """Store the OWNER whose claim `claim_owner` holds (username and display name lower-cased, verified).
     Raises ConflictError when the name or e-mail was taken meanwhile."""
-    user = User(id=user_id, username=username, email=email.lower() if email else None,
-                role=InstanceRole.OWNER.value, hashed_password=hash_password(password), display_name=username,
-                verified=True)
-    try:
-        user.save(force_insert=True)
-    except NotUniqueError as exc:
-        field = "email" if "email" in str(exc) else "username"
-        raise ConflictError(f"A user with this {field} already exists.", code=f"{field.upper()}_TAKEN") from None
-    try:
-        directory.index(user)
-    except Exception:
-        delete_account(user)
-        raise
-    return user
+    return _insert_user(username, password, email, InstanceRole.OWNER.value, user_id=user_id)

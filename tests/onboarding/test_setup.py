@@ -39,6 +39,9 @@ def test_setup_creates_owner_settings_community_roles_and_a_welcome_invite(clien
     assert body["success"] is True and body["message"] == "Instance setup completed successfully"
     owner = User.objects.get(id=body["adminUserId"])
     assert (owner.username, owner.display_name, owner.role, owner.verified) == ("root", "root", "OWNER", True)
+    # made like every user: the instance's default storage quota, nothing used yet
+    assert (owner.storage_quota_bytes, owner.storage_used_bytes) == (app.extensions["kraken.settings"]
+                                                                    .default_storage_quota_bytes, 0)
     settings = InstanceSettings.objects.get()
     assert (settings.name, settings.description) == ("Squid Ink", "Where squids chat")
     community = Community.objects.get(id=body["defaultCommunityId"])
