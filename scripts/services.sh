@@ -57,10 +57,11 @@ build_livekit() {
 }
 
 ensure_redis() {
-  command -v redis-server >/dev/null && return 0
-  say "installing Debian's redis-server ..."
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
-  else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null; fi
+  # redis-sentinel: the Sentinel failover tests (tests/live.py SentinelTopology)
+  command -v redis-server >/dev/null && command -v redis-sentinel >/dev/null && return 0
+  say "installing Debian's redis-server and redis-sentinel ..."
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server redis-sentinel >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-sentinel >/dev/null; fi
 }
 
 pg_bin() {
