@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.cli.add_command(kraken_cli)
-    _connect_reactions()
+    _connect_reactions(settings)
 
     app.wsgi_app = _TrailingSlashes(app.wsgi_app)
     if _gevent_patched():
@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-def _connect_reactions() -> None:
+def _connect_reactions(settings: Settings) -> None:
     """Domain events (kraken.domain) to the features that react to them, in this order: rooms first
     (a removed member's sockets leave before voice announces their departure), then clean-ups."""
     subscriptions.init_app()
@@ -150,7 +150,7 @@ def _connect_reactions() -> None:
     messages.init_app()
     read_state.init_app()
     threads.init_app()
-    search.init_app()
+    search.init_app(settings.search_sweep_seconds)
     alias_groups.init_app()
     push_hooks.init_app()
     moderation.init_app()

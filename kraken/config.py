@@ -100,6 +100,8 @@ class Settings(BaseModel):
     # push endpoints may be http:// and private or loopback addresses (a test's own push service);
     # never in production: the server POSTs to whatever URL a subscriber gives
     push_insecure_endpoints: bool = False
+    # seconds between two search sweeps of a process (kraken.search; 0: none, only explicit `sweep()` calls)
+    search_sweep_seconds: float = Field(600.0, ge=0, le=86400)
     # pinned messages per channel (docs/decisions/0055-pins.md)
     pins_per_channel: int = Field(50, ge=1, le=1000)
 
@@ -189,6 +191,7 @@ _ENV_NAMES = {
     "REDIS_SENTINEL_MASTER": "redis_sentinel_master",
     "REDIS_SENTINEL_PASSWORD": "redis_sentinel_password",
     "KRAKEN_PINS_PER_CHANNEL": "pins_per_channel",
+    "KRAKEN_SEARCH_SWEEP_SECONDS": "search_sweep_seconds",
 }
 _SECRETS = ("jwt_secret", "jwt_refresh_secret")
 _LIVEKIT = ("livekit_url", "livekit_internal_url", "livekit_api_key", "livekit_api_secret")

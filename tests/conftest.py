@@ -23,7 +23,9 @@ def make_settings(tmp_path_factory=None, **overrides):
                   # cheap argon2 in tests; test_passwords checks the production parameters
                   argon2_memory_kib=1024, argon2_time_cost=1,
                   # presence changes at once (test_presence checks the grace on its own server)
-                  presence_grace=0)
+                  presence_grace=0,
+                  # no periodic search sweep in the test process either (tests call sweep() themselves)
+                  search_sweep_seconds=0)
     values.update(overrides)
     return load_settings({}, **values)
 

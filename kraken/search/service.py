@@ -287,8 +287,12 @@ def search_community(community, grant, q: str | None, limit: int) -> list[dict]:
     return out
 
 
-def init_app() -> None:
+def init_app(sweep_seconds: float = SWEEP_SECONDS) -> None:
+    """Connect the marks and declare the indexing task, and the sweep every `sweep_seconds` (0: no
+    periodic sweep in this process: the test suite's live servers, whose sweep would index the seeded
+    conversations of whatever test runs at that moment; `sweep()` still runs when called)."""
     domain.connect(domain.message_stored, _message_stored)
     domain.connect(domain.message_edited, _message_edited)
     background.declare(INDEX_TASK, lambda: INDEX_SECONDS, index_step)
-    background.declare(SWEEP_TASK, lambda: SWEEP_SECONDS, sweep)
+    if sweep_seconds > 0:
+        background.declare(SWEEP_TASK, lambda: sweep_seconds, sweep)

@@ -13,10 +13,12 @@ def live_env(settings, tmp_path_factory, **extra) -> dict[str, str]:
             "KRAKEN_ARGON2_TIME_COST": "1", "JWT_SECRET": settings.jwt_secret,
             "JWT_REFRESH_SECRET": settings.jwt_refresh_secret, "KRAKEN_PRESENCE_TTL": "6",
             "KRAKEN_PRESENCE_GRACE": "0",
+            # no periodic search sweep: it would index the seeded conversations of whichever test runs then
+            "KRAKEN_SEARCH_SWEEP_SECONDS": "0",
             "CORS_ORIGINS": "http://localhost:5173", **extra}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live(settings, tmp_path_factory, app):
     server = LiveServer(live_env(settings, tmp_path_factory), tmp_path_factory.mktemp("logs") / "live.log").start()
     yield server

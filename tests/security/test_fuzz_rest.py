@@ -7,14 +7,11 @@ from __future__ import annotations
 import time
 import zlib
 
-import pytest
 from hypothesis import HealthCheck, Phase, example, given, seed, settings as hypothesis_settings, strategies as st
 
 from kraken.common.validation import JSON_BODY
 from kraken.extensions import redis
 from kraken.presence import service as presence
-from kraken.realtime import background
-from kraken.search import service as search
 from kraken.voice import store as voice_store
 from tests.factories import dump
 from tests.security.conftest import path_with_ids
@@ -51,16 +48,7 @@ def redis_keys() -> set[str]:
     return {key for key in redis.client.keys("*") if not key.startswith(BACKGROUND_KEYS)}
 
 
-@pytest.fixture
-def no_search_sweep():
-    """The periodic search sweep of this process marks seeded conversations (counted, never indexed) in
-    Redis whenever its lock is free (each test's flush frees it): not a side effect of any request."""
-    with background.paused(search.SWEEP_TASK):
-        yield
-
-
-def test_every_route_refuses_every_class_of_hostile_body_without_a_side_effect(app, factory, community,
-                                                                               no_search_sweep):
+def test_every_route_refuses_every_class_of_hostile_body_without_a_side_effect(app, factory, community):
     ids = community.seed_messages().ids
     owner = app.test_client()
     login = owner.post("/api/auth/login", json={"username": "owner", "password": factory.PASSWORD})
