@@ -115,7 +115,8 @@ def _channel_targets(message: Message, channel: Channel) -> tuple[list[tuple[str
 
     overrides = {str(o["userId"]): o["level"] for o in ChannelNotificationOverride._get_collection().find(
         {"channelId": channel.id}, {"userId": 1, "level": 1})}
-    default_none = {str(s["_id"]) for s in _settings({"defaultChannelLevel": "none"})}
+    # who muted every channel matters only to a message that mentions someone (most sends mention nobody)
+    default_none = {str(s["_id"]) for s in _settings({"defaultChannelLevel": "none"})} if mentioned else set()
     targets = [(u, "USER_MENTION") for u in mentioned
                if overrides.get(u, "none" if u in default_none else "mentions") != "none"]
     default_all = {str(s["_id"]) for s in _settings({"defaultChannelLevel": "all"})}
