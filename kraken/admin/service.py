@@ -13,7 +13,7 @@ from kraken import dependents, domain
 from kraken.auth.service import revoke_user_sessions
 from kraken.channel_memberships.models import ChannelMembership
 from kraken.channels.models import Channel
-from kraken.common.lookups import by_ids
+from kraken.common.lookups import PARALLEL, by_ids
 from kraken.communities import service as communities
 from kraken.communities.models import Community
 from kraken.errors import ForbiddenError, ValidationError
@@ -81,12 +81,17 @@ def list_users(*, limit: int, token: str | None, banned: str | None = None, role
     page: list[User] = []
     for batch in _candidates(search, banned, role, after[0] if after else None):
         ids = [oid for c in batch if after is None or c < after for oid in (c[1],)]
-        for start in range(0, len(ids), CHUNK):
-            for user in by_ids(User, ids[start:start + CHUNK]):
+        start = 0
+        while start < len(ids):
+            # the candidates mostly pass (they come from the narrowest equality), so load about as many
+            # as the page still needs (with the one that tells whether a next page exists)
+            size = min(CHUNK, max(PARALLEL, limit + 1 - len(page)))
+            for user in by_ids(User, ids[start:start + size]):
                 if _admits(user, search, banned, role):
                     page.append(user)
                     if len(page) > limit:
                         return page[:limit], str(page[limit - 1].id)
+            start += size
     return page, None
 
 

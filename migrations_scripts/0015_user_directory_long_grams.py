@@ -1,0 +1,18 @@
+"""The users' search index gains 5-grams and each gram's latest creation week (`last`): rebuilt from
+`users` for the instances whose index 0013 built with trigrams only
+(docs/decisions/0063-running-an-instance-from-the-client.md, "Search at 100k users").
+
+Idempotent and resumable like 0013: the index collections are emptied and rebuilt on every run. Run
+before the servers start (as every migration), while no one registers.
+"""
+
+
+def up(db, echo):
+    from kraken.users.directory import UserGram, UserGramCount, rebuild
+
+    for document in (UserGram, UserGramCount):
+        document.ensure_indexes()
+    db["user_grams"].delete_many({})
+    db["user_gram_counts"].delete_many({})
+    users = db["users"].find({}, {"username": 1, "email": 1, "displayName": 1, "createdAt": 1})
+    echo(f"  user search index (3- and 5-grams): {rebuild(users)} user(s) indexed")
