@@ -1,5 +1,6 @@
-"""The users' search index gains 5-grams and each gram's latest creation week (`last`): rebuilt from
-`users` for the instances whose index 0013 built with trigrams only
+"""The users' search index gains 5-grams, the postings of every user (`ALL` by week, `ALL_HOURLY` by hour:
+the list without a search) and each gram's latest creation period (`last`): rebuilt from `users` for the
+instances whose index 0013 built with trigrams only
 (docs/decisions/0063-running-an-instance-from-the-client.md, "Search at 100k users").
 
 Idempotent and resumable like 0013: the index collections are emptied and rebuilt on every run. Run

@@ -3,7 +3,6 @@ deletion, and the communities list, statistics and forced deletion
 (docs/decisions/0063-running-an-instance-from-the-client.md)."""
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -37,21 +36,15 @@ def _users_collection():
 def _candidates(search: str | None, banned: str | None, role: str | None,
                 before: datetime | None) -> Iterator[list[tuple]]:
     """Batches of (createdAt, id) of the users the filters may admit, newest first across batches, from the
-    narrowest equality the filters allow (the search index, the banned users, the owners), else every user."""
-    if search and search.strip():
-        found = directory.newest_matches(search, before)
-        if found is not None:
-            return found
-        pattern = re.escape(search.strip())  # one or two characters: a scan (decision 0063)
-        query = {"$or": [{f: {"$regex": pattern, "$options": "i"}} for f in ("username", "email", "displayName")]}
-    elif banned == "true":
-        query = {"disabled": True}
-    elif role == InstanceRole.OWNER.value:
-        query = {"role": InstanceRole.OWNER.value}
-    else:
-        query = {}
-    return iter((sorted(((d["createdAt"], d["_id"]) for d in _users_collection().find(query, {"createdAt": 1})),
-                        reverse=True),))
+    narrowest equality the filters allow: the banned users or the owners, else the search index (which
+    also lists every user, newest first, for no search)."""
+    if not (search and search.strip()):
+        query = {"disabled": True} if banned == "true" else (
+            {"role": InstanceRole.OWNER.value} if role == InstanceRole.OWNER.value else None)
+        if query is not None:
+            return iter((sorted(((d["createdAt"], d["_id"]) for d in _users_collection().find(query, {"createdAt": 1})),
+                                reverse=True),))
+    return directory.newest_matches(search or "", before)
 
 
 def _admits(user: User, search: str | None, banned: str | None, role: str | None) -> bool:

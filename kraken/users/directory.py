@@ -13,9 +13,15 @@ Why two lengths: a trigram is shared by many names, so for a longer query the ra
 thousands of postings of which few match (at 100k users, "o.breo": 4,000 postings of "o.b", 1,000
 matches, all created in three weeks of the year); the rarest 5-gram of a query of five or more
 characters is nearly as selective as the query itself.
+
+Every user also has two postings that hold no gram: `ALL`, keyed by the week of creation like the others,
+and `ALL_HOURLY`, keyed by the hour. The list without a search (and a search of one or two characters)
+walks one of them from the newest period (by the hour when a week holds more users than a round reads),
+so a page of the newest users reads about a page of postings instead of every user.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
@@ -31,6 +37,11 @@ SEPARATOR = "\n"  # never inside a field: a match cannot straddle two fields
 
 
 PERIOD_SECONDS = 7 * 86400  # postings are also keyed by the week their user was created in
+ALL = ""  # the "gram" every user has: the newest users, whatever their names, week by week
+ALL_HOURLY = SEPARATOR  # the same, hour by hour (a week of a big instance holds thousands); never a gram
+HOUR_SECONDS = 3600
+MAX_SPAN = 512  # periods read in one round of a walk at most (rounds that find nothing double the span)
+ROUND_POSTINGS = 100  # postings a round of a walk reads, at the gram's mean density
 SCAN_AT_MOST = 400  # a rarest trigram with more postings is read week by week, newest first
 
 
@@ -66,23 +77,26 @@ def grams(text: str, sizes: tuple[int, ...] = (GRAM, LONG_GRAM)) -> set[str]:
     return out
 
 
-def period_of(created_at: datetime) -> int:
+def period_of(created_at: datetime, gram: str | None = None) -> int:
+    """The creation period a posting of `gram` is keyed by: the week, or the hour for `ALL_HOURLY`."""
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=timezone.utc)
-    return int(created_at.timestamp() // PERIOD_SECONDS)
+    return int(created_at.timestamp() // (HOUR_SECONDS if gram == ALL_HOURLY else PERIOD_SECONDS))
 
 
 def _postings(user_id: ObjectId, created_at: datetime, text: str) -> list[dict]:
-    period = period_of(created_at)
-    return [{"gram": g, "key": f"{g}|{period}", "userId": user_id, "createdAt": created_at, "text": text}
-            for g in sorted(grams(text))]
+    return [{"gram": g, "key": f"{g}|{period_of(created_at, g)}", "userId": user_id, "createdAt": created_at,
+             "text": text} for g in sorted(grams(text) | {ALL, ALL_HOURLY})]
 
 
-def _count(changes: dict[str, int], period: int | None = None) -> None:
+def _count(changes: dict[str, int], created_at: datetime | None = None) -> None:
     """Add to the grams' counts; a count that reaches 0 goes (in order: the increments, then the drops)."""
-    ops = [UpdateOne({"_id": g}, {"$inc": {"n": d}, **({"$min": {"first": period}, "$max": {"last": period}}
-                                                       if d > 0 and period is not None else {})}, upsert=True)
-           for g, d in changes.items() if d]
+    def bounds(g: str) -> dict:
+        period = period_of(created_at, g)
+        return {"$min": {"first": period}, "$max": {"last": period}}
+
+    ops = [UpdateOne({"_id": g}, {"$inc": {"n": d}, **(bounds(g) if d > 0 and created_at is not None else {})},
+                     upsert=True) for g, d in changes.items() if d]
     ops += [DeleteOne({"_id": g, "n": {"$lte": 0}}) for g, d in changes.items() if d < 0]
     if ops:
         UserGramCount._get_collection().bulk_write(ops, ordered=True)
@@ -94,12 +108,10 @@ def index(user) -> None:
     old = {d["gram"]: d.get("text") for d in UserGram.objects(user_id=user.id).only("gram", "text").as_pymongo()}
     if old and set(old.values()) == {text}:
         return
-    new = grams(text)
+    new = grams(text) | {ALL, ALL_HOURLY}
     UserGram.objects(user_id=user.id).delete()
-    postings = _postings(user.id, user.created_at, text)
-    if postings:
-        UserGram._get_collection().insert_many(postings, ordered=False)
-    _count({g: (g in new) - (g in old) for g in set(old) | new}, period_of(user.created_at))
+    UserGram._get_collection().insert_many(_postings(user.id, user.created_at, text), ordered=False)
+    _count({g: (g in new) - (g in old) for g in set(old) | new}, user.created_at)
 
 
 def remove(user_id: ObjectId) -> None:
@@ -108,21 +120,34 @@ def remove(user_id: ObjectId) -> None:
     _count({g: -1 for g in old})
 
 
-def newest_matches(query: str, before: datetime | None = None) -> Iterator[list[tuple[datetime, ObjectId]]] | None:
-    """(createdAt, id) of the users whose username, e-mail or display name contains `query`
-    (case-insensitive), in batches, newest first across batches; None when the query is too short for
-    the index. `before`: only users created no later than its week are needed (a continuation).
+def _per_period(count: UserGramCount) -> float:
+    """The mean number of postings per period of creation between the gram's first and last."""
+    if count.first is None or count.last is None:
+        return float(count.n)
+    return count.n / max(1, count.last - count.first + 1)
 
-    The rarest trigram's postings are read at once when there are few; else week by week from the
-    newest (`key` equalities, a few weeks at a time), so the caller stops reading once its page is full."""
+
+def newest_matches(query: str, before: datetime | None = None) -> Iterator[list[tuple[datetime, ObjectId]]]:
+    """(createdAt, id) of the users whose username, e-mail or display name contains `query`
+    (case-insensitive; "" = every user), in batches, newest first across batches. `before`: only users
+    created no later than its period are needed (a continuation).
+
+    The rarest gram's postings are read at once when there are few; else period by period from the
+    newest (`key` equalities, a few periods at a time, more while they come back empty), so the caller
+    stops reading once its page is full. A query of one or two characters walks `ALL` or `ALL_HOURLY`."""
     query = query.strip().lower()
-    if len(query) < GRAM or SEPARATOR in query:
-        return None
-    wanted = sorted(grams(query, (LONG_GRAM if len(query) >= LONG_GRAM else GRAM,)))
+    if SEPARATOR in query:  # a match never spans two fields
+        return iter(())
+    if len(query) < GRAM:
+        wanted = [ALL, ALL_HOURLY]
+    else:
+        wanted = sorted(grams(query, (LONG_GRAM if len(query) >= LONG_GRAM else GRAM,)))
     counts = {doc.id: doc for doc in by_ids(UserGramCount, wanted)}
     if len(counts) < len(wanted) or min(c.n for c in counts.values()) <= 0:  # a gram no one has
         return iter(())
     rarest = min(counts.values(), key=lambda c: (c.n, c.id))
+    if rarest.id == ALL and _per_period(rarest) > ROUND_POSTINGS:
+        rarest = counts[ALL_HOURLY]  # a week holds more than a round reads: by the hour
     collection = UserGram._get_collection()
     fields = {"userId": 1, "createdAt": 1, "text": 1, "_id": 0}
 
@@ -132,17 +157,22 @@ def newest_matches(query: str, before: datetime | None = None) -> Iterator[list[
     if rarest.n <= SCAN_AT_MOST or rarest.first is None:
         return iter((keep(collection.find({"gram": rarest.id}, fields)),))
 
-    def weeks() -> Iterator[list[tuple[datetime, ObjectId]]]:
-        top = period_of(before) if before is not None else period_of(datetime.now(timezone.utc)) + 1
+    def periods() -> Iterator[list[tuple[datetime, ObjectId]]]:
+        top = period_of(before or datetime.now(timezone.utc), rarest.id) + (before is None)
         if rarest.last is not None:
             top = min(top, rarest.last)
-        periods = list(range(top, rarest.first - 1, -1))
-        for start in range(0, len(periods), PARALLEL):
-            found = each(lambda p: list(collection.find({"key": f"{rarest.id}|{p}"}, fields)),
-                         periods[start:start + PARALLEL])
-            yield keep(d for docs in found for d in docs)
+        # a round reads about ROUND_POSTINGS postings at the gram's mean density, more after an empty one
+        usual = min(MAX_SPAN, max(1, math.ceil(ROUND_POSTINGS / max(_per_period(rarest), 1e-9))))
+        span = usual
+        while top >= rarest.first:
+            round_ = list(range(top, max(rarest.first, top - span + 1) - 1, -1))
+            found = each(lambda p: list(collection.find({"key": f"{rarest.id}|{p}"}, fields)), round_)
+            batch = keep(d for docs in found for d in docs)
+            yield batch
+            top -= len(round_)
+            span = min(MAX_SPAN, span * 2) if not batch else usual
 
-    return weeks()
+    return periods()
 
 
 def rebuild(users: Iterable[dict], collection=None, counts=None, chunk: int = 5000) -> int:

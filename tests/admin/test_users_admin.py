@@ -244,3 +244,42 @@ def test_search_over_users_created_across_many_weeks(as_root, factory, reading):
     counter = iter(range(100))
     assert _all_pages(as_root, "&search=autil", limit=4,
                       between=lambda: factory.user(f"nautilusnew{next(counter)}")) == expected
+
+
+@pytest.mark.parametrize("grain", ["weekly", "hourly"])
+def test_the_list_without_search_walks_the_index_newest_first(as_root, factory, root, monkeypatch, grain):
+    """The plain list (and a one- or two-character search) reads the index of every user period by
+    period, never every user; by the hour when a week holds more than a round reads. Users created hours
+    and weeks apart, with gaps, come back newest first, exact across pages while others register."""
+    from datetime import timedelta
+
+    from kraken.common.time import utcnow
+    monkeypatch.setattr(directory, "SCAN_AT_MOST", 0)
+    monkeypatch.setattr(directory, "ROUND_POSTINGS", 0.1 if grain == "hourly" else 10_000)
+    reads: list[dict] = []
+    find = directory.UserGram._get_collection().__class__.find
+
+    def counting_find(self, *args, **kwargs):
+        if self.name == "user_grams":
+            reads.append(args[0] if args else kwargs.get("filter"))
+        return find(self, *args, **kwargs)
+
+    monkeypatch.setattr(directory.UserGram._get_collection().__class__, "find", counting_find)
+    made = []
+    for i, hours in enumerate([24 * 7 * 30, 24 * 7 * 9, 24 * 7 * 9 - 1, 50, 3, 2, 1]):
+        user = factory.user(f"walker{i}")
+        User.objects(id=user.id).update_one(set__created_at=utcnow() - timedelta(hours=hours))
+        user.reload()
+        directory.remove(user.id)
+        directory.index(user)
+        made.append(user)
+    expected = [str(root.id)] + [str(u.id) for u in reversed(made)]
+    counter = iter(range(100))
+    reads.clear()
+    assert _all_pages(as_root, limit=2, between=lambda: factory.user(f"newcomer{next(counter)}")) == expected
+    keys = [r["key"] for r in reads if r and "key" in r]
+    assert keys and all(k.startswith(directory.ALL_HOURLY if grain == "hourly" else f"{directory.ALL}|")
+                        for k in keys)
+    assert not any(r == {} or (r and "gram" in r) for r in reads)  # never every posting or every user
+    assert _all_pages(as_root, "&search=lk", limit=2) == [str(u.id) for u in reversed(made)]
+    assert _all_pages(as_root, "&search=r4", limit=2) == [str(made[4].id)]
