@@ -7,7 +7,7 @@ The default store answers only top-level equalities from an index (decision 0033
 text), and each gram a count of its postings (`user_gram_counts`, `_id` = the gram; a gram's length tells
 which kind it is). A search of three or four characters reads the counts of its trigrams, a longer one
 those of its 5-grams (`_id` look-ups), then the postings of the rarest one (one equality on `gram`), and
-keeps those whose text holds the whole query. Shorter queries scan.
+keeps those whose text holds the whole query. Shorter queries walk the postings of every user (below).
 
 Why two lengths: a trigram is shared by many names, so for a longer query the rarest trigram can have
 thousands of postings of which few match (at 100k users, "o.breo": 4,000 postings of "o.b", 1,000
@@ -61,8 +61,8 @@ class UserGramCount(Document):
 
     id = StringField(primary_key=True)  # the gram
     n = IntField(default=0)
-    first = IntField()  # the earliest creation week among its postings
-    last = IntField()  # the latest (neither shrinks when postings go: the weeks between are read, and empty)
+    first = IntField()  # the earliest creation period (week; hour for ALL_HOURLY) among its postings
+    last = IntField()  # the latest (neither shrinks when postings go: the periods between are read, and empty)
 
 
 def searched_text(username: str, email: str | None, display_name: str | None) -> str:
