@@ -13,6 +13,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from flask import current_app, has_app_context
+
 from kraken.extensions import socketio
 
 log = logging.getLogger("kraken.realtime")
@@ -75,13 +77,18 @@ def soon(work: Callable, *args) -> None:
     answers without waiting for it (a send's ack does not wait for its read-state reactions). A failure
     is logged. Lost if the process dies first: use it for what can be rebuilt or missed."""
     global _soon
+    app = current_app._get_current_object() if has_app_context() else None
     with _soon_lock:
         _soon += 1
 
     def run() -> None:
         global _soon
         try:
-            work(*args)
+            if app is None:
+                work(*args)
+            else:  # the work sees the same app as the request that started it (its settings, its signals)
+                with app.app_context():
+                    work(*args)
         except Exception:
             log.warning("background work failed", extra={"task": getattr(work, "__name__", "?")}, exc_info=True)
         finally:

@@ -230,3 +230,20 @@ def test_a_receiver_error_never_reaches_the_notifications_sender(app, alice, pus
     domain.notification_created.send(Broken())  # logged, not raised
     assert background.wait_soon(15)
     assert "push not scheduled" in caplog.text
+
+
+def test_a_mention_sent_through_the_api_is_pushed(app, community, login_as, push_settings, push_service, browser):
+    """The whole path: a send stores the message, the notification fan-out runs in a background task
+    after the answer, and the push it schedules (another background task) reaches the browser."""
+    member = community.member
+    mine = browser("/member/mention")
+    subscribe(login_as(member), mine)
+    sent = login_as(community.admin).post("/api/messages", json={
+        "channelId": str(community.general.id), "attachments": [],
+        "spans": [{"type": "USER_MENTION", "userId": str(member.id)}, {"type": "PLAINTEXT", "text": " standup?"}]})
+    assert sent.status_code == 201, sent.get_json()
+    assert background.wait_soon(15)
+    [got] = push_service.wait(1)
+    pushed = mine.decrypt(got)
+    assert pushed["data"]["type"] == "USER_MENTION" and pushed["data"]["channelId"] == str(community.general.id)
+    assert pushed["body"].endswith("standup?")
