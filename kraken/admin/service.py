@@ -34,7 +34,7 @@ def _users_collection():
 
 
 def _candidates(search: str | None, banned: str | None, role: str | None,
-                before: datetime | None) -> Iterator[list[tuple]]:
+                before: datetime | None, want: int) -> Iterator[list[tuple]]:
     """Batches of (createdAt, id) of the users the filters may admit, newest first across batches, from the
     narrowest equality the filters allow: the banned users or the owners, else the search index (which
     also lists every user, newest first, for no search)."""
@@ -44,7 +44,7 @@ def _candidates(search: str | None, banned: str | None, role: str | None,
         if query is not None:
             return iter((sorted(((d["createdAt"], d["_id"]) for d in _users_collection().find(query, {"createdAt": 1})),
                                 reverse=True),))
-    return directory.newest_matches(search or "", before)
+    return directory.newest_matches(search or "", before, want)
 
 
 def _admits(user: User, search: str | None, banned: str | None, role: str | None) -> bool:
@@ -72,7 +72,7 @@ def list_users(*, limit: int, token: str | None, banned: str | None = None, role
             raise ValidationError(["continuationToken: unknown cursor"], code="INVALID_CURSOR")
         after = (cursor["createdAt"], cursor["_id"])
     page: list[User] = []
-    for batch in _candidates(search, banned, role, after[0] if after else None):
+    for batch in _candidates(search, banned, role, after[0] if after else None, limit + 1):
         ids = [oid for c in batch if after is None or c < after for oid in (c[1],)]
         start = 0
         while start < len(ids):

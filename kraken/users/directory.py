@@ -127,10 +127,12 @@ def _per_period(count: UserGramCount) -> float:
     return count.n / max(1, count.last - count.first + 1)
 
 
-def newest_matches(query: str, before: datetime | None = None) -> Iterator[list[tuple[datetime, ObjectId]]]:
+def newest_matches(query: str, before: datetime | None = None,
+                   want: int | None = None) -> Iterator[list[tuple[datetime, ObjectId]]]:
     """(createdAt, id) of the users whose username, e-mail or display name contains `query`
     (case-insensitive; "" = every user), in batches, newest first across batches. `before`: only users
-    created no later than its period are needed (a continuation).
+    created no later than its period are needed (a continuation). `want`: how many the caller needs
+    (sizes a walk's rounds; it may read on).
 
     The rarest gram's postings are read at once when there are few; else period by period from the
     newest (`key` equalities, a few periods at a time, more while they come back empty), so the caller
@@ -161,16 +163,23 @@ def newest_matches(query: str, before: datetime | None = None) -> Iterator[list[
         top = period_of(before or datetime.now(timezone.utc), rarest.id) + (before is None)
         if rarest.last is not None:
             top = min(top, rarest.last)
-        # a round reads about ROUND_POSTINGS postings at the gram's mean density, more after an empty one
-        usual = min(MAX_SPAN, max(1, math.ceil(ROUND_POSTINGS / max(_per_period(rarest), 1e-9))))
-        span = usual
+        # the first round reads about ROUND_POSTINGS postings at the gram's mean density; the next ones
+        # as many periods as the matches found so far per period say the rest of `want` needs, twice as
+        # many as the last after finding nothing
+        span = min(MAX_SPAN, max(1, math.ceil(ROUND_POSTINGS / max(_per_period(rarest), 1e-9))))
+        read = matched = 0
         while top >= rarest.first:
             round_ = list(range(top, max(rarest.first, top - span + 1) - 1, -1))
             found = each(lambda p: list(collection.find({"key": f"{rarest.id}|{p}"}, fields)), round_)
             batch = keep(d for docs in found for d in docs)
             yield batch
             top -= len(round_)
-            span = min(MAX_SPAN, span * 2) if not batch else usual
+            read, matched = read + len(round_), matched + len(batch)
+            if not matched:
+                span *= 2
+            elif want is not None:
+                span = math.ceil(max(1, want - matched) * read / matched)
+            span = min(MAX_SPAN, max(1, span))
 
     return periods()
 
