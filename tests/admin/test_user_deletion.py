@@ -14,6 +14,7 @@ from bson import ObjectId
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from kraken import domain
 from kraken.alias_groups.models import AliasGroupMember
 from kraken.appearance.models import AppearanceSettings
 from kraken.auth.models import RefreshFamily, RefreshToken
@@ -36,6 +37,7 @@ from kraken.read_state.models import ReadState
 from kraken.threads import service as threads
 from kraken.threads.models import ThreadSubscriber
 from kraken.threads.schemas import ThreadReplyIn
+from kraken.users.models import User
 from tests.factories import dump, settle
 from tests.live import LiveServer
 from tests.realtime.conftest import live_env
@@ -189,10 +191,9 @@ def test_a_deleted_user_goes_offline_at_once_for_their_communities(graceful, soc
     deep = factory.community(bob, "Deep")
     factory.member(alice, deep)
     watcher = sockets(graceful.url, factory.token(bob))
-    watcher.emit("joinAll", str(deep.id))
-    time.sleep(0.3)
+    watcher.call("joinAll", str(deep.id), timeout=10)  # acknowledged once its rooms are joined
     socket = sockets(graceful.url, factory.token(alice))
-    assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(alice.id))
+    assert watcher.wait_for("userOnline", lambda p: p["userId"] == str(alice.id), timeout=10)
 
     response = requests.delete(f"{graceful.url}/api/users/admin/{alice.id}", timeout=10,
                                headers={"Authorization": f"Bearer {factory.token(root)}"})
@@ -235,3 +236,23 @@ def test_migration_0016_adds_the_user_indexes_and_a_rerun_changes_nothing(app):
     script.up(db, lambda line: None)
     for document in added:
         assert document._get_collection().index_information()["userId_1"]["key"] == [("userId", 1)]
+
+
+def test_a_delete_that_failed_half_way_is_finished_by_running_it_again(factory, login_as):
+    root, alice, bob = factory.owner("root"), factory.user("alice"), factory.user("bob")
+    factory.dm(alice, bob)
+    asked = login_as(bob).post(f"/api/friends/request/{alice.id}")
+    assert asked.status_code == 201
+    as_root = factory.api(root)
+
+    def broken(user):
+        raise RuntimeError("a feature's clean-up failed")
+
+    domain.user_removing.connect(broken)
+    try:
+        assert as_root.delete(f"/api/users/admin/{alice.id}").status_code == 500
+    finally:
+        domain.user_removing.disconnect(broken)
+    assert User.objects(id=alice.id).count() == 1  # still there to delete again
+    assert as_root.delete(f"/api/users/admin/{alice.id}").status_code == 200
+    assert not any(rows_of(alice).values()) and User.objects(id=alice.id).count() == 0
