@@ -12,6 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from kraken import dependents
 from kraken.alias_groups import service as alias_groups
 from kraken.alias_groups.routes import bp as alias_groups_bp
+from kraken.appearance import service as appearance
+from kraken.auth import service as auth
 from kraken.auth.jwt_callbacks import configure_jwt
 from kraken.auth.routes import bp as auth_bp
 from kraken.channel_memberships.routes import bp as channel_memberships_bp
@@ -21,7 +23,9 @@ from kraken.common.ids import ObjectIdConverter
 from kraken.common.validation import parse_request_body
 from kraken.communities.routes import bp as communities_bp
 from kraken.config import Settings, load_settings
+from kraken.direct_messages import service as direct_messages
 from kraken.direct_messages.routes import bp as direct_messages_bp
+from kraken.friends import service as friends
 from kraken.friends.routes import blocks_bp as user_blocks_bp, bp as friends_bp
 from kraken.errors import register_error_handlers
 from kraken.extensions import init_extensions, redis
@@ -44,6 +48,7 @@ from kraken.onboarding.routes import bp as onboarding_bp
 from kraken.openapi import bp as openapi_bp
 from kraken.pins import service as pins
 from kraken.pins.routes import bp as pins_bp
+from kraken.presence import service as presence
 from kraken.presence.routes import bp as presence_bp
 from kraken.push import hooks as push_hooks
 from kraken.push.routes import bp as push_bp
@@ -157,3 +162,10 @@ def _connect_reactions(settings: Settings) -> None:
     pins.init_app()
     notifications.init_app()
     instance_hooks.init_app()  # the statistics counters
+    # a deleted account (`user_removing`) in the features that react to nothing else; the ones above
+    # connect theirs in their own init_app
+    presence.init_app()
+    direct_messages.init_app()
+    friends.init_app()
+    appearance.init_app()
+    auth.init_app()

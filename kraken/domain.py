@@ -111,11 +111,17 @@ role_assigned = _signals.signal("role-assigned")              # (role, user_id=)
 role_unassigned = _signals.signal("role-unassigned")          # (role, user_id=)
 profile_updated = _signals.signal("profile-updated")          # (user)
 
+# An account is being deleted (kraken.admin): sent once, after its sessions are revoked and before its
+# memberships, roles and user document go, so a receiver still finds whatever it needs. Each feature
+# deletes the user's own rows in its collections (messages and the moderation log stay, decision 0063).
+# Sender: the User document.
+user_removing = _signals.signal("user-removing")              # (user)
+
 ALL = (channels_removing, community_removing, channel_created, channel_updated, channel_deleted,
        community_deleted, member_joined, member_left, channel_access_granted, channel_access_revoked,
        socket_closed, dm_members_added, dm_member_left, message_deleted, message_stored, message_edited,
        notification_created, alias_members_added, alias_members_removed, alias_group_deleted, community_updated,
-       role_created, role_updated, role_deleted, role_assigned, role_unassigned, profile_updated)
+       role_created, role_updated, role_deleted, role_assigned, role_unassigned, profile_updated, user_removing)
 
 
 def connect(signal, receiver) -> None:

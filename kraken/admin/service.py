@@ -117,11 +117,16 @@ def ban(actor, user_id: str, banned: bool) -> User:
 
 
 def delete_user(actor, user_id: str) -> None:
-    """Delete an account: its sessions, sockets, memberships and roles go; its messages stay, shown as a
-    deleted user (their authorId names no one). 403 for oneself or an OWNER; 404."""
+    """Delete an account: its sessions, sockets, memberships and roles go, and through `user_removing`
+    each feature's rows of the user (friendships, DM memberships, notifications, ...); its messages stay,
+    shown as a deleted user (their authorId names no one), and so does the moderation log. 403 for
+    oneself or an OWNER; 404.
+
+    The user document goes last: a delete that failed half-way is finished by running it again."""
     target = get_user(user_id)
     require_may_act_on_account(actor, target, "delete")
     revoke_user_sessions(target.id, "deleted")
+    domain.user_removing.send(target)
     for membership in Membership.objects(user_id=target.id):
         cid = membership.community_id
         membership.delete()

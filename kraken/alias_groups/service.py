@@ -4,8 +4,9 @@ The routes authorise (the gate's ALIAS_GROUP resource: the group's community); t
 that every member is a member of the community, writes, then announces the change
 (kraken.domain's alias_* events), on which the members' sockets join or leave the group's room
 (kraken.realtime.subscriptions). It also reacts to its community: a member who leaves, is kicked or
-banned leaves every group of it (the reference keeps them: kraken-head-features §6, a bug), and a
-deleted community takes its groups along (docs/decisions/0061-alias-groups.md).
+banned leaves every group of it (the reference keeps them: kraken-head-features §6, a bug), a deleted
+community takes its groups along (docs/decisions/0061-alias-groups.md), and a deleted account leaves
+every group.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mongoengine import NotUniqueError
 from mongoengine.errors import OperationError
 
 from kraken import domain
+from kraken.alias_groups.lookups import group_ids_of
 from kraken.alias_groups.models import AliasGroup, AliasGroupMember
 from kraken.alias_groups.schemas import group_out, summary_out
 from kraken.common.lookups import by_ids, each
@@ -178,6 +180,15 @@ def _community_removing(community_id, **_kwargs) -> None:
         domain.alias_group_deleted.send(group_id)
 
 
+def _user_removing(user) -> None:
+    """A deleted account leaves every group, of every community (their sockets leave the rooms)."""
+    group_ids = group_ids_of(user.id)
+    AliasGroupMember.objects(user_id=user.id).delete()
+    for group_id in group_ids:
+        domain.alias_members_removed.send(group_id, user_ids=[user.id])
+
+
 def init_app() -> None:
     domain.connect(domain.member_left, _member_left)
     domain.connect(domain.community_removing, _community_removing)
+    domain.connect(domain.user_removing, _user_removing)

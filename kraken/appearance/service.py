@@ -1,8 +1,10 @@
-"""Appearance settings: read (created with the defaults when missing) and partial update (an upsert)."""
+"""Appearance settings: read (created with the defaults when missing) and partial update (an upsert);
+a deleted account's row goes with it."""
 from __future__ import annotations
 
 from mongoengine import NotUniqueError
 
+from kraken import domain
 from kraken.appearance.models import AppearanceSettings
 from kraken.common.time import utcnow
 
@@ -27,3 +29,11 @@ def update(user, changes: dict) -> AppearanceSettings:
         AppearanceSettings.objects(id=row.id).update_one(set__updated_at=utcnow(), **update)
         row.reload()
     return row
+
+
+def _user_removing(user) -> None:
+    AppearanceSettings.objects(user_id=user.id).delete()
+
+
+def init_app() -> None:
+    domain.connect(domain.user_removing, _user_removing)

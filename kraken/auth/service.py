@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from bson import ObjectId
 from flask_jwt_extended import create_access_token
 
-from kraken import dependents, extensions, permcache
+from kraken import dependents, domain, extensions, permcache
 from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.auth.passwords import hash_password, hasher, verify_password
 from kraken.auth.tokens import family_id_from_cookie, new_secret, token_hash, token_id_from_cookie
@@ -273,3 +273,16 @@ def revoke_other_sessions(user: User, current: str | None) -> int:
     if not current:
         raise UnauthorizedError("Could not determine current session")
     return sum(revoke_family(f.id, "revoked") for f in live_sessions(user) if str(f.id) != current)
+
+
+def _user_removing(user: User) -> None:
+    """A deleted account's session records, revoked already (kraken.admin revokes them first): each
+    family's tokens by its id, then the families (indexed equalities). Without the records a lost
+    Redis marker no longer refuses an access token of theirs, but its user lookup does: the user is gone."""
+    for family_id in RefreshFamily.objects(user_id=user.id).scalar("id"):
+        RefreshToken.objects(family_id=family_id).delete()
+    RefreshFamily.objects(user_id=user.id).delete()
+
+
+def init_app() -> None:
+    domain.connect(domain.user_removing, _user_removing)

@@ -3,7 +3,7 @@
 Membership is the only permission (kraken.rbac.access_dm_group). Messages go through the one send
 path (kraken.messages.service.send_direct) and are stored with the channels' layout, per group.
 Sockets follow membership: dm_members_added / dm_member_left (kraken.domain) move them into and out
-of `dm:<id>` (kraken.realtime.subscriptions).
+of `dm:<id>` (kraken.realtime.subscriptions). A deleted account leaves its conversations (`user_removing`).
 """
 from __future__ import annotations
 
@@ -139,8 +139,23 @@ def add_members(actor, group_id: str, user_ids) -> dict:
     return view(group)
 
 
+def _leave(group_id: ObjectId, user_id: ObjectId) -> None:
+    DirectMessageMembership.objects(id=membership_key(group_id, user_id)).delete()
+    domain.dm_member_left.send(group_id, user_id=user_id)
+
+
 def leave(actor, group_id: str) -> None:
     """The caller leaves; their sockets leave `dm:<id>`. Raises NotFoundError (not a member)."""
     group = access_dm_group(actor, group_id)
-    DirectMessageMembership.objects(id=membership_key(group.id, actor.id)).delete()
-    domain.dm_member_left.send(group.id, user_id=actor.id)
+    _leave(group.id, actor.id)
+
+
+def _user_removing(user) -> None:
+    """A deleted account leaves each of its conversations as a member who leaves does (its sockets,
+    its notifications there, its place in a call); the conversations and their messages stay."""
+    for group_id in list(DirectMessageMembership.objects(user_id=user.id).scalar("group_id")):
+        _leave(group_id, user.id)
+
+
+def init_app() -> None:
+    domain.connect(domain.user_removing, _user_removing)

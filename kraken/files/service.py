@@ -371,7 +371,15 @@ def _community_removing(community_id, *, channel_ids) -> None:
     delete_for_community(community_id, channel_ids)
 
 
+def _user_removing(user) -> None:
+    """A deleted account's avatar images (bytes and records; one equality on the resource index). Its
+    attachments stay with its messages."""
+    _purge(File.objects(resource_type=USER_AVATAR, resource_id=user.id))
+
+
 def init_app() -> None:
-    """Deleting a channel or a community leaves no file behind, on disk or in the database."""
+    """Deleting a channel or a community leaves no file behind, on disk or in the database; deleting an
+    account, none of its avatars."""
     domain.connect(domain.channels_removing, _channels_removing)
     domain.connect(domain.community_removing, _community_removing)
+    domain.connect(domain.user_removing, _user_removing)

@@ -5,13 +5,15 @@ the database. Of two requests racing in the same direction one is stored (201) a
 it was already sent (409); of two crossing requests (A asks B while B asks A) the second finds the
 first one's pending row and accepts it, so the pair ends with one ACCEPTED friendship. A block (either
 way) refuses new requests and the acceptance of an old one (docs/decisions/0058-friends-and-blocks.md).
-No socket events: clients refetch.
+No socket events: clients refetch. A deleted account's friendships, requests and blocks, on either side,
+go with it (`user_removing`).
 """
 from __future__ import annotations
 
 from bson import ObjectId
 from mongoengine import NotUniqueError
 
+from kraken import domain
 from kraken.common.lookups import by_ids
 from kraken.errors import ConflictError, ForbiddenError, NotFoundError
 from kraken.friends.lookups import blocked_between, has_blocked
@@ -169,3 +171,17 @@ def blocked_users(actor) -> list[User]:
 
 def is_blocked(actor, user_id: str) -> bool:
     return has_blocked(actor.id, user_id)
+
+
+# a deleted account ---------------------------------------------------------------------------------
+
+def _user_removing(user) -> None:
+    """Every friendship, request and block the user is in, on either side: one indexed equality each."""
+    Friendship.objects(user_a_id=user.id).delete()
+    Friendship.objects(user_b_id=user.id).delete()
+    UserBlock.objects(blocker_id=user.id).delete()
+    UserBlock.objects(blocked_id=user.id).delete()
+
+
+def init_app() -> None:
+    domain.connect(domain.user_removing, _user_removing)

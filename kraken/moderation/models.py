@@ -53,7 +53,8 @@ class CommunityBan(Document):
     same user is a duplicate key, so of two concurrent bans one wins. An unban keeps the record
     (`active` false); a ban past `expires_at` is over when read (no job lifts it)."""
 
-    meta = {"collection": "community_bans", "indexes": [{"fields": ["community_id"]}]}
+    # by community: its list and its deletion; by user: a deleted account's (kraken.admin)
+    meta = {"collection": "community_bans", "indexes": [{"fields": ["community_id"]}, {"fields": ["user_id"]}]}
     id = StringField(primary_key=True)
     community_id = ObjectIdField(required=True, db_field="communityId")
     user_id = ObjectIdField(required=True, db_field="userId")
@@ -72,7 +73,7 @@ class CommunityTimeout(Document):
     "<communityId>:<userId>" (a new timeout replaces the old). Enforced through the permission answer
     (kraken.rbac.grants), which is computed from this document and made stale by its writes."""
 
-    meta = {"collection": "community_timeouts", "indexes": [{"fields": ["community_id"]}]}
+    meta = {"collection": "community_timeouts", "indexes": [{"fields": ["community_id"]}, {"fields": ["user_id"]}]}
     id = StringField(primary_key=True)
     community_id = ObjectIdField(required=True, db_field="communityId")
     user_id = ObjectIdField(required=True, db_field="userId")

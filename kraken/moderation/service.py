@@ -214,5 +214,16 @@ def _community_removing(community_id, *, channel_ids) -> None:
         document.objects(community_id=community_id).delete()
 
 
+def _user_removing(user) -> None:
+    """A deleted account's bans and timeouts, in every community (one indexed equality each); the log,
+    the audit trail, keeps its entries about them."""
+    CommunityBan.objects(user_id=user.id).delete()
+    community_ids = set(CommunityTimeout.objects(user_id=user.id).scalar("community_id"))
+    CommunityTimeout.objects(user_id=user.id).delete()
+    for community_id in community_ids:
+        dependents.wrote(CommunityTimeout, community_id=community_id)  # the permission answers there
+
+
 def init_app() -> None:
     domain.connect(domain.community_removing, _community_removing)
+    domain.connect(domain.user_removing, _user_removing)

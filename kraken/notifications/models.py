@@ -4,7 +4,8 @@ docs/decisions/0059-notifications.md).
 Every hot read is one top-level equality on an indexed field (decision 0033): a user's list by
 `userId`, the unread count by `unreadFor` (the recipient's id while unread, absent once read: the
 count is exact by construction, no counter to keep in step), clean-ups by `messageId`,
-`parentMessageId`, `channelId`, `communityId`, `directMessageGroupId`.
+`parentMessageId`, `channelId`, `communityId`, `directMessageGroupId`, and a deleted user's rows by
+`userId` (notifications, overrides) or `_id` (settings).
 """
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ def override_key(user_id: object, channel_id: object) -> str:
 class ChannelNotificationOverride(Document):
     """A user's level for one channel, `_id` = "<userId>:<channelId>" (one per pair, upserted)."""
 
-    meta = {"collection": "notification_overrides", "indexes": [{"fields": ["channel_id"]}]}
+    # by channel: a deleted channel's overrides; by user: a deleted user's (kraken.admin)
+    meta = {"collection": "notification_overrides", "indexes": [{"fields": ["channel_id"]}, {"fields": ["user_id"]}]}
     id = StringField(primary_key=True)
     oid = ObjectIdField(required=True)  # the id the client sees
     user_id = ObjectIdField(required=True, db_field="userId")

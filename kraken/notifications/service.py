@@ -148,14 +148,19 @@ def send_test(actor, type_: str) -> dict:
     return {"success": True, "notification": row_out(doc), "message": f"Test {type_} notification created"}
 
 
+def _forget(user_id) -> tuple[int, int, int]:
+    """Delete a user's received notifications, settings and overrides (one indexed equality each);
+    returns how many of each. The notifications they wrote stay with the messages they point at."""
+    notifications = _rows().delete_many({"userId": user_id}).deleted_count
+    settings = UserNotificationSettings._get_collection().delete_one({"_id": user_id}).deleted_count
+    overrides = ChannelNotificationOverride._get_collection().delete_many({"userId": user_id}).deleted_count
+    return notifications, settings, overrides
+
+
 def clear_all(actor) -> dict:
     """OWNER only: deletes the caller's own notifications, settings and overrides."""
     _require_debug(actor)
-    notifications = _rows().delete_many({"userId": actor.id}).deleted_count
-    settings = UserNotificationSettings._get_collection().delete_one({"_id": actor.id}).deleted_count
-    overrides = 0
-    for override in ChannelNotificationOverride._get_collection().find({"userId": actor.id}, {"_id": 1}):
-        overrides += ChannelNotificationOverride._get_collection().delete_one({"_id": override["_id"]}).deleted_count
+    notifications, settings, overrides = _forget(actor.id)
     return {"success": True, "notificationsDeleted": notifications, "settingsDeleted": settings,
             "overridesDeleted": overrides, "message": "All notification data cleared"}
 
@@ -189,10 +194,14 @@ def _dm_member_left(group_id, *, user_id) -> None:
     _rows().delete_many({"directMessageGroupId": group_id, "userId": user_id})
 
 
+def _user_removing(user) -> None:
+    _forget(user.id)
+
+
 def init_app() -> None:
     fanout.init_app()
     for signal, receiver in ((domain.message_deleted, _message_deleted), (domain.channels_removing, _channels_removing),
                              (domain.community_removing, _community_removing), (domain.member_left, _member_left),
                              (domain.channel_access_revoked, _channel_access_revoked),
-                             (domain.dm_member_left, _dm_member_left)):
+                             (domain.dm_member_left, _dm_member_left), (domain.user_removing, _user_removing)):
         domain.connect(signal, receiver)

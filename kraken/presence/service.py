@@ -161,6 +161,22 @@ def _went_offline(user) -> None:
     _announce(user, names.USER_OFFLINE)
 
 
+def _user_removing(user) -> None:
+    """A deleted account goes offline at once, announced to its communities while it still has them:
+    its sockets, closed by the deletion, then find it gone from the online set and announce nothing
+    (nor could they after: their user and memberships are gone)."""
+    uid = str(user.id)
+    try:
+        pipe = redis.pipeline(transaction=True)
+        pipe.srem(ONLINE, uid)
+        pipe.zrem(LEAVING, uid)
+        was_online, _ = pipe.execute()
+    except RedisError:
+        return  # its sockets' disconnect or the sweep take it out of the set later, unannounced
+    if was_online:
+        _announce(user, names.USER_OFFLINE)
+
+
 def heartbeat(sid: str) -> None:
     """Refresh one socket's liveness (presenceOnline, and this process's timer)."""
     try:
@@ -219,6 +235,10 @@ def _beat() -> None:
             pipe.expire(SOCKET_KEY + sid, TTL)
         pipe.execute()
     sweep()
+
+
+def init_app() -> None:
+    domain.connect(domain.user_removing, _user_removing)
 
 
 def declare_tasks() -> None:

@@ -1,5 +1,6 @@
 """Web push follows the notifications feature: each stored notification is pushed, in the background,
-to its recipient's browsers when the recipient has no live socket (connected by create_app)."""
+to its recipient's browsers when the recipient has no live socket; a deleted account's browsers are
+forgotten (connected by create_app)."""
 from __future__ import annotations
 
 import logging
@@ -22,5 +23,10 @@ def _notification_created(notification) -> None:
         log.warning("push not scheduled", exc_info=True)
 
 
+def _user_removing(user) -> None:
+    service.unsubscribe_all(user.id)
+
+
 def init_app() -> None:
     domain.connect(domain.notification_created, _notification_created)
+    domain.connect(domain.user_removing, _user_removing)

@@ -128,6 +128,11 @@ def unsubscribe(user_id: Any, endpoint: str) -> None:
         PushSubscription.objects(id=sub.id, user_id=user_id).delete()
 
 
+def unsubscribe_all(user_id: Any) -> int:
+    """Forget every subscription of the user (a deleted account); returns how many."""
+    return PushSubscription.objects(user_id=user_id).delete()
+
+
 def subscriptions_of(user_id: Any) -> list[PushSubscription]:
     return list(PushSubscription.objects(user_id=user_id).order_by("created_at"))
 

@@ -118,6 +118,18 @@ def pending_in(user_ids: list, conversation_id: str) -> list[dict | None]:
         return [None] * len(user_ids)
 
 
+def forget(user_id) -> None:
+    """Drop the user's pending own marks (a deleted account): no later round writes them back."""
+    uid = str(user_id)
+    try:
+        pipe = redis.pipeline(transaction=True)
+        pipe.delete(OWN + uid)
+        pipe.srem(DIRTY, uid)
+        pipe.execute()
+    except RedisError:  # kept at most OWN_TTL; a round would write them to a document no one reads
+        log.warning("own marks not forgotten for %s", uid)
+
+
 def further(stored: dict | None, waiting: dict | None) -> dict | None:
     """The further of a stored and a pending mark."""
     if stored is None or (waiting is not None and waiting["seq"] > stored["seq"]):

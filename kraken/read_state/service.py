@@ -206,6 +206,14 @@ def _get(span, field: str):
     return span.get(field) if isinstance(span, dict) else getattr(span, field, None)
 
 
+def _user_removing(user) -> None:
+    """A deleted account's watermarks and mention counters: its pending own marks first, so that no
+    round writes them into a new document afterwards."""
+    own.forget(user.id)
+    _states().delete_one({"_id": user.id})
+
+
 def init_app() -> None:
     domain.connect(domain.message_stored, _message_stored)
+    domain.connect(domain.user_removing, _user_removing)
     background.declare(FLUSH_TASK, lambda: own.FLUSH_SECONDS, write_own_marks)

@@ -16,7 +16,8 @@ class ThreadSubscriber(Document):
     upsert by `_id` (one per user and thread without a unique index)."""
 
     meta = {"collection": "thread_subscribers",
-            "indexes": [{"fields": ["parent_message_id"]}, {"fields": ["channel_id"]}]}
+            "indexes": [{"fields": ["parent_message_id"]}, {"fields": ["channel_id"]},
+                        {"fields": ["user_id"]}]}  # a deleted user's follows (kraken.admin)
     id = StringField(primary_key=True)
     parent_message_id = ObjectIdField(required=True, db_field="parentMessageId")
     user_id = ObjectIdField(required=True, db_field="userId")

@@ -176,6 +176,12 @@ def _channels_removing(community_id, *, channel_ids) -> None:
         ThreadSubscriber.objects(channel_id=channel_id).delete()
 
 
+def _user_removing(user) -> None:
+    """A deleted account follows no thread (its replies stay, as its other messages do)."""
+    ThreadSubscriber.objects(user_id=user.id).delete()
+
+
 def init_app() -> None:
     domain.connect(domain.message_deleted, _message_deleted)
     domain.connect(domain.channels_removing, _channels_removing)
+    domain.connect(domain.user_removing, _user_removing)
