@@ -40,6 +40,7 @@ PERIOD_SECONDS = 7 * 86400  # postings are also keyed by the week their user was
 ALL = ""  # the "gram" every user has: the newest users, whatever their names, week by week
 ALL_HOURLY = SEPARATOR  # the same, hour by hour (a week of a big instance holds thousands); never a gram
 HOUR_SECONDS = 3600
+MIN_SPAN = 1
 MAX_SPAN = 512  # periods read in one round of a walk at most (rounds that find nothing double the span)
 ROUND_POSTINGS = 100  # postings a round of a walk reads, at the gram's mean density
 SCAN_AT_MOST = 400  # a rarest trigram with more postings is read week by week, newest first
@@ -166,7 +167,7 @@ def newest_matches(query: str, before: datetime | None = None,
         # the first round reads about ROUND_POSTINGS postings at the gram's mean density; the next ones
         # as many periods as the matches found so far per period say the rest of `want` needs, twice as
         # many as the last after finding nothing
-        span = min(MAX_SPAN, max(1, math.ceil(ROUND_POSTINGS / max(_per_period(rarest), 1e-9))))
+        span = min(MAX_SPAN, max(MIN_SPAN, math.ceil(ROUND_POSTINGS / max(_per_period(rarest), 1e-9))))
         read = matched = 0
         while top >= rarest.first:
             round_ = list(range(top, max(rarest.first, top - span + 1) - 1, -1))
@@ -179,7 +180,7 @@ def newest_matches(query: str, before: datetime | None = None,
                 span *= 2
             elif want is not None:
                 span = math.ceil(max(1, want - matched) * read / matched)
-            span = min(MAX_SPAN, max(1, span))
+            span = min(MAX_SPAN, max(MIN_SPAN, span))
 
     return periods()
 
