@@ -7,10 +7,13 @@ Redis restart lost 535 of 2,191 acknowledged messages). This manager keeps the
 same wire format and adds:
 
 - an outbox: a publish that fails is kept, in order, and retried until Redis is back;
-- a listener that resubscribes within a fraction of a second;
-- a backfill after every resubscription: `newMessage` (and, for direct-message rooms `dm:<id>`,
-  `newDirectMessage`) events for messages stored (MongoDB is the source of truth) while this
-  process was not subscribed are re-read and delivered to this process's sockets;
+- a listener that resubscribes within a fraction of a second, on a connection of its own: publishing
+  and listening share no client, so a publisher's reconnect never closes the subscription (nor
+  swaps it for one that is not subscribed);
+- a backfill after every resubscription, once Redis confirmed it: `newMessage` (and, for
+  direct-message rooms `dm:<id>`, `newDirectMessage`) events for messages stored (MongoDB is the
+  source of truth) while this process was not subscribed are re-read and delivered to this
+  process's sockets;
 - de-duplication: a process delivers each message id once, whatever path it came by;
 - server-driven rooms: `move_sockets` makes every socket in one room, on every process, enter
   or leave other rooms (Socket.IO's `in(room).socketsJoin(...)`), through the same outbox.
@@ -37,6 +40,11 @@ from kraken.realtime.rooms import channel_room, dm_room
 log = logging.getLogger("kraken.realtime.queue")
 RETRY_SECONDS = 0.2
 MAX_OUTBOX = 200_000
+# Publishes in flight at once per process; a burst beyond waits for a free connection (up to
+# PUBLISH_WAIT_SECONDS) instead of failing: with the default pool's "Too many connections" every
+# publish of a burst under load went to the outbox and reconnected.
+PUBLISH_CONNECTIONS = 100
+PUBLISH_WAIT_SECONDS = 5.0
 BACKFILL_MARGIN_SECONDS = 5.0
 SEEN_CAPACITY = 50_000
 MOVE_SOCKETS = "kraken_move_sockets"  # our queue method (python-socketio's own: emit, enter_room, ...)
@@ -70,9 +78,7 @@ class ReliableRedisManager(PubSubManager):
     def __init__(self, url: str | Callable[[], str], channel: str, backfill_event: str = "newMessage", **kwargs):
         super().__init__(channel=channel, **kwargs)
         self.redis_url = url  # or a callable giving the current master's URL at each connect (Sentinel)
-        self.redis: redis_lib.Redis | None = None
-        self.pubsub = None
-        self.connected = False
+        self._publisher: redis_lib.Redis | None = None  # publishing only; the listener has its own
         self.outbox: deque = deque()
         self.backfill_event = backfill_event
         self.seen = _SeenIds()
@@ -80,12 +86,19 @@ class ReliableRedisManager(PubSubManager):
         self._flusher_running = False
         self._lost_since: float | None = None
 
-    def _connect(self) -> None:
-        url = self.redis_url() if callable(self.redis_url) else self.redis_url
-        self.redis = redis_lib.Redis.from_url(url, socket_connect_timeout=1, socket_keepalive=True,
-                                              health_check_interval=10)
-        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        self.connected = True
+    def _url(self) -> str:
+        return self.redis_url() if callable(self.redis_url) else self.redis_url
+
+    def _publishing_client(self) -> redis_lib.Redis:
+        """The publishers' client, made again after a failure (to find the current master). A client
+        dropped here is closed only once the publishes still using it are done (they hold it)."""
+        client = self._publisher
+        if client is None:
+            pool = redis_lib.BlockingConnectionPool.from_url(
+                self._url(), max_connections=PUBLISH_CONNECTIONS, timeout=PUBLISH_WAIT_SECONDS,
+                socket_connect_timeout=1, socket_keepalive=True, health_check_interval=10)
+            client = self._publisher = redis_lib.Redis(connection_pool=pool)
+        return client
 
     # server-driven rooms ------------------------------------------------------------------
     # A user's sockets are all in their user room, wherever they are connected: one message on the
@@ -162,13 +175,14 @@ class ReliableRedisManager(PubSubManager):
             self._keep(data)
 
     def _try_publish(self, data) -> bool:
+        client = None
         try:
-            if not self.connected:
-                self._connect()
-            self.redis.publish(self.channel, self.json.dumps(data))
+            client = self._publishing_client()
+            client.publish(self.channel, self.json.dumps(data))
             return True
         except Exception as exc:
-            self.connected = False
+            if self._publisher is client:
+                self._publisher = None
             log.warning("publish failed; kept in the outbox", extra={"error_type": type(exc).__name__})
             return False
 
@@ -195,25 +209,36 @@ class ReliableRedisManager(PubSubManager):
     # listening ----------------------------------------------------------------------------
 
     def _listen_with_retries(self):
-        subscribed = False
+        """The channel's pub/sub items, from a subscription this generator owns (its client and its
+        connection are local: nothing else can close them or replace them), made again whenever it
+        is lost. The backfill of a lost stretch starts once Redis confirms the new subscription: a
+        message published after that comes through the queue, one stored before the backfill reads
+        the database comes through the backfill."""
         while True:
+            client = pubsub = None
             try:
-                if not subscribed:
-                    self._connect()
-                    self.pubsub.subscribe(self.channel)
-                    subscribed = True
-                    if self._lost_since is not None:
-                        lost_since, self._lost_since = self._lost_since, None
-                        self.server.start_background_task(self._backfill, lost_since)
-                yield from self.pubsub.listen()
+                client = redis_lib.Redis.from_url(self._url(), socket_connect_timeout=1, socket_keepalive=True,
+                                                  health_check_interval=10)
+                pubsub = client.pubsub()
+                pubsub.subscribe(self.channel)
+                for item in pubsub.listen():
+                    if item.get("type") == "subscribe":
+                        if self._lost_since is not None:
+                            lost_since, self._lost_since = self._lost_since, None
+                            self.server.start_background_task(self._backfill, lost_since)
+                        continue
+                    yield item
+                error = "subscription ended"  # listen() stops once the pubsub is not subscribed
             except Exception as exc:
-                if self._lost_since is None:
-                    self._lost_since = time.time()
-                    log.warning("lost the message queue; resubscribing",
-                                extra={"error_type": type(exc).__name__})
-                subscribed = False
-                self.connected = False
-                time.sleep(RETRY_SECONDS)
+                error = type(exc).__name__
+            finally:
+                for closing in (pubsub, client):
+                    if closing is not None:
+                        closing.close()
+            if self._lost_since is None:
+                self._lost_since = time.time()
+                log.warning("lost the message queue; resubscribing", extra={"error_type": error})
+            time.sleep(RETRY_SECONDS)
 
     # delivery -----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import requests
 
 from kraken.messages.models import Message
 from tests.factories import Factory
-from tests.live import LiveServer, SentinelTopology
+from tests.live import LiveServer, SentinelTopology, wait_for
 from tests.realtime.conftest import live_env, token_for  # noqa: F401 - fixture
 from tests.realtime.sockets import SocketClient
 
@@ -56,8 +56,7 @@ def test_acknowledged_messages_survive_a_sentinel_failover(pair, sentinels, crow
     receivers = [SocketClient((a if i % 2 else b).url, tokens[SENDERS + i]).connect() for i in range(4)]
     senders = [SocketClient((a if i % 2 else b).url, tokens[i]).connect() for i in range(SENDERS)]
     for client in receivers + senders:
-        client.emit("joinAll", str(club.id))
-    time.sleep(0.5)
+        client.call("joinAll", str(club.id), timeout=30)  # acknowledged once its rooms are joined
 
     acked: list[str] = []
     lock = threading.Lock()
@@ -104,7 +103,17 @@ def test_acknowledged_messages_survive_a_sentinel_failover(pair, sentinels, crow
     sentinels.revive(old_master)  # back as a replica, for the next failover
     assert flowing_after is not None, "messages did not flow between the processes again within 30 s"
 
-    time.sleep(3.0)  # let outboxes and backfills finish
+    # let outboxes and backfills finish: wait (up to a minute) until every send was answered and every
+    # acked message reached every receiver; a loaded machine gets there later, the assertions are the same
+    def settled() -> bool:
+        with lock:
+            ids = {m for m in acked if isinstance(m, str)}
+            answers = len(acked)
+        refused = sum(len(s.received("exception", lambda e: e.get("cause", {}).get("pattern") == "sendMessage"))
+                      for s in senders)
+        return answers + refused >= SENDERS * PER_SENDER and all(
+            ids <= {p["message"]["id"] for p in r.received("newMessage")} for r in receivers)
+    wait_for(settled, timeout=60, interval=0.2)
     stored = {str(i) for i in Message.objects(channel_id=general.id).scalar("id")}
     acked_ids = [m for m in acked if isinstance(m, str)]
     report = {"offered": SENDERS * PER_SENDER, "acked": len(acked_ids),
