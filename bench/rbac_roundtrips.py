@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kraken import create_app  # noqa: E402
 from kraken.config import load_settings  # noqa: E402
 from kraken.extensions import redis  # noqa: E402
+from tests.redis_dbs import claim  # noqa: E402
 
 DB = "kraken_bench_roundtrips"
 
@@ -38,7 +39,7 @@ class Counting(monitoring.CommandListener):
 
 def main() -> None:
     settings = load_settings({}, env="test", mongodb_url=f"mongodb://127.0.0.1:27017/{DB}",
-                             redis_url="redis://127.0.0.1:6379/13", rate_limits=False, log_level="WARNING",
+                             redis_url=f"redis://127.0.0.1:6379/{claim('bench rbac')}", rate_limits=False, log_level="WARNING",
                              data_dir=Path(tempfile.mkdtemp()), argon2_memory_kib=1024, argon2_time_cost=1)
     app = create_app(settings)
     counter = Counting()

@@ -9,7 +9,7 @@ B2 bare Node socket.io 4 and B0r (B0 + Redis queue) as information. Needs `make 
 `--only scale`, which starts and stops its own PostgreSQL, FerretDB and Redis on free ports).
 
 Loopback only; every loop is bounded in count and time; private databases `kraken_bench_*` and
-Redis DB 11 are dropped at the end. Prints the table and writes bench/results/<timestamp>.json;
+its Redis DB are dropped at the end. Prints the table and writes bench/results/<timestamp>.json;
 raw py-spy profiles go to bench/results/profiles/ (all git-ignored).
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@ Users, memberships and role assignments are inserted in bulk (documents built fr
 models, so field names stay right); the community, its roles and channels come from the services.
 Access tokens are minted with the app's own `access_token_for`. Indexes come from the app's
 migration (`flask --app wsgi kraken migrate`). Everything lives in `kraken_bench_*` databases and
-Redis DB 11, dropped at the end by `drop()`.
+a Redis DB of its own, dropped at the end by `drop()`.
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from bson import ObjectId
 
 from common import ROOT, bench_settings, server_env  # noqa: F401 - sets sys.path
 from harness import VENV_BIN
+from tests.redis_dbs import claim
 
-REDIS_DB = 11
+REDIS_DB = claim("bench")  # a Redis DB of this run's own (tests/redis_dbs.py)
 PASSWORD = "bench password 1"
 # OWASP's minimum for argon2id (m=19 MiB, t=2, p=1): Kraken's default, so the server never rehashes.
 OWASP = {"memory_cost": 19456, "time_cost": 2, "parallelism": 1}
@@ -53,7 +54,7 @@ class World:
 
 
 def open_world(db: str) -> World:
-    """A fresh, empty private database (dropped first) and its app; Redis DB 11 flushed."""
+    """A fresh, empty private database (dropped first) and its app; its Redis DB flushed."""
     import mongoengine
     from kraken import create_app
     from kraken.extensions import redis

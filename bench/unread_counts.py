@@ -24,6 +24,7 @@ from kraken.messages.models import Message, number  # noqa: E402
 from kraken.read_state import service as read_state  # noqa: E402
 from kraken.read_state.schemas import MarkReadIn  # noqa: E402
 from tests.factories import Factory  # noqa: E402
+from tests.redis_dbs import claim  # noqa: E402
 
 DB = f"kraken_bench_unread_{os.getpid()}"
 
@@ -64,7 +65,7 @@ def measure(client, headers, n=200):
 
 def main(sizes):
     settings = load_settings().model_copy(update={"mongodb_url": f"mongodb://127.0.0.1:27017/{DB}",
-                                                  "redis_url": "redis://127.0.0.1:6379/12", "rate_limits": False,
+                                                  "redis_url": f"redis://127.0.0.1:6379/{claim('bench unread')}", "rate_limits": False,
                                                   "log_level": "WARNING"})
     app = create_app(settings)
     with app.app_context():

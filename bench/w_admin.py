@@ -41,8 +41,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bson import ObjectId  # noqa: E402
+from tests.redis_dbs import claim  # noqa: E402
 
-REDIS_URL = os.environ.get("KRAKEN_BENCH_ADMIN_REDIS", "redis://127.0.0.1:6379/14")
+REDIS_URL = os.environ.get("KRAKEN_BENCH_ADMIN_REDIS", f"redis://127.0.0.1:6379/{claim('bench admin')}")
 BATCH = 1000
 FIRST = [f"{a}{b}" for a in ("al", "be", "ca", "da", "el", "fa", "gi", "ha", "io", "ju") for b in
          ("ex", "na", "ri", "to", "mo", "la", "ve", "si", "do", "ka", "ne", "ro", "ta", "lu", "mi", "pe", "sa",

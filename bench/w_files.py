@@ -22,7 +22,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-REDIS_URL = "redis://127.0.0.1:6379/10"
+from tests.redis_dbs import claim  # noqa: E402
+
+REDIS_URL = f"redis://127.0.0.1:6379/{claim('bench files')}"
 SIZE = (4000, 3000)
 
 

@@ -32,9 +32,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bson import ObjectId  # noqa: E402
+from tests.redis_dbs import claim  # noqa: E402
 
 BATCH = 1000
-REDIS_URL = os.environ.get("KRAKEN_BENCH_REDIS", "redis://127.0.0.1:6379/6")
+REDIS_URL = os.environ.get("KRAKEN_BENCH_REDIS", f"redis://127.0.0.1:6379/{claim('bench members')}")
 QUERIES = ["an", "er", "ol", "ka", "mi", "ro", "te", "ul", "ba", "si"]
 WORDS = [a + b + c for a in "bdklmnprst" for b in "aeiou" for c in ("n", "r", "l", "ka", "mo", "ti", "s", "")][:400]
 

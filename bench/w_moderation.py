@@ -9,7 +9,7 @@ time it delivers `userBanned`: the figure bounds "ban → out of the rooms" from
 checks it: a message the owner sends after the ban reaches a witness on B but not the banned socket.
 
 Run alone: `.venv/bin/python bench/run.py --only moderation [--ban-samples 30]`. Its own database
-(`kraken_bench_mod`), Redis DB `KRAKEN_BENCH_REDIS_DB` (11 unless set), both emptied at the end.
+(`kraken_bench_mod`), Redis DB `KRAKEN_BENCH_REDIS_DB` (bench/seed.py's unless set), both emptied at the end.
 """
 from __future__ import annotations
 

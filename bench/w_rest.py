@@ -90,7 +90,7 @@ def _floors(cfg, world) -> dict:
 
 
 def _history(cfg, world, server, url: str, headers: dict) -> dict:
-    """Grow the channel's history step by step; at each step one cold request (Redis DB 11 flushed
+    """Grow the channel's history step by step; at each step one cold request (its Redis DB flushed
     first, as after a restart: nothing cached), three warm ones, then wrk while a warm one is fast.
     A size whose cold request would outlast --history-max-request-s (extrapolated from the last one
     measured) is still run warm, with the store isolated: the bench fills the cache itself."""

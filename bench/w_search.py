@@ -38,11 +38,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bson import ObjectId  # noqa: E402
+from tests.redis_dbs import claim  # noqa: E402
 
 WORD, LIMIT = "needle", 50
 BATCH = 1000  # documents per insert_many (FerretDB: no big multi-statement writes)
 VOCABULARY = 5000
-REDIS_URL = "redis://127.0.0.1:6379/6"
+REDIS_URL = f"redis://127.0.0.1:6379/{claim('bench search')}"
 
 
 def percentile(values, q):

@@ -7,14 +7,15 @@ import os
 import mongoengine
 import pytest
 
-from kraken import create_app
+from kraken import create_app, dependents
 from kraken.config import load_settings
 from kraken.extensions import redis
 from tests.factories import ApiClient, Club, Factory
+from tests.redis_dbs import claim
 
 # A database and a Redis DB of this test run's own, so concurrent runs never wipe each other.
 MONGODB_URL = os.environ.get("KRAKEN_TEST_MONGODB_URL", f"mongodb://127.0.0.1:27017/kraken_test_{os.getpid()}")
-REDIS_URL = os.environ.get("KRAKEN_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}")
+REDIS_URL = os.environ.get("KRAKEN_TEST_REDIS_URL") or f"redis://127.0.0.1:6379/{claim('tests')}"
 
 
 def make_settings(tmp_path_factory=None, **overrides):
@@ -50,6 +51,7 @@ def _wipe() -> None:
         if name != "migrations":
             db[name].delete_many({})
     redis.flushdb()
+    dependents.redo()  # what a process does when its Redis comes back empty (revocation markers)
 
 
 @pytest.fixture(autouse=True)

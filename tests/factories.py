@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import mongoengine
 from bson import ObjectId
 
+from kraken import dependents
 from kraken.alias_groups import service as alias_groups
 from kraken.alias_groups.models import AliasGroup
 from kraken.auth.service import start_session
@@ -381,6 +382,7 @@ def restore(snapshot: dict[str, list]) -> None:
         if docs:
             db[name].insert_many(docs)
     redis.flushdb()
+    dependents.redo()  # as tests/conftest.py's wipe
 
 
 def race(app, jobs, loops=()) -> None:

@@ -3,13 +3,18 @@
 Access tokens are short JWTs naming their session (`sid` = refresh family id);
 revoking a family (logout, reuse, password change, disable) refuses its access
 tokens too. Revocations are mirrored into Redis for a cheap per-request check,
-with the database as the fallback when Redis is away.
+with the database as the fallback when Redis is away or its markers are not
+known to be complete (docs/decisions/0070-redis-sentinel.md, "Revocations after
+Redis loses its data").
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
+import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +34,28 @@ from kraken.users.models import User
 log = logging.getLogger("kraken.auth")
 _REVOKED_JTI = "kraken:auth:revoked-jti:"
 _REVOKED_SID = "kraken:auth:revoked-sid:"
+# Set once the markers of every session revoked within an access token's lifetime are in Redis
+# (remirror_revocations). A Redis that lost its data (a restart without persistence, a flush, an
+# eviction) lacks it, and the per-request check then asks the database until the markers are back.
+# Under the tracked prefix (kraken.extensions.TRACKED_PREFIXES): held per process like the markers.
+_MARKERS_COMPLETE = "kraken:auth:revoked-markers-complete"
+# Written before remirror_revocations reads the database and deleted by the script that declares the
+# markers complete: a Redis that lost its data in between lost the guard too, and nothing is declared.
+_REMIRROR_GUARD = "kraken:auth:remirror-guard:"
+_DECLARE_COMPLETE = """
+if redis.call('del', KEYS[1]) == 1 then
+  redis.call('set', KEYS[2], '1')
+  return 1
+end
+return 0
+"""
+MIRROR_RETRY_S = 1.0  # a marker whose write failed is written again this often, until it is written
+HEAL_EVERY_S = 5.0  # a process finding the markers incomplete rebuilds them at most this often
+_heal_lock = threading.Lock()
+_healed_at = 0.0
+_unmirrored: dict[str, float] = {}  # marker -> until when it is worth writing (time.monotonic())
+_unmirrored_lock = threading.Lock()
+_retrying = False
 
 
 @dataclass(frozen=True)
@@ -135,17 +162,56 @@ def refresh(cookie: str | None, ip_address: str | None = None) -> Session:
 
 
 def _mirror(key: str, ttl: int) -> None:
+    global _retrying
     try:
         redis.set(key, "1", ex=max(ttl, 1))
-    except Exception:  # the database record stays authoritative
-        log.warning("could not mirror a revocation into Redis", extra={"key": key})
+    except Exception:  # the database record stays authoritative; Redis gets the marker when it answers
+        log.warning("could not mirror a revocation into Redis; retrying", extra={"key": key})
+        with _unmirrored_lock:
+            _unmirrored[key] = time.monotonic() + ttl
+            start, _retrying = not _retrying, True
+        if start:
+            threading.Thread(target=_mirror_later, daemon=True, name="kraken-revocation-mirror").start()
+
+
+def _mirror_later() -> None:
+    """Write the markers whose first write failed, every MIRROR_RETRY_S until written (one thread, a
+    greenlet under gevent, per process). Redis may have kept its data and its "complete" key: only this
+    process knows these markers are missing."""
+    global _retrying
+    while True:
+        time.sleep(MIRROR_RETRY_S)
+        now = time.monotonic()
+        with _unmirrored_lock:
+            for key in [k for k, until in _unmirrored.items() if until <= now]:
+                del _unmirrored[key]
+            if not _unmirrored:
+                _retrying = False
+                return
+            waiting = dict(_unmirrored)
+        try:
+            pipe = redis.pipeline(transaction=False)
+            for key, until in waiting.items():
+                pipe.set(key, "1", ex=max(int(until - now) + 1, 1))
+            pipe.execute()
+        except Exception:
+            continue
+        with _unmirrored_lock:
+            for key, until in waiting.items():
+                if _unmirrored.get(key) == until:
+                    del _unmirrored[key]
+
+
+def _hour(moment: datetime) -> int:
+    return int(moment.timestamp()) // 3600
 
 
 def revoke_family(family_id: ObjectId | str, reason: str) -> bool:
     """Revoke one session: its refresh tokens, every access token naming it, and its live sockets (on
     every process). True when this call revoked it (False: it was revoked already)."""
+    now = utcnow()
     revoked = RefreshFamily.objects(id=family_id, revoked_at=None).update_one(
-        set__revoked_at=utcnow(), set__revoked_reason=reason) == 1
+        set__revoked_at=now, set__revoked_hour=_hour(now), set__revoked_reason=reason) == 1
     _mirror(_REVOKED_SID + str(family_id), _settings().access_token_ttl)
     user_id = RefreshFamily.objects(id=family_id).scalar("user_id").first()
     if user_id is not None:
@@ -154,23 +220,44 @@ def revoke_family(family_id: ObjectId | str, reason: str) -> bool:
 
 
 def remirror_revocations(access_ttl_s: int) -> int:
-    """Write again the Redis markers of the sessions revoked within the last access-token lifetime.
+    """Write again the Redis markers of the sessions revoked within the last access-token lifetime,
+    then declare them complete (`_MARKERS_COMPLETE`) unless Redis lost its data meanwhile.
 
     A revocation made while Redis was away (its mirror write failed), or lost with Redis's data,
-    exists only in the database; the per-request check reads Redis once it is back. Run whenever a
-    process's Redis tracking connection turns live (kraken.tracking). Returns how many were written."""
+    exists only in the database. Run whenever a process's Redis tracking connection turns live
+    (kraken.tracking), and by a request that finds the markers incomplete (`is_revoked`). Reads one
+    hour of revocations at a time, by equality (docs/decisions/0033). Returns how many were written."""
+    guard = _REMIRROR_GUARD + secrets.token_hex(8)
+    redis.set(guard, "1", ex=300)
     now = utcnow()
+    since = now - timedelta(seconds=access_ttl_s)
     pipe = redis.pipeline(transaction=False)
     written = 0
-    for family_id, revoked_at in RefreshFamily.objects(
-            revoked_at__gte=now - timedelta(seconds=access_ttl_s)).scalar("id", "revoked_at"):
-        left = int((revoked_at + timedelta(seconds=access_ttl_s) - now).total_seconds()) + 1
-        if left > 0:
-            pipe.set(_REVOKED_SID + str(family_id), "1", ex=left)
-            written += 1
-    if written:
-        pipe.execute()
+    for hour in range(_hour(since), _hour(now) + 1):
+        for family_id, revoked_at in RefreshFamily.objects(revoked_hour=hour).scalar("id", "revoked_at"):
+            left = int((revoked_at + timedelta(seconds=access_ttl_s) - now).total_seconds()) + 1
+            if left > 0:
+                pipe.set(_REVOKED_SID + str(family_id), "1", ex=left)
+                written += 1
+    pipe.eval(_DECLARE_COMPLETE, 2, guard, _MARKERS_COMPLETE)
+    pipe.execute()
     return written
+
+
+def _heal() -> None:
+    """The markers are not known to be complete and Redis answers: rebuild them now (one request of
+    this process at a time, at most every HEAL_EVERY_S), rather than wait for a reconnect that a
+    flushed or evicted Redis never causes."""
+    global _healed_at
+    if time.monotonic() - _healed_at < HEAL_EVERY_S or not _heal_lock.acquire(blocking=False):
+        return
+    try:
+        _healed_at = time.monotonic()
+        remirror_revocations(_settings().access_token_ttl)
+    except Exception:
+        log.warning("could not rebuild the revocation markers", exc_info=True)
+    finally:
+        _heal_lock.release()
 
 
 def revoke_access_token(jti: str, expires_at: datetime) -> None:
@@ -198,37 +285,48 @@ def logout(cookie: str | None, claims: dict | None) -> None:
 
 
 def is_revoked(claims: dict, user_lookup_next: bool = False) -> bool:
-    """True when the access token's jti or session was revoked (Redis, else the database), from
-    this process's tracked copies of the Redis keys (kraken.tracking) or else in one round trip.
+    """True when the access token's jti or session was revoked, from this process's tracked copies of
+    the Redis keys (kraken.tracking) or else in one round trip; from the database when Redis is away
+    or its markers are not known to be complete (then they are rebuilt, `_heal`).
 
     `user_lookup_next`: that round trip also reads the user's cache generation into the tracked
     copies, so the user lookup that follows (kraken.users.lookups.active_user) needs none.
     """
     sid = claims.get("sid")
-    keys = [_REVOKED_JTI + claims["jti"], *([_REVOKED_SID + sid] if sid else [])]
+    keys = [_REVOKED_JTI + claims["jti"], *([_REVOKED_SID + sid] if sid else []), _MARKERS_COMPLETE]
+    markers = len(keys) - 1
     scope = permcache.user_scope(claims["sub"])
     gen_key = permcache.generation_key(scope) if user_lookup_next else None
     tracked = redis.tracked
     held = tracked.get(keys + [gen_key] if gen_key else keys)
     if held is not None:
-        return any(held[:len(keys)])
-    ticket = tracked.ticket()
-    try:
-        pipe = redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.exists(key)
+        found = dict(zip(keys, held))
+    else:
+        ticket = tracked.ticket()
+        try:
+            pipe = redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.exists(key)
+            if gen_key:
+                permcache.queue_generation(pipe, scope)
+            results = pipe.execute()
+        except Exception:
+            return _revoked_in_database(sid)
+        found = {key: bool(results[i]) for i, key in enumerate(keys)}
         if gen_key:
-            permcache.queue_generation(pipe, scope)
-        results = pipe.execute()
-    except Exception:
-        if not sid:
-            return False
-        return RefreshFamily.objects(id=sid, revoked_at__ne=None).count() > 0
-    found = {key: bool(results[i]) for i, key in enumerate(keys)}
-    if gen_key:
-        found[gen_key] = results[-1]
-    tracked.put(ticket, found)
-    return any(found[key] for key in keys)
+            found[gen_key] = results[-1]
+        tracked.put(ticket, found)
+    if any(found[key] for key in keys[:markers]):
+        return True
+    if found[_MARKERS_COMPLETE]:
+        return False
+    _heal()
+    return _revoked_in_database(sid)
+
+
+def _revoked_in_database(sid: str | None) -> bool:
+    # an access token's own revocation (logout) lives in Redis only; logout revokes its session too
+    return bool(sid) and RefreshFamily.objects(id=sid, revoked_at__ne=None).count() > 0
 
 
 def change_password(user: User, current: str, new: str, keep_session: str | None) -> None:

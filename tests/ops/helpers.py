@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from tests.live import ROOT, VENV_BIN
+from tests.redis_dbs import claim
 
 DOCKER = ROOT / "docker"
 
@@ -46,7 +47,7 @@ def dockerfile_env() -> dict[str, str]:
 def cli_env(tmp_dir: Path, mongodb_url: str, **extra: str) -> dict[str, str]:
     """The environment of an admin-CLI subprocess: a database of the test's own, a Redis DB number
     other than the test session's, development secrets in `tmp_dir`."""
-    redis_db = 1 + (os.getpid() + 7) % 15  # tests/conftest.py uses 1 + pid % 15
+    redis_db = claim("admin cli")
     return {**os.environ, "KRAKEN_ENV": "test", "MONGODB_URL": mongodb_url,
             "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}", "KRAKEN_DATA_DIR": str(tmp_dir),
             "KRAKEN_LOG_LEVEL": "WARNING", **extra}

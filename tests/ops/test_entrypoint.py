@@ -15,11 +15,12 @@ import requests
 from kraken.config import _ENV_NAMES
 from tests.live import ROOT, VENV_BIN, free_port, wait_for
 from tests.ops.helpers import DOCKER, dockerfile_env, healthcheck_command
+from tests.redis_dbs import claim
 
 ENTRYPOINT = DOCKER / "entrypoint.sh"
 DB_NAME = "kraken_entrypoint_test"
 MONGODB_URL = f"mongodb://127.0.0.1:27017/{DB_NAME}"
-REDIS_URL = "redis://127.0.0.1:6379/3"
+REDIS_URL = f"redis://127.0.0.1:6379/{claim('entrypoint')}"
 _APP_VARS = set(_ENV_NAMES) | {"REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB",
                                "CORS_ORIGINS", "KRAKEN_MIGRATE_ON_START"}
 

@@ -15,7 +15,7 @@ from bson import ObjectId
 from mongoengine.queryset.transform import query as mongo_filter
 
 from kraken import migrations
-from kraken.auth.models import RefreshToken
+from kraken.auth.models import RefreshFamily, RefreshToken
 from kraken.channels.models import Channel
 from kraken.invites.models import Invite
 from kraken.memberships.models import Membership
@@ -142,6 +142,7 @@ HOT_QUERIES = [
     HotQuery("channel history, one bucket newest first", Message, {"bucket": f"{OID}:0"}, (("seq", -1),)),
     HotQuery("roles of a user in a community (permission resolver)", UserRole, {"user_id": OID, "community_id": OID}),
     HotQuery("invite by code (registration, redeem)", Invite, {"code": "abcdefgh"}),
+    HotQuery("sessions revoked in one hour (revocation markers rebuilt)", RefreshFamily, {"revoked_hour": 491234}),
 ]
 
 

@@ -145,7 +145,8 @@ def test_sessions_revoked_while_redis_is_down_are_still_refused_once_it_is_back(
     """A password change signs out the user's other sessions. While Redis is away their Redis markers
     cannot be written (the database has the revocation, and answers meanwhile); when Redis is back,
     each process writes the markers of recently revoked sessions again as its tracking connection
-    turns live (kraken.auth.service.remirror_revocations)."""
+    turns live (kraken.auth.service.remirror_revocations). Redis comes back empty: until the markers
+    are declared complete again, the database answers, so the session is never accepted meanwhile."""
     import requests
     from tests.factories import Factory
     a, b = pair
@@ -174,10 +175,15 @@ def test_sessions_revoked_while_redis_is_down_are_still_refused_once_it_is_back(
     import redis as redis_lib
     restarted = redis_lib.Redis.from_url(redis_only.redis_url)
 
+    seen = []  # every answer to the revoked session, from the instant Redis is back (empty)
+
     def back() -> bool:  # both processes read Redis again (their health pings it), and a marker is in it again
+        seen.append(statuses(elsewhere))
         healthy = all(requests.get(s.url + "/api/health", timeout=10).status_code == 200 for s in (a, b))
-        return healthy and any(restarted.scan_iter("kraken:auth:revoked-sid:*")) and statuses(elsewhere) == [401, 401]
+        return healthy and any(restarted.scan_iter("kraken:auth:revoked-sid:*")) and seen[-1] == [401, 401]
     wait_for(back, timeout=20, interval=0.2)  # (a fixed 3 s assumed an idle machine)
+    # never accepted meanwhile: before the markers are rebuilt and declared complete, the database answers
+    assert all(answer == [401, 401] for answer in seen), seen
     assert [statuses(elsewhere) for _ in range(5)] == [[401, 401]] * 5
     assert statuses(here) == [200, 200]
 
@@ -237,3 +243,25 @@ def test_writes_made_while_redis_is_down_are_seen_when_it_comes_back_with_its_da
     assert not bo_is_builder_on_b()
     assert texts_on_b() == ["during", "before"]
     assert bo.post(b.url + "/api/channels", json={"name": "two", "communityId": cid, "type": "TEXT"}).status_code == 403
+
+
+def test_a_revocation_marker_whose_write_failed_is_written_once_redis_answers(redis_only, monkeypatch):
+    """Redis may come back with its data, its markers declared complete but for the one a process failed
+    to write while it was away: that process writes it again every MIRROR_RETRY_S until it is written."""
+    import redis as redis_lib
+
+    from kraken.auth import service
+    client = redis_lib.Redis.from_url(redis_only.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    monkeypatch.setattr(service, "redis", client)  # a real Redis of the test's own, stopped below
+    monkeypatch.setattr(service, "MIRROR_RETRY_S", 0.2)
+    redis_only.stop("redis")
+    try:
+        service._mirror("kraken:auth:revoked-sid:retried", 60)
+        service._mirror("kraken:auth:revoked-sid:retried-too", 60)
+        time.sleep(1)  # a few failed retries
+    finally:
+        redis_only.start("redis")
+    assert wait_for(lambda: client.exists("kraken:auth:revoked-sid:retried", "kraken:auth:revoked-sid:retried-too") == 2,
+                    timeout=15, interval=0.1)
+    assert 50 <= client.ttl("kraken:auth:revoked-sid:retried") <= 61
+    assert wait_for(lambda: not service._retrying, timeout=5, interval=0.05)  # the retrying thread ended

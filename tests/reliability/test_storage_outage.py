@@ -14,6 +14,7 @@ from pymongo import MongoClient
 from tests.live import LiveServer, PrivateServices, wait_for
 from tests.realtime.conftest import live_env
 from tests.realtime.sockets import SocketClient
+from tests.redis_dbs import claim
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def db_only(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(settings, tmp_path_factory, db_only, app):
     env = live_env(settings, tmp_path_factory, MONGODB_URL=db_only.mongodb_url, KRAKEN_RATE_LIMITS="false",
-                   REDIS_URL=settings.redis_url.rsplit("/", 1)[0] + "/15")
+                   REDIS_URL=settings.redis_url.rsplit("/", 1)[0] + f"/{claim('storage outage')}")
     srv = LiveServer(env, tmp_path_factory.mktemp("logs") / "server.log").start()
     yield srv
     srv.stop()
