@@ -21,7 +21,9 @@ never names a cache:
 One mechanism redoes what could not reach Redis: an `apply` that fails with a RedisError (Redis
 away) keeps its keys here, and they are applied again when Redis is back (this process's Redis
 connection turns live again, kraken.tracking) — Redis may come back *with* its data (an
-append-only file) and would otherwise keep serving what the write made stale. Work that has to be
+append-only file) and would otherwise keep serving what the write made stale. They are also tried
+again every RETRY_S meanwhile: a write can fail while that connection stays live (no free pooled
+connection, a timeout under load), and then no reconnect would ever redo it. Work that has to be
 redone whenever Redis returns, failed or not (revocation markers rebuilt from the database,
 kraken.auth), is registered with `when_redis_back`. Nothing else redoes a cache write (the
 Socket.IO queue's outbox, kraken.realtime.queue, retries publishes: messages between processes).
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Callable, Hashable, Iterable
@@ -49,6 +52,8 @@ _pending: dict[Apply, set] = {}
 # name -> work run each time Redis is back
 _on_back: dict[str, Callable[[], None]] = {}
 _lock = threading.Lock()
+RETRY_S = 1.0  # pending keys are tried again this often, by one thread (a greenlet under gevent)
+_retrying = False
 _batches = threading.local()  # per greenlet under gevent
 # apply -> when it was first declared: one write reaches its dependents in declaration order (a
 # derived document, kraken.channels.models, is rewritten before a cache generation moves)
@@ -110,8 +115,9 @@ def batch():
             reach(apply, keys)
 
 
-def reach(apply: Apply, keys: Iterable[Hashable]) -> None:
+def reach(apply: Apply, keys: Iterable[Hashable], announce: bool = True) -> None:
     """apply(keys) now; if Redis is away, keep the keys and apply them again when it is back."""
+    global _retrying
     keys = set(keys)
     if not keys:
         return
@@ -120,9 +126,28 @@ def reach(apply: Apply, keys: Iterable[Hashable]) -> None:
     except RedisError as exc:
         with _lock:
             _pending.setdefault(apply, set()).update(keys)
-        log.warning("cache write failed; redone when Redis is back",
-                    extra={"cache": getattr(apply, "__qualname__", str(apply)), "keys": len(keys),
-                           "error_type": type(exc).__name__})
+            start, _retrying = not _retrying, True
+        if start:
+            threading.Thread(target=_retry, daemon=True, name="kraken-dependents-retry").start()
+        if announce:
+            log.warning("cache write failed; redone when Redis is back",
+                        extra={"cache": getattr(apply, "__qualname__", str(apply)), "keys": len(keys),
+                               "error_type": type(exc).__name__})
+
+
+def _retry() -> None:
+    """Apply the pending keys again every RETRY_S until none is left (a failure keeps them, quietly)."""
+    global _retrying
+    while True:
+        time.sleep(RETRY_S)
+        with _lock:
+            waiting = list(_pending.items())
+            _pending.clear()
+            if not waiting:
+                _retrying = False
+                return
+        for apply, keys in waiting:
+            reach(apply, keys, announce=False)
 
 
 def when_redis_back(name: str, work: Callable[[], None]) -> None:

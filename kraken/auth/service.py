@@ -49,13 +49,9 @@ if redis.call('del', KEYS[1]) == 1 then
 end
 return 0
 """
-MIRROR_RETRY_S = 1.0  # a marker whose write failed is written again this often, until it is written
 HEAL_EVERY_S = 5.0  # a process finding the markers incomplete rebuilds them at most this often
 _heal_lock = threading.Lock()
 _healed_at = 0.0
-_unmirrored: dict[str, float] = {}  # marker -> until when it is worth writing (time.monotonic())
-_unmirrored_lock = threading.Lock()
-_retrying = False
 
 
 @dataclass(frozen=True)
@@ -162,44 +158,20 @@ def refresh(cookie: str | None, ip_address: str | None = None) -> Session:
 
 
 def _mirror(key: str, ttl: int) -> None:
-    global _retrying
-    try:
-        redis.set(key, "1", ex=max(ttl, 1))
-    except Exception:  # the database record stays authoritative; Redis gets the marker when it answers
-        log.warning("could not mirror a revocation into Redis; retrying", extra={"key": key})
-        with _unmirrored_lock:
-            _unmirrored[key] = time.monotonic() + ttl
-            start, _retrying = not _retrying, True
-        if start:
-            threading.Thread(target=_mirror_later, daemon=True, name="kraken-revocation-mirror").start()
+    """Write a revocation marker; one that cannot reach Redis is written again until it does
+    (kraken.dependents): Redis may keep its data and its complete key, and only this process knows
+    the marker is missing. The database record stays authoritative meanwhile."""
+    dependents.reach(_write_markers, {(key, time.monotonic() + max(ttl, 1))})
 
 
-def _mirror_later() -> None:
-    """Write the markers whose first write failed, every MIRROR_RETRY_S until written (one thread, a
-    greenlet under gevent, per process). Redis may have kept its data and its "complete" key: only this
-    process knows these markers are missing."""
-    global _retrying
-    while True:
-        time.sleep(MIRROR_RETRY_S)
-        now = time.monotonic()
-        with _unmirrored_lock:
-            for key in [k for k, until in _unmirrored.items() if until <= now]:
-                del _unmirrored[key]
-            if not _unmirrored:
-                _retrying = False
-                return
-            waiting = dict(_unmirrored)
-        try:
-            pipe = redis.pipeline(transaction=False)
-            for key, until in waiting.items():
-                pipe.set(key, "1", ex=max(int(until - now) + 1, 1))
-            pipe.execute()
-        except Exception:
-            continue
-        with _unmirrored_lock:
-            for key, until in waiting.items():
-                if _unmirrored.get(key) == until:
-                    del _unmirrored[key]
+def _write_markers(markers: set) -> None:
+    """Set each (key, until) marker for what is left of its lifetime (until: time.monotonic())."""
+    now = time.monotonic()
+    pipe = redis.pipeline(transaction=False)
+    for key, until in markers:
+        if until > now:
+            pipe.set(key, "1", ex=int(until - now) + 1)
+    pipe.execute()
 
 
 def _hour(moment: datetime) -> int:

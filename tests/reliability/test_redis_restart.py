@@ -247,13 +247,14 @@ def test_writes_made_while_redis_is_down_are_seen_when_it_comes_back_with_its_da
 
 def test_a_revocation_marker_whose_write_failed_is_written_once_redis_answers(redis_only, monkeypatch):
     """Redis may come back with its data, its markers declared complete but for the one a process failed
-    to write while it was away: that process writes it again every MIRROR_RETRY_S until it is written."""
+    to write while it was away: that process writes it again every dependents.RETRY_S until it is written."""
     import redis as redis_lib
 
+    from kraken import dependents
     from kraken.auth import service
     client = redis_lib.Redis.from_url(redis_only.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
     monkeypatch.setattr(service, "redis", client)  # a real Redis of the test's own, stopped below
-    monkeypatch.setattr(service, "MIRROR_RETRY_S", 0.2)
+    monkeypatch.setattr(dependents, "RETRY_S", 0.2)
     redis_only.stop("redis")
     try:
         service._mirror("kraken:auth:revoked-sid:retried", 60)
@@ -264,4 +265,5 @@ def test_a_revocation_marker_whose_write_failed_is_written_once_redis_answers(re
     assert wait_for(lambda: client.exists("kraken:auth:revoked-sid:retried", "kraken:auth:revoked-sid:retried-too") == 2,
                     timeout=15, interval=0.1)
     assert 50 <= client.ttl("kraken:auth:revoked-sid:retried") <= 61
-    assert wait_for(lambda: not service._retrying, timeout=5, interval=0.05)  # the retrying thread ended
+    assert wait_for(lambda: not dependents._retrying, timeout=5, interval=0.05)  # the retrying thread ended
+    assert dependents.pending() == 0
